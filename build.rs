@@ -1,0 +1,25 @@
+//! Compiles `proto/` with protox (pure Rust, so no system `protoc` is needed)
+//! and generates the tonic services plus the encoded descriptor set that the
+//! reflection service serves.
+
+use std::{env, path::PathBuf};
+
+const PROTOS: &[&str] = &[
+    "oauth_registry/v1/token.proto",
+    "oauth_registry/v1/client.proto",
+    "oauth_registry/v1/token_service.proto",
+    "oauth_registry/v1/client_service.proto",
+];
+
+fn main() -> Result<(), Box<dyn std::error::Error>> {
+    println!("cargo:rerun-if-changed=proto");
+    let fds = protox::compile(PROTOS, ["proto"])?;
+    let out = PathBuf::from(env::var("OUT_DIR")?);
+    let descriptor = out.join("oauth_registry_descriptor.bin");
+    std::fs::write(&descriptor, prost::Message::encode_to_vec(&fds))?;
+    tonic_prost_build::configure()
+        .build_client(true)
+        .build_server(true)
+        .compile_fds(fds)?;
+    Ok(())
+}

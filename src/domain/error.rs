@@ -1,0 +1,114 @@
+//! The one error type of the core. Faces map it once each: `grpc::status`
+//! turns it into a `tonic::Status` with `google.rpc.BadRequest` details, and
+//! each REST dialect into its own error body. Nothing below a face knows about
+//! gRPC codes or HTTP statuses.
+
+use std::fmt;
+
+/// Which request field was wrong, and why (becomes a `FieldViolation`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FieldViolation {
+    pub field: String,
+    pub description: String,
+}
+
+impl FieldViolation {
+    pub fn new(field: impl Into<String>, description: impl Into<String>) -> Self {
+        Self {
+            field: field.into(),
+            description: description.into(),
+        }
+    }
+}
+
+impl fmt::Display for FieldViolation {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: {}", self.field, self.description)
+    }
+}
+
+/// Everything that can go wrong in a request, in domain terms.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// Bad input; every offending field is named.
+    #[error("invalid argument: {}", join(.0))]
+    InvalidArgument(Vec<FieldViolation>),
+    /// No, or an unknown, revoked or expired credential.
+    #[error("unauthenticated: {0}")]
+    Unauthenticated(String),
+    /// The credential lacks the scope or ownership the call needs.
+    #[error("permission denied: {0}")]
+    PermissionDenied(String),
+    /// The resource does not exist in the caller's organization.
+    #[error("{kind} not found: {id}")]
+    NotFound { kind: &'static str, id: String },
+    #[error("already exists: {0}")]
+    AlreadyExists(String),
+    /// The request is valid but the current state forbids it.
+    #[error("failed precondition: {0}")]
+    FailedPrecondition(String),
+    /// The database cannot be reached; retrying later may work.
+    #[error("unavailable: {0}")]
+    Unavailable(String),
+    /// A bug or an unexpected storage failure; details go to the log only.
+    #[error("internal error: {0}")]
+    Internal(String),
+}
+
+fn join(v: &[FieldViolation]) -> String {
+    v.iter().map(ToString::to_string).collect::<Vec<_>>().join("; ")
+}
+
+impl Error {
+    /// Shorthand for a single-field `InvalidArgument`.
+    pub fn invalid(field: impl Into<String>, description: impl Into<String>) -> Self {
+        Error::InvalidArgument(vec![FieldViolation::new(field, description)])
+    }
+
+    pub fn not_found(kind: &'static str, id: impl Into<String>) -> Self {
+        Error::NotFound {
+            kind,
+            id: id.into(),
+        }
+    }
+
+    /// Prefixes every violated field with `prefix.` (e.g. `token.`), so a face
+    /// can report paths relative to its own request message.
+    pub fn prefix_fields(self, prefix: &str) -> Self {
+        match self {
+            Error::InvalidArgument(v) => Error::InvalidArgument(
+                v.into_iter()
+                    .map(|f| FieldViolation::new(format!("{prefix}.{}", f.field), f.description))
+                    .collect(),
+            ),
+            other => other,
+        }
+    }
+}
+
+impl From<sqlx::Error> for Error {
+    fn from(e: sqlx::Error) -> Self {
+        match &e {
+            sqlx::Error::PoolTimedOut
+            | sqlx::Error::PoolClosed
+            | sqlx::Error::Io(_)
+            | sqlx::Error::Tls(_)
+            | sqlx::Error::WorkerCrashed => Error::Unavailable(e.to_string()),
+            sqlx::Error::Database(db) if db.is_unique_violation() => {
+                Error::AlreadyExists(db.message().to_string())
+            }
+            sqlx::Error::Database(db) if is_connection_loss(db.code().as_deref()) => {
+                Error::Unavailable(db.message().to_string())
+            }
+            _ => Error::Internal(e.to_string()),
+        }
+    }
+}
+
+/// PostgreSQL classes 08 (connection) and 57P (operator intervention, e.g. the
+/// server shutting down) mean the database went away, not that the query was bad.
+fn is_connection_loss(code: Option<&str>) -> bool {
+    code.is_some_and(|c| c.starts_with("08") || c.starts_with("57P"))
+}
+
+pub type Result<T, E = Error> = std::result::Result<T, E>;

@@ -1,0 +1,153 @@
+//! The canonical resources: tokens and clients as the core sees them. Faces
+//! convert these to protobuf messages or dialect JSON; the store converts rows
+//! into them.
+
+use super::time::Timestamp;
+
+/// Lifecycle state of a token, derived from `revoked_at` and `expires_at`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum TokenStatus {
+    Active,
+    Expired,
+    Revoked,
+}
+
+impl TokenStatus {
+    /// Sort rank; `status` ordering is active < expired < revoked.
+    pub fn rank(self) -> i64 {
+        match self {
+            TokenStatus::Active => 0,
+            TokenStatus::Expired => 1,
+            TokenStatus::Revoked => 2,
+        }
+    }
+
+    pub fn derive(revoked_at: Option<Timestamp>, expires_at: Timestamp, now: Timestamp) -> Self {
+        if revoked_at.is_some() {
+            TokenStatus::Revoked
+        } else if expires_at <= now {
+            TokenStatus::Expired
+        } else {
+            TokenStatus::Active
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TokenStatus::Active => "active",
+            TokenStatus::Expired => "expired",
+            TokenStatus::Revoked => "revoked",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub enum TokenKind {
+    #[default]
+    Access,
+    Refresh,
+}
+
+impl TokenKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TokenKind::Access => "access",
+            TokenKind::Refresh => "refresh",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "access" => Some(TokenKind::Access),
+            "refresh" => Some(TokenKind::Refresh),
+            _ => None,
+        }
+    }
+}
+
+/// PKCE challenge method (RFC 7636).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ChallengeMethod {
+    S256,
+    Plain,
+}
+
+impl ChallengeMethod {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ChallengeMethod::S256 => "S256",
+            ChallengeMethod::Plain => "plain",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "S256" => Some(ChallengeMethod::S256),
+            "plain" => Some(ChallengeMethod::Plain),
+            _ => None,
+        }
+    }
+}
+
+/// PKCE data recorded with a token created through a client.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Pkce {
+    pub challenge: String,
+    pub method: ChallengeMethod,
+}
+
+/// A stored OAuth token (never its secret).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Token {
+    pub id: String,
+    pub org_id: String,
+    pub client_id: Option<String>,
+    pub user_id: String,
+    pub audience: String,
+    pub subject: String,
+    pub scopes: Vec<String>,
+    pub name: String,
+    pub description: String,
+    pub default_role: String,
+    pub pkce: Option<Pkce>,
+    pub redirect_uri: Option<String>,
+    pub kind: TokenKind,
+    pub secret_prefix: String,
+    pub expires_at: Timestamp,
+    pub created_at: Timestamp,
+    pub updated_at: Timestamp,
+    pub revoked_at: Option<Timestamp>,
+}
+
+impl Token {
+    pub fn status(&self, now: Timestamp) -> TokenStatus {
+        TokenStatus::derive(self.revoked_at, self.expires_at, now)
+    }
+}
+
+/// A registered OAuth client (never its secret).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Client {
+    pub id: String,
+    pub org_id: String,
+    pub name: String,
+    pub grant_types: Vec<String>,
+    pub response_types: Vec<String>,
+    pub scopes: Vec<String>,
+    pub redirect_uris: Vec<String>,
+    pub public: bool,
+    pub access_token_duration: i64,
+    pub refresh_token_duration: i64,
+    pub secret_prefix: Option<String>,
+    pub created_at: Timestamp,
+    pub updated_at: Timestamp,
+    pub last_used: Option<Timestamp>,
+}
+
+/// An organization: the tenant every other row belongs to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Org {
+    pub id: String,
+    pub name: String,
+    pub created_at: Timestamp,
+}

@@ -1,0 +1,299 @@
+//! The one query model. Every listing, whatever face it came through, becomes
+//! a `TokenQuery` or `ClientQuery`: tenant, filters, sort, and a page request.
+//! Values here are already parsed and checked, so the store never sees input
+//! it has to distrust.
+
+use super::error::{Error, Result};
+use super::glob::NameGlob;
+use super::model::{TokenKind, TokenStatus};
+use super::time::Timestamp;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Direction {
+    Asc,
+    #[default]
+    Desc,
+}
+
+impl Direction {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Direction::Asc => "asc",
+            Direction::Desc => "desc",
+        }
+    }
+}
+
+/// Fields tokens can be sorted by; ties are always broken by id.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum TokenSortField {
+    #[default]
+    Created,
+    Updated,
+    Name,
+    Status,
+    Id,
+    Expires,
+}
+
+/// Fields clients can be sorted by; ties are always broken by id.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum ClientSortField {
+    #[default]
+    Created,
+    Updated,
+    Name,
+    Id,
+}
+
+/// A sort field plus direction.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Sort<F> {
+    pub field: F,
+    pub direction: Direction,
+}
+
+/// Token filters; `None` means "no restriction". Time ranges are
+/// `[from, to)`: from inclusive, to exclusive.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct TokenFilter {
+    pub client_id: Option<String>,
+    pub user_id: Option<String>,
+    pub status: Option<TokenStatus>,
+    pub created_from: Option<Timestamp>,
+    pub created_to: Option<Timestamp>,
+    pub updated_from: Option<Timestamp>,
+    pub updated_to: Option<Timestamp>,
+    /// Every listed scope must be granted.
+    pub scopes: Vec<String>,
+    pub name: Option<NameGlob>,
+    pub kind: Option<TokenKind>,
+}
+
+impl TokenFilter {
+    /// A stable text form; cursors are bound to its hash.
+    pub fn canonical(&self) -> String {
+        format!(
+            "client={:?};user={:?};status={:?};created=[{:?},{:?});updated=[{:?},{:?});scopes={:?};name={:?};kind={:?}",
+            self.client_id,
+            self.user_id,
+            self.status.map(TokenStatus::as_str),
+            self.created_from.map(Timestamp::micros),
+            self.created_to.map(Timestamp::micros),
+            self.updated_from.map(Timestamp::micros),
+            self.updated_to.map(Timestamp::micros),
+            self.scopes,
+            self.name.as_ref().map(NameGlob::as_str),
+            self.kind.map(TokenKind::as_str),
+        )
+    }
+}
+
+/// Client filters.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ClientFilter {
+    pub name: Option<NameGlob>,
+    pub grant_type: Option<String>,
+    pub public: Option<bool>,
+}
+
+impl ClientFilter {
+    pub fn canonical(&self) -> String {
+        format!(
+            "name={:?};grant={:?};public={:?}",
+            self.name.as_ref().map(NameGlob::as_str),
+            self.grant_type,
+            self.public
+        )
+    }
+}
+
+/// Page-size rules of one face: what 0 (or absence) means and the ceiling.
+#[derive(Debug, Clone, Copy)]
+pub struct PageBounds {
+    pub default: u32,
+    pub max: u32,
+}
+
+/// gRPC and canonical REST unary listings (AIP-158).
+pub const LIST_BOUNDS: PageBounds = PageBounds {
+    default: 50,
+    max: 1000,
+};
+/// Pages of the streaming RPCs: larger by default, since a stream is a bulk read.
+pub const STREAM_BOUNDS: PageBounds = PageBounds {
+    default: 500,
+    max: 1000,
+};
+
+/// A checked page size: always within `1..=max` of its face.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PageSize(u32);
+
+impl PageSize {
+    /// AIP-158: 0 → the default, above the max → the max, negative → error.
+    pub fn aip(field: &str, raw: i64, bounds: PageBounds) -> Result<Self> {
+        match raw {
+            r if r < 0 => Err(Error::invalid(field, "must not be negative")),
+            0 => Ok(PageSize(bounds.default)),
+            r => Ok(PageSize(r.min(i64::from(bounds.max)) as u32)),
+        }
+    }
+
+    /// Strict bounds (dialects that reject out-of-range sizes).
+    pub fn strict(field: &str, raw: i64, min: u32, max: u32) -> Result<Self> {
+        if raw < i64::from(min) || raw > i64::from(max) {
+            return Err(Error::invalid(
+                field,
+                format!("must be between {min} and {max}"),
+            ));
+        }
+        Ok(PageSize(raw as u32))
+    }
+
+    /// Values at or above `max` become `max`; below 1 becomes 1.
+    pub fn clamped(raw: i64, max: u32) -> Self {
+        PageSize(raw.clamp(1, i64::from(max)) as u32)
+    }
+
+    pub fn get(self) -> u32 {
+        self.0
+    }
+}
+
+/// Where a page starts.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PageStart {
+    /// The first page.
+    First,
+    /// After the row a cursor points at (keyset; same cost at any depth).
+    Cursor(String),
+    /// After skipping this many rows (offset and page-number modes).
+    Offset(u64),
+}
+
+/// Largest accepted offset: deep offsets scan what they skip, so past this
+/// point callers must use cursors.
+pub const MAX_OFFSET: u64 = 10_000_000;
+
+impl PageStart {
+    /// From the three mutually exclusive AIP-style fields. Zero / empty means
+    /// "not given".
+    pub fn from_fields(page_token: &str, skip: i64, page_number: i64, size: PageSize) -> Result<Self> {
+        let given = [!page_token.is_empty(), skip != 0, page_number != 0];
+        if given.iter().filter(|g| **g).count() > 1 {
+            return Err(Error::invalid(
+                "page_token",
+                "set at most one of page_token, skip and page_number",
+            ));
+        }
+        if skip < 0 {
+            return Err(Error::invalid("skip", "must not be negative"));
+        }
+        if page_number < 0 {
+            return Err(Error::invalid("page_number", "must be 1 or more"));
+        }
+        if !page_token.is_empty() {
+            return Ok(PageStart::Cursor(page_token.to_owned()));
+        }
+        let offset = if page_number > 0 {
+            (page_number as u64 - 1) * u64::from(size.get())
+        } else {
+            skip as u64
+        };
+        Self::offset("skip", offset)
+    }
+
+    pub fn offset(field: &str, offset: u64) -> Result<Self> {
+        if offset > MAX_OFFSET {
+            return Err(Error::invalid(
+                field,
+                format!("offset above {MAX_OFFSET}; use page tokens to go deeper"),
+            ));
+        }
+        Ok(if offset == 0 {
+            PageStart::First
+        } else {
+            PageStart::Offset(offset)
+        })
+    }
+}
+
+/// A page request in any mode.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PageRequest {
+    pub size: PageSize,
+    pub start: PageStart,
+}
+
+/// The value of the sort key of a row, as carried in cursors and bound to SQL.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(untagged)]
+pub enum SortValue {
+    Int(i64),
+    Text(String),
+}
+
+/// A keyset position: strictly after (in sort order) the row with these values.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Position {
+    pub key: SortValue,
+    pub id: String,
+}
+
+/// What the store needs to fetch one page of tokens.
+#[derive(Debug, Clone)]
+pub struct TokenQuery {
+    pub org_id: String,
+    pub filter: TokenFilter,
+    pub sort: Sort<TokenSortField>,
+    /// The instant status is evaluated at; fixed for a whole cursor walk so
+    /// the order and the status filter cannot shift under it.
+    pub now: Timestamp,
+    pub after: Option<Position>,
+    pub offset: u64,
+    pub limit: u32,
+}
+
+/// What the store needs to fetch one page of clients.
+#[derive(Debug, Clone)]
+pub struct ClientQuery {
+    pub org_id: String,
+    pub filter: ClientFilter,
+    pub sort: Sort<ClientSortField>,
+    pub after: Option<Position>,
+    pub offset: u64,
+    pub limit: u32,
+}
+
+/// One page of results.
+#[derive(Debug, Clone)]
+pub struct Page<T> {
+    pub items: Vec<T>,
+    /// Cursor for the next page; `None` exactly when this is the last page.
+    pub next_page_token: Option<String>,
+    /// Filled only when the caller asked for it.
+    pub total_size: Option<u64>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn aip_page_size_rules() {
+        assert_eq!(PageSize::aip("page_size", 0, LIST_BOUNDS).unwrap().get(), 50);
+        assert_eq!(PageSize::aip("page_size", 5000, LIST_BOUNDS).unwrap().get(), 1000);
+        assert_eq!(PageSize::aip("page_size", 7, LIST_BOUNDS).unwrap().get(), 7);
+        assert!(PageSize::aip("page_size", -1, LIST_BOUNDS).is_err());
+    }
+
+    #[test]
+    fn page_modes_are_exclusive() {
+        let s = PageSize::aip("page_size", 10, LIST_BOUNDS).unwrap();
+        assert!(PageStart::from_fields("t", 5, 0, s).is_err());
+        assert_eq!(PageStart::from_fields("", 0, 3, s).unwrap(), PageStart::Offset(20));
+        assert_eq!(PageStart::from_fields("", 0, 1, s).unwrap(), PageStart::First);
+        assert!(PageStart::from_fields("", -1, 0, s).is_err());
+    }
+}

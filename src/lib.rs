@@ -1,0 +1,12 @@
+//! oauth-registry: a gRPC service (with an optional REST gateway) that keeps
+//! an organization's OAuth 2.0 clients and tokens.
+//!
+//! Layers, top to bottom (arrows point down only):
+//! - faces: `grpc` (and later `rest`), translating wire messages;
+//! - `service`: the use cases, shared by every face;
+//! - `domain`: resources, the one query model, cursors, validation rules;
+//! - `store`: SQL behind one `Store` trait, for SQLite and PostgreSQL.
+
+pub mod domain;
+pub mod service;
+pub mod store;

@@ -1,0 +1,90 @@
+//! Client use cases beyond listing.
+
+use super::Registry;
+use super::tokens::{DEFAULT_ACCESS_TTL, DEFAULT_REFRESH_TTL};
+use crate::domain::auth::{Caller, Scope};
+use crate::domain::model::Client;
+use crate::domain::patch::ClientPatch;
+use crate::domain::secret::{NewSecret, SecretKind};
+use crate::domain::validate::Violations;
+use crate::domain::{Error, Result, Timestamp};
+use crate::store::DeleteClientOutcome;
+
+/// A client to register, with every field already parsed by the face.
+#[derive(Debug, Clone, Default)]
+pub struct NewClient {
+    pub name: String,
+    pub grant_types: Vec<String>,
+    pub response_types: Vec<String>,
+    pub scopes: Vec<String>,
+    pub redirect_uris: Vec<String>,
+    pub public: bool,
+    pub access_token_duration: Option<i64>,
+    pub refresh_token_duration: Option<i64>,
+}
+
+impl Registry {
+    pub async fn get_client(&self, caller: &Caller, id: &str) -> Result<Client> {
+        caller.require(Scope::ClientsRead)?;
+        self.store
+            .get_client(&caller.org_id, id)
+            .await?
+            .ok_or_else(|| Error::not_found("client", id))
+    }
+
+    /// Registers a client; confidential clients get a secret, returned only here.
+    pub async fn create_client(&self, caller: &Caller, new: NewClient) -> Result<(Client, Option<String>)> {
+        caller.require(Scope::ClientsWrite)?;
+        let mut v = Violations::default();
+        if new.grant_types.is_empty() {
+            v.push("grant_types", "at least one grant type is required");
+        }
+        if new.grant_types.iter().any(|g| g == "authorization_code") && new.redirect_uris.is_empty() {
+            v.push("redirect_uris", "authorization_code clients need at least one redirect URI");
+        }
+        v.finish()?;
+        let now = Timestamp::now();
+        let secret = (!new.public).then(|| NewSecret::generate(SecretKind::Client));
+        let client = Client {
+            id: uuid::Uuid::now_v7().to_string(),
+            org_id: caller.org_id.clone(),
+            name: new.name,
+            grant_types: new.grant_types,
+            response_types: new.response_types,
+            scopes: new.scopes,
+            redirect_uris: new.redirect_uris,
+            public: new.public,
+            access_token_duration: new.access_token_duration.unwrap_or(DEFAULT_ACCESS_TTL),
+            refresh_token_duration: new.refresh_token_duration.unwrap_or(DEFAULT_REFRESH_TTL),
+            secret_prefix: secret.as_ref().map(|s| s.prefix.clone()),
+            created_at: now,
+            updated_at: now,
+            last_used: None,
+        };
+        self.store
+            .insert_client(&client, secret.as_ref().map(|s| s.hash.as_slice()))
+            .await?;
+        Ok((client, secret.map(|s| s.plain)))
+    }
+
+    pub async fn update_client(&self, caller: &Caller, id: &str, patch: &ClientPatch) -> Result<Client> {
+        caller.require(Scope::ClientsWrite)?;
+        self.store
+            .update_client(&caller.org_id, id, patch, Timestamp::now())
+            .await?
+            .ok_or_else(|| Error::not_found("client", id))
+    }
+
+    /// Deletes a client; with tokens left it needs `force` (which deletes
+    /// them in the same transaction).
+    pub async fn delete_client(&self, caller: &Caller, id: &str, force: bool) -> Result<()> {
+        caller.require(Scope::ClientsWrite)?;
+        match self.store.delete_client(&caller.org_id, id, force).await? {
+            DeleteClientOutcome::Deleted => Ok(()),
+            DeleteClientOutcome::NotFound => Err(Error::not_found("client", id)),
+            DeleteClientOutcome::HasTokens(n) => Err(Error::FailedPrecondition(format!(
+                "client {id} still has {n} token(s); delete them or set force"
+            ))),
+        }
+    }
+}

@@ -1,0 +1,53 @@
+//! PostgreSQL, for many stateless replicas sharing one database. Text columns
+//! that are sorted or compared use `COLLATE "C"` (byte order), so results
+//! match SQLite's exactly.
+
+use std::str::FromStr;
+
+use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
+use sqlx::{PgPool, Postgres, Transaction};
+
+use super::StoreOptions;
+use super::sql::Dialect;
+use super::sql_store::{bind_params, sql_store};
+
+/// The PostgreSQL store.
+#[derive(Debug, Clone)]
+pub struct PgStore {
+    pool: PgPool,
+}
+
+impl PgStore {
+    /// Connects lazily: the pool opens connections on first use, so the
+    /// service starts (reporting NOT_SERVING) while the database is down and
+    /// recovers by itself when it returns.
+    pub async fn connect(url: &str, opts: &StoreOptions) -> Result<Self> {
+        let options = PgConnectOptions::from_str(url)?.application_name("oauth-registry");
+        let pool = PgPoolOptions::new()
+            .max_connections(opts.max_connections)
+            .acquire_timeout(opts.acquire_timeout)
+            .connect_lazy_with(options);
+        Ok(PgStore { pool })
+    }
+
+    /// The underlying pool, for tests and benchmarks.
+    pub fn pool(&self) -> &PgPool {
+        &self.pool
+    }
+
+    async fn begin_write(&self) -> Result<Transaction<'static, Postgres>> {
+        Ok(self.pool.begin().await?)
+    }
+
+    async fn run_migrations(&self) -> Result<()> {
+        sqlx::migrate!("./migrations/postgres")
+            .run(&self.pool)
+            .await
+            .map_err(|e| match e {
+                sqlx::migrate::MigrateError::Execute(e) => crate::domain::Error::from(e),
+                e => crate::domain::Error::Internal(format!("migration failed: {e}")),
+            })
+    }
+}
+
+sql_store!(PgStore, Postgres, Dialect::Postgres, "postgres");

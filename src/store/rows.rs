@@ -1,0 +1,167 @@
+//! Database rows and their conversion to domain values. Column types are the
+//! same on both backends (TEXT, 64-bit integers for microsecond times,
+//! booleans, bytes), so one `FromRow` derive serves both.
+
+use crate::domain::auth::{ApiKey, Scope};
+use crate::domain::model::{ChallengeMethod, Client, Org, Pkce, Token, TokenKind};
+use crate::domain::{Error, Result, Timestamp};
+
+#[derive(Debug, sqlx::FromRow)]
+pub struct TokenRow {
+    pub id: String,
+    pub org_id: String,
+    pub client_id: Option<String>,
+    pub user_id: String,
+    pub audience: String,
+    pub subject: String,
+    pub scopes: String,
+    pub name: String,
+    pub description: String,
+    pub default_role: String,
+    pub code_challenge: Option<String>,
+    pub code_challenge_method: Option<String>,
+    pub redirect_uri: Option<String>,
+    pub kind: String,
+    pub secret_prefix: String,
+    pub expires_at: i64,
+    pub created_at: i64,
+    pub updated_at: i64,
+    pub revoked_at: Option<i64>,
+}
+
+pub fn json_list(s: &str) -> Result<Vec<String>> {
+    serde_json::from_str(s).map_err(|e| Error::Internal(format!("corrupt list column: {e}")))
+}
+
+pub fn to_json_list(v: &[String]) -> String {
+    serde_json::to_string(v).unwrap_or_else(|_| "[]".into())
+}
+
+impl TryFrom<TokenRow> for Token {
+    type Error = Error;
+
+    fn try_from(r: TokenRow) -> Result<Token> {
+        let pkce = match (r.code_challenge, r.code_challenge_method) {
+            (Some(challenge), Some(m)) => Some(Pkce {
+                challenge,
+                method: ChallengeMethod::parse(&m)
+                    .ok_or_else(|| Error::Internal(format!("corrupt code_challenge_method {m:?}")))?,
+            }),
+            _ => None,
+        };
+        Ok(Token {
+            kind: TokenKind::parse(&r.kind).ok_or_else(|| Error::Internal(format!("corrupt kind {:?}", r.kind)))?,
+            scopes: json_list(&r.scopes)?,
+            id: r.id,
+            org_id: r.org_id,
+            client_id: r.client_id,
+            user_id: r.user_id,
+            audience: r.audience,
+            subject: r.subject,
+            name: r.name,
+            description: r.description,
+            default_role: r.default_role,
+            pkce,
+            redirect_uri: r.redirect_uri,
+            secret_prefix: r.secret_prefix,
+            expires_at: Timestamp::from_micros(r.expires_at),
+            created_at: Timestamp::from_micros(r.created_at),
+            updated_at: Timestamp::from_micros(r.updated_at),
+            revoked_at: r.revoked_at.map(Timestamp::from_micros),
+        })
+    }
+}
+
+#[derive(Debug, sqlx::FromRow)]
+pub struct ClientRow {
+    pub id: String,
+    pub org_id: String,
+    pub name: String,
+    pub grant_types: String,
+    pub response_types: String,
+    pub scopes: String,
+    pub redirect_uris: String,
+    pub public: bool,
+    pub access_token_duration: i64,
+    pub refresh_token_duration: i64,
+    pub secret_prefix: Option<String>,
+    pub created_at: i64,
+    pub updated_at: i64,
+    pub last_used: Option<i64>,
+}
+
+impl TryFrom<ClientRow> for Client {
+    type Error = Error;
+
+    fn try_from(r: ClientRow) -> Result<Client> {
+        Ok(Client {
+            grant_types: json_list(&r.grant_types)?,
+            response_types: json_list(&r.response_types)?,
+            scopes: json_list(&r.scopes)?,
+            redirect_uris: json_list(&r.redirect_uris)?,
+            id: r.id,
+            org_id: r.org_id,
+            name: r.name,
+            public: r.public,
+            access_token_duration: r.access_token_duration,
+            refresh_token_duration: r.refresh_token_duration,
+            secret_prefix: r.secret_prefix,
+            created_at: Timestamp::from_micros(r.created_at),
+            updated_at: Timestamp::from_micros(r.updated_at),
+            last_used: r.last_used.map(Timestamp::from_micros),
+        })
+    }
+}
+
+#[derive(Debug, sqlx::FromRow)]
+pub struct ApiKeyRow {
+    pub id: String,
+    pub org_id: String,
+    pub user_id: Option<String>,
+    pub scopes: String,
+    pub superuser: bool,
+    pub prefix: String,
+    pub hash: Vec<u8>,
+    pub created_at: i64,
+    pub last_used_at: Option<i64>,
+    pub expires_at: Option<i64>,
+    pub revoked_at: Option<i64>,
+}
+
+impl TryFrom<ApiKeyRow> for ApiKey {
+    type Error = Error;
+
+    fn try_from(r: ApiKeyRow) -> Result<ApiKey> {
+        Ok(ApiKey {
+            scopes: Scope::parse_list("scopes", &r.scopes)
+                .map_err(|e| Error::Internal(format!("corrupt api key scopes: {e}")))?,
+            id: r.id,
+            org_id: r.org_id,
+            user_id: r.user_id,
+            superuser: r.superuser,
+            prefix: r.prefix,
+            hash: r.hash,
+            created_at: Timestamp::from_micros(r.created_at),
+            last_used_at: r.last_used_at.map(Timestamp::from_micros),
+            expires_at: r.expires_at.map(Timestamp::from_micros),
+            revoked_at: r.revoked_at.map(Timestamp::from_micros),
+        })
+    }
+}
+
+#[derive(Debug, sqlx::FromRow)]
+pub struct OrgRow {
+    pub id: String,
+    pub name: String,
+    pub created_at: i64,
+}
+
+impl From<OrgRow> for Org {
+    fn from(r: OrgRow) -> Org {
+        Org {
+            id: r.id,
+            name: r.name,
+            created_at: Timestamp::from_micros(r.created_at),
+        }
+    }
+}

@@ -1,0 +1,381 @@
+//! The body of `Store`, written once and instantiated for SQLite and
+//! PostgreSQL. A macro rather than generics over `sqlx::Database`: the
+//! statements are identical, and spelling out sqlx's per-type trait bounds for
+//! every column would bury the SQL. Each backend supplies `pool`,
+//! `begin_write()` (SQLite: `BEGIN IMMEDIATE`) and `run_migrations()`.
+
+/// Binds `Param`s to any sqlx query type, in placeholder order.
+macro_rules! bind_params {
+    ($query:expr, $params:expr) => {{
+        let mut q = $query;
+        for p in $params {
+            q = match p {
+                $crate::store::sql::Param::Text(s) => q.bind(s),
+                $crate::store::sql::Param::Int(i) => q.bind(i),
+                $crate::store::sql::Param::Bool(b) => q.bind(b),
+            };
+        }
+        q
+    }};
+}
+
+macro_rules! sql_store {
+    ($store:ty, $db:ty, $dialect:expr, $backend:literal) => {
+        use $crate::store::rows::{to_json_list, ApiKeyRow, ClientRow, OrgRow, TokenRow};
+        use $crate::store::sql::{self as sqlgen, CLIENT_COLUMNS, TOKEN_COLUMNS};
+        use $crate::store::{DeleteClientOutcome, NewTokenRow, Store};
+        use $crate::domain::auth::ApiKey;
+        use $crate::domain::model::{Client, Org, Token};
+        use $crate::domain::patch::{ClientPatch, TokenPatch};
+        use $crate::domain::query::{ClientFilter, ClientQuery, TokenFilter, TokenQuery};
+        use $crate::domain::{Result, Timestamp};
+        use sqlx::AssertSqlSafe;
+
+        /// Rows per multi-row INSERT (20 columns each; well under both
+        /// backends' parameter limits).
+        const INSERT_CHUNK: usize = 500;
+
+        impl $store {
+            async fn fetch_token(
+                conn: &mut <$db as sqlx::Database>::Connection,
+                org_id: &str,
+                id: &str,
+            ) -> Result<Option<Token>> {
+                let row: Option<TokenRow> = sqlx::query_as(AssertSqlSafe(format!(
+                    "SELECT {TOKEN_COLUMNS} FROM tokens WHERE org_id = $1 AND id = $2"
+                )))
+                .bind(org_id)
+                .bind(id)
+                .fetch_optional(&mut *conn)
+                .await?;
+                row.map(Token::try_from).transpose()
+            }
+
+            async fn fetch_client(
+                conn: &mut <$db as sqlx::Database>::Connection,
+                org_id: &str,
+                id: &str,
+            ) -> Result<Option<Client>> {
+                let row: Option<ClientRow> = sqlx::query_as(AssertSqlSafe(format!(
+                    "SELECT {CLIENT_COLUMNS} FROM clients WHERE org_id = $1 AND id = $2"
+                )))
+                .bind(org_id)
+                .bind(id)
+                .fetch_optional(&mut *conn)
+                .await?;
+                row.map(Client::try_from).transpose()
+            }
+        }
+
+        #[async_trait::async_trait]
+        impl Store for $store {
+            fn backend(&self) -> &'static str {
+                $backend
+            }
+
+            async fn ping(&self) -> Result<()> {
+                sqlx::query("SELECT 1").execute(&self.pool).await?;
+                Ok(())
+            }
+
+            async fn migrate(&self) -> Result<()> {
+                self.run_migrations().await
+            }
+
+            async fn server_key(&self, name: &str, candidate: &[u8]) -> Result<Vec<u8>> {
+                sqlx::query("INSERT INTO server_keys (name, value) VALUES ($1, $2) ON CONFLICT (name) DO NOTHING")
+                    .bind(name)
+                    .bind(candidate)
+                    .execute(&self.pool)
+                    .await?;
+                let v: Vec<u8> = sqlx::query_scalar("SELECT value FROM server_keys WHERE name = $1")
+                    .bind(name)
+                    .fetch_one(&self.pool)
+                    .await?;
+                Ok(v)
+            }
+
+            async fn insert_org(&self, org: &Org) -> Result<()> {
+                sqlx::query("INSERT INTO orgs (id, name, created_at) VALUES ($1, $2, $3)")
+                    .bind(&org.id)
+                    .bind(&org.name)
+                    .bind(org.created_at.micros())
+                    .execute(&self.pool)
+                    .await?;
+                Ok(())
+            }
+
+            async fn find_org(&self, id_or_name: &str) -> Result<Option<Org>> {
+                let row: Option<OrgRow> =
+                    sqlx::query_as("SELECT id, name, created_at FROM orgs WHERE id = $1 OR name = $1 ORDER BY id LIMIT 1")
+                        .bind(id_or_name)
+                        .fetch_optional(&self.pool)
+                        .await?;
+                Ok(row.map(Org::from))
+            }
+
+            async fn insert_api_key(&self, k: &ApiKey) -> Result<()> {
+                let scopes: Vec<&str> = k.scopes.iter().map(|s| s.as_str()).collect();
+                sqlx::query(
+                    "INSERT INTO api_keys (id, org_id, user_id, scopes, superuser, prefix, hash, created_at, \
+                     last_used_at, expires_at, revoked_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
+                )
+                .bind(&k.id)
+                .bind(&k.org_id)
+                .bind(&k.user_id)
+                .bind(scopes.join(","))
+                .bind(k.superuser)
+                .bind(&k.prefix)
+                .bind(&k.hash)
+                .bind(k.created_at.micros())
+                .bind(k.last_used_at.map(Timestamp::micros))
+                .bind(k.expires_at.map(Timestamp::micros))
+                .bind(k.revoked_at.map(Timestamp::micros))
+                .execute(&self.pool)
+                .await?;
+                Ok(())
+            }
+
+            async fn find_api_key(&self, prefix: &str) -> Result<Option<ApiKey>> {
+                let row: Option<ApiKeyRow> = sqlx::query_as(
+                    "SELECT id, org_id, user_id, scopes, superuser, prefix, hash, created_at, last_used_at, \
+                     expires_at, revoked_at FROM api_keys WHERE prefix = $1",
+                )
+                .bind(prefix)
+                .fetch_optional(&self.pool)
+                .await?;
+                row.map(ApiKey::try_from).transpose()
+            }
+
+            async fn touch_api_key(&self, id: &str, at: Timestamp) -> Result<()> {
+                sqlx::query("UPDATE api_keys SET last_used_at = $1 WHERE id = $2")
+                    .bind(at.micros())
+                    .bind(id)
+                    .execute(&self.pool)
+                    .await?;
+                Ok(())
+            }
+
+            async fn insert_client(&self, c: &Client, secret_hash: Option<&[u8]>) -> Result<()> {
+                sqlx::query(AssertSqlSafe(format!(
+                    "INSERT INTO clients ({CLIENT_COLUMNS}, secret_hash) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)"
+                )))
+                .bind(&c.id)
+                .bind(&c.org_id)
+                .bind(&c.name)
+                .bind(to_json_list(&c.grant_types))
+                .bind(to_json_list(&c.response_types))
+                .bind(to_json_list(&c.scopes))
+                .bind(to_json_list(&c.redirect_uris))
+                .bind(c.public)
+                .bind(c.access_token_duration)
+                .bind(c.refresh_token_duration)
+                .bind(&c.secret_prefix)
+                .bind(c.created_at.micros())
+                .bind(c.updated_at.micros())
+                .bind(c.last_used.map(Timestamp::micros))
+                .bind(secret_hash)
+                .execute(&self.pool)
+                .await?;
+                Ok(())
+            }
+
+            async fn get_client(&self, org_id: &str, id: &str) -> Result<Option<Client>> {
+                let mut conn = self.pool.acquire().await?;
+                Self::fetch_client(&mut conn, org_id, id).await
+            }
+
+            async fn update_client(&self, org_id: &str, id: &str, patch: &ClientPatch, now: Timestamp) -> Result<Option<Client>> {
+                let mut tx = self.begin_write().await?;
+                let Some(mut c) = Self::fetch_client(&mut tx, org_id, id).await? else {
+                    return Ok(None);
+                };
+                patch.apply(&mut c, now);
+                sqlx::query(
+                    "UPDATE clients SET name = $1, grant_types = $2, response_types = $3, scopes = $4, \
+                     redirect_uris = $5, access_token_duration = $6, refresh_token_duration = $7, updated_at = $8 \
+                     WHERE org_id = $9 AND id = $10",
+                )
+                .bind(&c.name)
+                .bind(to_json_list(&c.grant_types))
+                .bind(to_json_list(&c.response_types))
+                .bind(to_json_list(&c.scopes))
+                .bind(to_json_list(&c.redirect_uris))
+                .bind(c.access_token_duration)
+                .bind(c.refresh_token_duration)
+                .bind(c.updated_at.micros())
+                .bind(org_id)
+                .bind(id)
+                .execute(&mut *tx)
+                .await?;
+                tx.commit().await?;
+                Ok(Some(c))
+            }
+
+            async fn delete_client(&self, org_id: &str, id: &str, force: bool) -> Result<DeleteClientOutcome> {
+                let mut tx = self.begin_write().await?;
+                if Self::fetch_client(&mut tx, org_id, id).await?.is_none() {
+                    return Ok(DeleteClientOutcome::NotFound);
+                }
+                let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM tokens WHERE org_id = $1 AND client_id = $2")
+                    .bind(org_id)
+                    .bind(id)
+                    .fetch_one(&mut *tx)
+                    .await?;
+                if n > 0 && !force {
+                    return Ok(DeleteClientOutcome::HasTokens(n as u64));
+                }
+                sqlx::query("DELETE FROM tokens WHERE org_id = $1 AND client_id = $2")
+                    .bind(org_id)
+                    .bind(id)
+                    .execute(&mut *tx)
+                    .await?;
+                sqlx::query("DELETE FROM clients WHERE org_id = $1 AND id = $2")
+                    .bind(org_id)
+                    .bind(id)
+                    .execute(&mut *tx)
+                    .await?;
+                tx.commit().await?;
+                Ok(DeleteClientOutcome::Deleted)
+            }
+
+            async fn list_clients(&self, q: &ClientQuery) -> Result<Vec<Client>> {
+                let sql = sqlgen::list_clients($dialect, q);
+                let rows: Vec<ClientRow> = bind_params!(sqlx::query_as(AssertSqlSafe(sql.text)), sql.params)
+                    .fetch_all(&self.pool)
+                    .await?;
+                rows.into_iter().map(Client::try_from).collect()
+            }
+
+            async fn count_clients(&self, org_id: &str, f: &ClientFilter) -> Result<u64> {
+                let sql = sqlgen::count_clients($dialect, org_id, f);
+                let n: i64 = bind_params!(sqlx::query_scalar(AssertSqlSafe(sql.text)), sql.params)
+                    .fetch_one(&self.pool)
+                    .await?;
+                Ok(n as u64)
+            }
+
+            async fn insert_tokens(&self, rows: &[NewTokenRow]) -> Result<()> {
+                let mut tx = self.begin_write().await?;
+                for chunk in rows.chunks(INSERT_CHUNK) {
+                    let mut q = sqlx::query(AssertSqlSafe(sqlgen::insert_tokens($dialect, chunk.len())));
+                    for r in chunk {
+                        let t = &r.token;
+                        q = q
+                            .bind(t.id.clone())
+                            .bind(t.org_id.clone())
+                            .bind(t.client_id.clone())
+                            .bind(t.user_id.clone())
+                            .bind(t.audience.clone())
+                            .bind(t.subject.clone())
+                            .bind(to_json_list(&t.scopes))
+                            .bind(t.name.clone())
+                            .bind(t.description.clone())
+                            .bind(t.default_role.clone())
+                            .bind(t.pkce.as_ref().map(|p| p.challenge.clone()))
+                            .bind(t.pkce.as_ref().map(|p| p.method.as_str().to_owned()))
+                            .bind(t.redirect_uri.clone())
+                            .bind(t.kind.as_str())
+                            .bind(t.secret_prefix.clone())
+                            .bind(t.expires_at.micros())
+                            .bind(t.created_at.micros())
+                            .bind(t.updated_at.micros())
+                            .bind(t.revoked_at.map(Timestamp::micros))
+                            .bind(r.secret_hash.clone());
+                    }
+                    q.execute(&mut *tx).await?;
+                }
+                // A single create marks its client as used; bulk loads (seed)
+                // set `last_used` themselves.
+                if let [one] = rows {
+                    if let Some(client_id) = &one.token.client_id {
+                        sqlx::query("UPDATE clients SET last_used = $1 WHERE org_id = $2 AND id = $3")
+                            .bind(one.token.created_at.micros())
+                            .bind(&one.token.org_id)
+                            .bind(client_id)
+                            .execute(&mut *tx)
+                            .await?;
+                    }
+                }
+                tx.commit().await?;
+                Ok(())
+            }
+
+            async fn get_token(&self, org_id: &str, id: &str) -> Result<Option<Token>> {
+                let mut conn = self.pool.acquire().await?;
+                Self::fetch_token(&mut conn, org_id, id).await
+            }
+
+            async fn update_token(&self, org_id: &str, id: &str, patch: &TokenPatch, now: Timestamp) -> Result<Option<Token>> {
+                let mut tx = self.begin_write().await?;
+                let Some(mut t) = Self::fetch_token(&mut tx, org_id, id).await? else {
+                    return Ok(None);
+                };
+                patch.apply(&mut t, now);
+                sqlx::query(
+                    "UPDATE tokens SET name = $1, description = $2, scopes = $3, default_role = $4, audience = $5, \
+                     expires_at = $6, updated_at = $7 WHERE org_id = $8 AND id = $9",
+                )
+                .bind(&t.name)
+                .bind(&t.description)
+                .bind(to_json_list(&t.scopes))
+                .bind(&t.default_role)
+                .bind(&t.audience)
+                .bind(t.expires_at.micros())
+                .bind(t.updated_at.micros())
+                .bind(org_id)
+                .bind(id)
+                .execute(&mut *tx)
+                .await?;
+                tx.commit().await?;
+                Ok(Some(t))
+            }
+
+            async fn revoke_token(&self, org_id: &str, id: &str, at: Timestamp) -> Result<Option<Token>> {
+                let mut tx = self.begin_write().await?;
+                sqlx::query(
+                    "UPDATE tokens SET revoked_at = $1, updated_at = $1 \
+                     WHERE org_id = $2 AND id = $3 AND revoked_at IS NULL",
+                )
+                .bind(at.micros())
+                .bind(org_id)
+                .bind(id)
+                .execute(&mut *tx)
+                .await?;
+                let t = Self::fetch_token(&mut tx, org_id, id).await?;
+                tx.commit().await?;
+                Ok(t)
+            }
+
+            async fn delete_token(&self, org_id: &str, id: &str) -> Result<bool> {
+                let mut tx = self.begin_write().await?;
+                let done = sqlx::query("DELETE FROM tokens WHERE org_id = $1 AND id = $2")
+                    .bind(org_id)
+                    .bind(id)
+                    .execute(&mut *tx)
+                    .await?;
+                tx.commit().await?;
+                Ok(done.rows_affected() > 0)
+            }
+
+            async fn list_tokens(&self, q: &TokenQuery) -> Result<Vec<Token>> {
+                let sql = sqlgen::list_tokens($dialect, q);
+                let rows: Vec<TokenRow> = bind_params!(sqlx::query_as(AssertSqlSafe(sql.text)), sql.params)
+                    .fetch_all(&self.pool)
+                    .await?;
+                rows.into_iter().map(Token::try_from).collect()
+            }
+
+            async fn count_tokens(&self, org_id: &str, f: &TokenFilter, now: Timestamp) -> Result<u64> {
+                let sql = sqlgen::count_tokens($dialect, org_id, f, now);
+                let n: i64 = bind_params!(sqlx::query_scalar(AssertSqlSafe(sql.text)), sql.params)
+                    .fetch_one(&self.pool)
+                    .await?;
+                Ok(n as u64)
+            }
+        }
+    };
+}
+
+pub(crate) use {bind_params, sql_store};

@@ -1,0 +1,68 @@
+//! SQLite, the embedded default. Pragmas are set explicitly on every
+//! connection (sqlx leaves the journal mode alone): WAL so readers never block
+//! the writer, `synchronous=NORMAL` (durable across process crashes, at most
+//! the last commits lost on power loss), a busy timeout, and foreign keys on.
+//! Write transactions start with `BEGIN IMMEDIATE`, taking the write lock up
+//! front so concurrent writers queue on the busy timeout instead of failing
+//! with "database is locked" when a read transaction tries to upgrade.
+
+use std::str::FromStr;
+use std::time::Duration;
+
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
+use sqlx::{Sqlite, SqlitePool, Transaction};
+
+use super::StoreOptions;
+use super::sql::Dialect;
+use super::sql_store::{bind_params, sql_store};
+
+/// The SQLite store.
+#[derive(Debug, Clone)]
+pub struct SqliteStore {
+    pool: SqlitePool,
+}
+
+impl SqliteStore {
+    /// Opens (creating the file and its directory if missing) `url`, e.g.
+    /// `sqlite://data/oauth-registry.db` or `sqlite::memory:`.
+    pub async fn connect(url: &str, opts: &StoreOptions) -> Result<Self> {
+        let options = SqliteConnectOptions::from_str(url)?
+            .create_if_missing(true)
+            .journal_mode(SqliteJournalMode::Wal)
+            .synchronous(SqliteSynchronous::Normal)
+            .busy_timeout(Duration::from_secs(10))
+            .foreign_keys(true)
+            .pragma("temp_store", "memory");
+        if let Some(dir) = options.get_filename().parent() {
+            if !dir.as_os_str().is_empty() {
+                std::fs::create_dir_all(dir).map_err(|e| {
+                    crate::domain::Error::Unavailable(format!("cannot create {}: {e}", dir.display()))
+                })?;
+            }
+        }
+        let pool = SqlitePoolOptions::new()
+            .max_connections(opts.max_connections)
+            .acquire_timeout(opts.acquire_timeout)
+            .connect_with(options)
+            .await?;
+        Ok(SqliteStore { pool })
+    }
+
+    /// The underlying pool, for tests and benchmarks.
+    pub fn pool(&self) -> &SqlitePool {
+        &self.pool
+    }
+
+    async fn begin_write(&self) -> Result<Transaction<'static, Sqlite>> {
+        Ok(self.pool.begin_with("BEGIN IMMEDIATE").await?)
+    }
+
+    async fn run_migrations(&self) -> Result<()> {
+        sqlx::migrate!("./migrations/sqlite")
+            .run(&self.pool)
+            .await
+            .map_err(|e| crate::domain::Error::Internal(format!("migration failed: {e}")))
+    }
+}
+
+sql_store!(SqliteStore, Sqlite, Dialect::Sqlite, "sqlite");
