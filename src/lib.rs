@@ -7,6 +7,11 @@
 //! - `domain`: resources, the one query model, cursors, validation rules;
 //! - `store`: SQL behind one `Store` trait, for SQLite and PostgreSQL.
 
+pub mod app;
+pub mod cli;
+pub mod config;
 pub mod domain;
+pub mod grpc;
 pub mod service;
 pub mod store;
+pub mod telemetry;

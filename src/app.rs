@@ -1,0 +1,149 @@
+//! `Application`: the server you can start from `main` or from a test.
+//! `build` connects, migrates, binds (port 0 allowed) and reports its address;
+//! `run_until` serves until a shutdown future resolves, then drains.
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use tokio::net::TcpListener;
+use tokio_stream::wrappers::TcpListenerStream;
+use tonic::transport::Server;
+use tonic_health::ServingStatus;
+use tonic_health::server::HealthReporter;
+
+use crate::config::ServerConfig;
+use crate::grpc::pb::client_service_server::ClientServiceServer;
+use crate::grpc::pb::token_service_server::TokenServiceServer;
+use crate::grpc::{ClientApi, TokenApi, pb, trace::TraceLayer};
+use crate::service::Registry;
+use crate::store;
+
+/// Service names reported by `grpc.health.v1` besides the overall "".
+const SERVICES: [&str; 2] = ["oauth_registry.v1.TokenService", "oauth_registry.v1.ClientService"];
+
+pub struct Application {
+    listener: TcpListener,
+    grpc_addr: SocketAddr,
+    registry: Registry,
+    config: ServerConfig,
+}
+
+impl Application {
+    /// Connects to the database, migrates if configured, and binds the port.
+    pub async fn build(config: ServerConfig) -> anyhow::Result<Self> {
+        let store = store::connect(&config.database_url, &config.store).await?;
+        if config.migrate {
+            store.migrate().await?;
+        }
+        let registry = Registry::new(store).await?;
+        let listener = TcpListener::bind(config.grpc_addr).await?;
+        let grpc_addr = listener.local_addr()?;
+        Ok(Application { listener, grpc_addr, registry, config })
+    }
+
+    /// The bound gRPC address (the real port when built with port 0).
+    pub fn grpc_addr(&self) -> SocketAddr {
+        self.grpc_addr
+    }
+
+    pub fn registry(&self) -> &Registry {
+        &self.registry
+    }
+
+    /// Serves until `shutdown` resolves. Health turns NOT_SERVING first, so
+    /// load balancers stop routing here, then in-flight calls get up to the
+    /// configured grace period to finish.
+    pub async fn run_until(self, shutdown: impl Future<Output = ()> + Send + 'static) -> anyhow::Result<()> {
+        let (reporter, health_service) = tonic_health::server::health_reporter();
+        let reflection_v1 = reflection().build_v1()?;
+        let reflection_v1alpha = reflection().build_v1alpha()?;
+
+        let probe = tokio::spawn(probe_database(self.registry.clone(), reporter.clone(), self.config.health_interval));
+        let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
+        let drain_reporter = reporter.clone();
+        let signal = async move {
+            shutdown.await;
+            tracing::info!("shutdown requested; draining");
+            set_all(&drain_reporter, ServingStatus::NotServing).await;
+            let _ = stop_tx.send(());
+        };
+
+        tracing::info!(addr = %self.grpc_addr, backend = self.registry.store().backend(), "gRPC listening");
+        let server = Server::builder()
+            .layer(TraceLayer)
+            .add_service(health_service)
+            .add_service(reflection_v1)
+            .add_service(reflection_v1alpha)
+            .add_service(TokenServiceServer::new(TokenApi::new(self.registry.clone())))
+            .add_service(ClientServiceServer::new(ClientApi::new(self.registry.clone())))
+            .serve_with_incoming_shutdown(TcpListenerStream::new(self.listener), signal);
+
+        let grace = self.config.shutdown_grace;
+        tokio::pin!(server);
+        let result = tokio::select! {
+            r = &mut server => r.map_err(anyhow::Error::from),
+            _ = async { let _ = stop_rx.await; tokio::time::sleep(grace).await } => {
+                tracing::warn!(?grace, "grace period over; closing remaining calls");
+                Ok(())
+            }
+        };
+        probe.abort();
+        result
+    }
+}
+
+/// Reflection over every service this server exposes, so `grpcurl list`
+/// and `describe` work with no proto files.
+fn reflection() -> tonic_reflection::server::Builder<'static> {
+    tonic_reflection::server::Builder::configure()
+        .register_encoded_file_descriptor_set(pb::FILE_DESCRIPTOR_SET)
+        .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
+        .register_encoded_file_descriptor_set(tonic_reflection::pb::v1::FILE_DESCRIPTOR_SET)
+}
+
+async fn set_all(reporter: &HealthReporter, status: ServingStatus) {
+    reporter.set_service_status("", status).await;
+    for s in SERVICES {
+        reporter.set_service_status(s, status).await;
+    }
+}
+
+/// Keeps health in step with the database: SERVING while a ping succeeds,
+/// NOT_SERVING while it fails or takes longer than the interval.
+async fn probe_database(registry: Registry, reporter: HealthReporter, interval: Duration) {
+    let mut last = None;
+    loop {
+        let ok = matches!(tokio::time::timeout(interval.max(Duration::from_millis(200)), registry.store().ping()).await, Ok(Ok(())));
+        let status = if ok { ServingStatus::Serving } else { ServingStatus::NotServing };
+        if last != Some(ok) {
+            if ok {
+                tracing::info!("database reachable; SERVING");
+            } else {
+                tracing::warn!("database unreachable; NOT_SERVING");
+            }
+            set_all(&reporter, status).await;
+            last = Some(ok);
+        }
+        tokio::time::sleep(interval).await;
+    }
+}
+
+/// Resolves on SIGINT or SIGTERM.
+pub async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! { _ = ctrl_c => {}, _ = term => {} }
+}

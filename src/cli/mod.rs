@@ -1,0 +1,100 @@
+//! The `oauth-registry` command line: `serve`, `migrate`, `seed`, `admin`.
+//! Every setting is a flag with an environment variable behind it.
+
+mod admin;
+mod seed;
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use clap::{Parser, Subcommand};
+
+use crate::app::{Application, shutdown_signal};
+use crate::config::{DEFAULT_DATABASE_URL, DEFAULT_GRPC_ADDR, ServerConfig};
+use crate::store::{self, StoreOptions};
+use crate::telemetry::{self, LogFormat};
+
+#[derive(Debug, Parser)]
+#[command(name = "oauth-registry", version, about = "Keeps an organization's OAuth 2.0 clients and tokens; serves them over gRPC.")]
+pub struct Cli {
+    /// Database: sqlite://path (created if missing) or postgres://...
+    #[arg(long, env = "DATABASE_URL", default_value = DEFAULT_DATABASE_URL, global = true)]
+    pub database_url: String,
+    /// Log format.
+    #[arg(long, env = "OAUTH_REGISTRY_LOG_FORMAT", value_enum, default_value = "human", global = true)]
+    pub log_format: LogFormat,
+    /// Database connection pool size.
+    #[arg(long, env = "OAUTH_REGISTRY_DB_MAX_CONNECTIONS", default_value_t = 8, global = true)]
+    pub db_max_connections: u32,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the gRPC server (migrates the database first).
+    Serve(ServeArgs),
+    /// Apply pending database migrations and exit.
+    Migrate,
+    /// Create demo data: an organization, an API key (printed once), clients and tokens.
+    Seed(seed::SeedArgs),
+    /// Manage organizations and API keys.
+    #[command(subcommand)]
+    Admin(admin::AdminCommand),
+}
+
+#[derive(Debug, clap::Args)]
+pub struct ServeArgs {
+    /// gRPC listen address.
+    #[arg(long, env = "OAUTH_REGISTRY_GRPC_ADDR", default_value = DEFAULT_GRPC_ADDR)]
+    pub grpc_addr: SocketAddr,
+    /// Do not run migrations at start-up.
+    #[arg(long, env = "OAUTH_REGISTRY_NO_MIGRATE")]
+    pub no_migrate: bool,
+    /// Database health probe interval, in milliseconds.
+    #[arg(long, env = "OAUTH_REGISTRY_HEALTH_INTERVAL_MS", default_value_t = 1000)]
+    pub health_interval_ms: u64,
+    /// Longest wait for in-flight calls on shutdown, in seconds.
+    #[arg(long, env = "OAUTH_REGISTRY_SHUTDOWN_GRACE_SECS", default_value_t = 10)]
+    pub shutdown_grace_secs: u64,
+}
+
+impl Cli {
+    fn store_options(&self) -> StoreOptions {
+        StoreOptions { max_connections: self.db_max_connections.max(1), ..StoreOptions::default() }
+    }
+}
+
+/// Runs the parsed command line.
+pub async fn run(cli: Cli) -> anyhow::Result<()> {
+    telemetry::init(cli.log_format);
+    match &cli.command {
+        Command::Serve(args) => {
+            let config = ServerConfig {
+                database_url: cli.database_url.clone(),
+                grpc_addr: args.grpc_addr,
+                store: cli.store_options(),
+                migrate: !args.no_migrate,
+                health_interval: Duration::from_millis(args.health_interval_ms.max(50)),
+                shutdown_grace: Duration::from_secs(args.shutdown_grace_secs),
+            };
+            let app = Application::build(config).await?;
+            app.run_until(shutdown_signal()).await
+        }
+        Command::Migrate => {
+            let store = store::connect(&cli.database_url, &cli.store_options()).await?;
+            store.migrate().await?;
+            println!("migrations applied ({})", store.backend());
+            Ok(())
+        }
+        Command::Seed(args) => seed::run(&cli.database_url, &cli.store_options(), args).await,
+        Command::Admin(cmd) => admin::run(&cli.database_url, &cli.store_options(), cmd).await,
+    }
+}
+
+/// Opens and migrates the store and builds the core, for one-shot commands.
+async fn open(database_url: &str, opts: &StoreOptions) -> anyhow::Result<crate::service::Registry> {
+    let store = store::connect(database_url, opts).await?;
+    store.migrate().await?;
+    Ok(crate::service::Registry::new(store).await?)
+}

@@ -1,0 +1,164 @@
+//! `oauth-registry seed`: demo and benchmark data. Creates (or reuses) an
+//! organization, prints a new admin API key once on stdout (bound to the
+//! first owner, superuser), then clients and tokens spread over owners,
+//! scopes, kinds, statuses and a year of dates. Tokens go in through the
+//! store's bulk insert, in batches of one transaction each, with a progress
+//! bar; the same `--rng-seed` gives the same data apart from ids and secrets.
+
+use std::time::Instant;
+
+use indicatif::{ProgressBar, ProgressStyle};
+use rand::rngs::StdRng;
+use rand::{Rng, RngCore, SeedableRng};
+
+use crate::domain::auth::Scope;
+use crate::domain::model::{Client, Token, TokenKind};
+use crate::domain::secret::{self, NewSecret, SecretKind};
+use crate::domain::Timestamp;
+use crate::store::{NewTokenRow, StoreOptions};
+
+#[derive(Debug, clap::Args)]
+pub struct SeedArgs {
+    /// Organization name (created if missing).
+    #[arg(long, default_value = "demo")]
+    pub org: String,
+    /// Number of clients.
+    #[arg(long, default_value_t = 10)]
+    pub clients: usize,
+    /// Number of tokens.
+    #[arg(long, default_value_t = 1000)]
+    pub tokens: usize,
+    /// Number of distinct token owners (user-00001, user-00002, ...).
+    #[arg(long, default_value_t = 50)]
+    pub owners: usize,
+    /// Tokens per transaction.
+    #[arg(long, default_value_t = 5000)]
+    pub batch: usize,
+    /// Seed for the pseudo-random spread of names, owners, scopes and dates.
+    #[arg(long, default_value_t = 42)]
+    pub rng_seed: u64,
+}
+
+const SCOPES: [&str; 6] = ["read", "write", "openid", "profile", "email", "offline_access"];
+const WORDS: [&str; 12] = ["ci", "deploy", "mobile", "web", "billing", "sync", "report", "backup", "cli", "agent", "etl", "my"];
+const APPS: [&str; 6] = ["app", "bot", "job", "tool", "service", "client"];
+const DAY_US: i64 = 86_400_000_000;
+
+pub fn owner(i: usize) -> String {
+    format!("user-{:05}", i + 1)
+}
+
+pub async fn run(database_url: &str, opts: &StoreOptions, args: &SeedArgs) -> anyhow::Result<()> {
+    anyhow::ensure!(args.clients >= 1, "--clients must be at least 1");
+    anyhow::ensure!(args.owners >= 1, "--owners must be at least 1");
+    anyhow::ensure!(args.batch >= 1, "--batch must be at least 1");
+    let registry = super::open(database_url, opts).await?;
+    let store = registry.store().clone();
+    let org = match registry.find_org(&args.org).await {
+        Ok(org) => org,
+        Err(_) => registry.create_org(&args.org).await?,
+    };
+    let key = registry
+        .create_api_key(&org.id, Some(owner(0)), vec![Scope::Admin], true, None)
+        .await?;
+
+    let mut rng = StdRng::seed_from_u64(args.rng_seed);
+    let now = Timestamp::now();
+    let start = Instant::now();
+
+    let mut clients = Vec::with_capacity(args.clients);
+    for i in 0..args.clients {
+        let created = Timestamp::from_micros(now.micros() - rng.random_range(300..400) * DAY_US);
+        let public = i % 4 == 3;
+        let secret = (!public).then(|| NewSecret::generate(SecretKind::Client));
+        let client = Client {
+            id: uuid::Uuid::now_v7().to_string(),
+            org_id: org.id.clone(),
+            name: format!("{} {} {}", WORDS[i % WORDS.len()], APPS[i % APPS.len()], i + 1),
+            grant_types: vec!["authorization_code".into(), "refresh_token".into()],
+            response_types: vec!["code".into()],
+            scopes: SCOPES.iter().map(|s| (*s).to_owned()).collect(),
+            redirect_uris: vec![format!("https://app{}.example.com/callback", i + 1)],
+            public,
+            access_token_duration: 86_400,
+            refresh_token_duration: 864_000,
+            secret_prefix: secret.as_ref().map(|s| s.prefix.clone()),
+            created_at: created,
+            updated_at: created,
+            last_used: Some(now),
+        };
+        store.insert_client(&client, secret.as_ref().map(|s| s.hash.as_slice())).await?;
+        clients.push(client);
+    }
+
+    let bar = ProgressBar::new(args.tokens as u64).with_style(
+        ProgressStyle::with_template("{spinner} tokens {bar:40} {pos}/{len} {per_sec} eta {eta}")
+            .unwrap_or_else(|_| ProgressStyle::default_bar()),
+    );
+    let mut batch = Vec::with_capacity(args.batch.min(args.tokens));
+    for i in 0..args.tokens {
+        batch.push(token(&mut rng, &org.id, &clients, args.owners, now, i));
+        if batch.len() == args.batch || i + 1 == args.tokens {
+            store.insert_tokens(&batch).await?;
+            bar.inc(batch.len() as u64);
+            batch.clear();
+        }
+    }
+    bar.finish_and_clear();
+    eprintln!(
+        "seeded organization {:?} ({}): {} clients, {} tokens over {} owners in {:.1}s",
+        org.name,
+        org.id,
+        clients.len(),
+        args.tokens,
+        args.owners,
+        start.elapsed().as_secs_f64()
+    );
+    eprintln!("admin API key (user {}, superuser; shown once):", owner(0));
+    println!("{}", key.secret);
+    Ok(())
+}
+
+/// One pseudo-random token; created times spread over the past year with
+/// time-ordered ids to match.
+fn token(rng: &mut StdRng, org_id: &str, clients: &[Client], owners: usize, now: Timestamp, i: usize) -> NewTokenRow {
+    let client = &clients[rng.random_range(0..clients.len())];
+    let created = now.micros() - rng.random_range(0..365 * DAY_US);
+    let lifetime = [1, 30, 365, 730][rng.random_range(0..4)] * DAY_US;
+    let revoked = rng.random_bool(0.1).then(|| created + rng.random_range(0..DAY_US));
+    let updated = revoked.unwrap_or(created + rng.random_range(0..DAY_US)).min(now.micros());
+    let mut scopes = vec![SCOPES[rng.random_range(0..2)].to_owned()];
+    for s in &SCOPES[2..] {
+        if rng.random_bool(0.3) {
+            scopes.push((*s).to_owned());
+        }
+    }
+    let user = owner(rng.random_range(0..owners));
+    let ts = uuid::Timestamp::from_unix(uuid::NoContext, (created / 1_000_000) as u64, ((created % 1_000_000) * 1000) as u32);
+    let mut secret_bytes = [0u8; 24];
+    rng.fill_bytes(&mut secret_bytes);
+    let plain = format!("oat_{}", secret_bytes.iter().map(|b| format!("{b:02x}")).collect::<String>());
+    NewTokenRow {
+        token: Token {
+            id: uuid::Uuid::new_v7(ts).to_string(),
+            org_id: org_id.to_owned(),
+            client_id: Some(client.id.clone()),
+            subject: user.clone(),
+            user_id: user,
+            audience: "https://api.example.com".into(),
+            scopes,
+            name: format!("{}-{}-{}", WORDS[rng.random_range(0..WORDS.len())], APPS[rng.random_range(0..APPS.len())], i + 1),
+            description: String::new(),
+            default_role: "view".into(),
+            pkce: None,
+            redirect_uri: Some(client.redirect_uris[0].clone()),
+            kind: if rng.random_bool(0.8) { TokenKind::Access } else { TokenKind::Refresh },
+            secret_prefix: secret::prefix_of(&plain).to_owned(),
+            expires_at: Timestamp::from_micros(created + lifetime),
+            created_at: Timestamp::from_micros(created),
+            updated_at: Timestamp::from_micros(updated),
+            revoked_at: revoked.map(Timestamp::from_micros),
+        },
+        secret_hash: secret::hash(&plain),
+    }
+}

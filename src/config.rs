@@ -1,0 +1,40 @@
+//! Server settings in one place. Layering is defaults → environment →
+//! flags (clap reads both; see `cli`). Tests build a `ServerConfig` directly.
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use crate::store::StoreOptions;
+
+/// Where `serve` keeps its data when no database URL is given.
+pub const DEFAULT_DATABASE_URL: &str = "sqlite://data/oauth-registry.db";
+pub const DEFAULT_GRPC_ADDR: &str = "127.0.0.1:50051";
+
+/// Everything `Application::build` needs.
+#[derive(Debug, Clone)]
+pub struct ServerConfig {
+    pub database_url: String,
+    /// Port 0 picks a free port (tests); `Application::grpc_addr` reports it.
+    pub grpc_addr: SocketAddr,
+    pub store: StoreOptions,
+    /// Run pending migrations at start-up.
+    pub migrate: bool,
+    /// How often health probes the database.
+    pub health_interval: Duration,
+    /// Longest wait for in-flight calls after a shutdown signal.
+    pub shutdown_grace: Duration,
+}
+
+impl ServerConfig {
+    /// Defaults for a database URL (used by tests and embedders).
+    pub fn new(database_url: impl Into<String>) -> Self {
+        ServerConfig {
+            database_url: database_url.into(),
+            grpc_addr: SocketAddr::from(([127, 0, 0, 1], 0)),
+            store: StoreOptions::default(),
+            migrate: true,
+            health_interval: Duration::from_secs(1),
+            shutdown_grace: Duration::from_secs(10),
+        }
+    }
+}

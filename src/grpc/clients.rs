@@ -1,0 +1,111 @@
+//! `ClientService`: each RPC authenticates, translates, calls the core once.
+
+use std::pin::Pin;
+
+use futures::{Stream, StreamExt};
+use tonic::{Request, Response, Status};
+
+use super::pb::client_service_server::ClientService;
+use super::{caller, convert, pb};
+use crate::domain::filter_expr;
+use crate::domain::query::{LIST_BOUNDS, STREAM_BOUNDS};
+use crate::domain::{Error, validate};
+use crate::service::{ListRequest, Registry};
+
+/// The gRPC face of the client use cases.
+#[derive(Clone)]
+pub struct ClientApi {
+    registry: Registry,
+}
+
+impl ClientApi {
+    pub fn new(registry: Registry) -> Self {
+        ClientApi { registry }
+    }
+}
+
+type PageStream = Pin<Box<dyn Stream<Item = Result<pb::StreamClientsResponse, Status>> + Send>>;
+
+#[tonic::async_trait]
+impl ClientService for ClientApi {
+    type StreamClientsStream = PageStream;
+
+    async fn list_clients(&self, req: Request<pb::ListClientsRequest>) -> Result<Response<pb::ListClientsResponse>, Status> {
+        let caller = caller(&self.registry, &req).await?;
+        let r = req.get_ref();
+        let list = ListRequest {
+            filter: filter_expr::client_filter(&r.filter)?,
+            sort: filter_expr::client_order(&r.order_by)?,
+            page: convert::page_request(LIST_BOUNDS, r.page_size, &r.page_token, r.skip, r.page_number)?,
+            include_total: r.include_total_size,
+        };
+        let page = self.registry.list_clients(&caller, &list).await?;
+        Ok(Response::new(pb::ListClientsResponse {
+            clients: page.items.iter().map(convert::client).collect(),
+            next_page_token: page.next_page_token.unwrap_or_default(),
+            total_size: page.total_size.map(|n| n as i64),
+        }))
+    }
+
+    async fn stream_clients(&self, req: Request<pb::StreamClientsRequest>) -> Result<Response<PageStream>, Status> {
+        let caller = caller(&self.registry, &req).await?;
+        let r = req.get_ref();
+        if r.max_pages < 0 {
+            return Err(Error::invalid("max_pages", "must not be negative").into());
+        }
+        let list = ListRequest {
+            filter: filter_expr::client_filter(&r.filter)?,
+            sort: filter_expr::client_order(&r.order_by)?,
+            page: convert::page_request(STREAM_BOUNDS, r.page_size, &r.page_token, 0, 0)?,
+            include_total: false,
+        };
+        let pages = self
+            .registry
+            .stream_clients(caller, list, r.max_pages as u32)
+            .map(|page| {
+                let page = page?;
+                Ok(pb::StreamClientsResponse {
+                    clients: page.items.iter().map(convert::client).collect(),
+                    next_page_token: page.next_page_token.unwrap_or_default(),
+                })
+            });
+        Ok(Response::new(Box::pin(pages)))
+    }
+
+    async fn get_client(&self, req: Request<pb::GetClientRequest>) -> Result<Response<pb::Client>, Status> {
+        let caller = caller(&self.registry, &req).await?;
+        let id = validate::id("client_id", &req.get_ref().client_id)?;
+        let c = self.registry.get_client(&caller, &id).await?;
+        Ok(Response::new(convert::client(&c)))
+    }
+
+    async fn create_client(&self, req: Request<pb::CreateClientRequest>) -> Result<Response<pb::CreateClientResponse>, Status> {
+        let caller = caller(&self.registry, &req).await?;
+        let new = convert::new_client(req.get_ref().client.as_ref())?;
+        let (c, secret) = self
+            .registry
+            .create_client(&caller, new)
+            .await
+            .map_err(|e| e.prefix_fields("client"))?;
+        Ok(Response::new(pb::CreateClientResponse {
+            client: Some(convert::client(&c)),
+            client_secret: secret.unwrap_or_default(),
+        }))
+    }
+
+    async fn update_client(&self, req: Request<pb::UpdateClientRequest>) -> Result<Response<pb::Client>, Status> {
+        let caller = caller(&self.registry, &req).await?;
+        let r = req.get_ref();
+        let (id, patch) = convert::client_patch(r.client.as_ref(), r.update_mask.as_ref())?;
+        let c = self.registry.update_client(&caller, &id, &patch).await?;
+        Ok(Response::new(convert::client(&c)))
+    }
+
+    async fn delete_client(&self, req: Request<pb::DeleteClientRequest>) -> Result<Response<()>, Status> {
+        let caller = caller(&self.registry, &req).await?;
+        let r = req.get_ref();
+        let id = validate::id("client_id", &r.client_id)?;
+        self.registry.delete_client(&caller, &id, r.force).await?;
+        Ok(Response::new(()))
+    }
+}

@@ -1,0 +1,79 @@
+//! One tracing span per RPC with method, organization, gRPC status code and
+//! latency. Handlers fill `org` once the caller is known.
+
+use std::task::{Context, Poll};
+use std::time::Instant;
+
+use futures::future::BoxFuture;
+use tower::{Layer, Service};
+use tracing::{Instrument, field};
+
+#[derive(Debug, Clone, Default)]
+pub struct TraceLayer;
+
+impl<S> Layer<S> for TraceLayer {
+    type Service = Trace<S>;
+    fn layer(&self, inner: S) -> Trace<S> {
+        Trace { inner }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct Trace<S> {
+    inner: S,
+}
+
+impl<S, B, RB> Service<http::Request<B>> for Trace<S>
+where
+    S: Service<http::Request<B>, Response = http::Response<RB>> + Send,
+    S::Future: Send + 'static,
+    S::Error: std::fmt::Display,
+{
+    type Response = S::Response;
+    type Error = S::Error;
+    type Future = BoxFuture<'static, Result<S::Response, S::Error>>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, req: http::Request<B>) -> Self::Future {
+        let span = tracing::info_span!(
+            "rpc",
+            method = %req.uri().path(),
+            org = field::Empty,
+            code = field::Empty,
+            latency_ms = field::Empty,
+        );
+        let start = Instant::now();
+        let fut = {
+            let _enter = span.enter();
+            self.inner.call(req)
+        };
+        Box::pin(
+            async move {
+                let result = fut.await;
+                let span = tracing::Span::current();
+                span.record("latency_ms", start.elapsed().as_secs_f64() * 1000.0);
+                match &result {
+                    Ok(resp) => {
+                        // Errors are "trailers-only" responses with the status in
+                        // the headers; a successful call's status comes later in
+                        // the trailers and is OK unless a stream fails mid-way.
+                        let code = resp
+                            .headers()
+                            .get("grpc-status")
+                            .and_then(|v| v.to_str().ok())
+                            .unwrap_or("0")
+                            .to_owned();
+                        span.record("code", code.as_str());
+                        tracing::info!("rpc finished");
+                    }
+                    Err(e) => tracing::warn!(error = %e, "rpc failed in transport"),
+                }
+                result
+            }
+            .instrument(span),
+        )
+    }
+}
