@@ -110,7 +110,7 @@ impl Sql {
     }
 
     /// `ORDER BY key dir, id dir` plus the keyset predicate, limit and offset.
-    fn page(&mut self, key: &str, key_is_expr: bool, dir: Direction, after: Option<&Position>, key_binds: &[Param], offset: u64, limit: u32) {
+    fn page(&mut self, key: &str, dir: Direction, after: Option<&Position>, offset: u64, limit: u32) {
         let (cmp, d) = match dir {
             Direction::Asc => (">", "ASC"),
             Direction::Desc => ("<", "DESC"),
@@ -122,9 +122,7 @@ impl Sql {
             } else {
                 // Row-value comparison: both SQLite and PostgreSQL turn it
                 // into one index range seek on (org_id, key, id).
-                self.push(" AND (");
-                self.key_expr(key, key_is_expr, key_binds);
-                let _ = write!(self.text, ", id) {cmp} (");
+                let _ = write!(self.text, " AND ({key}, id) {cmp} (");
                 match &pos.key {
                     SortValue::Int(i) => self.int(*i),
                     SortValue::Text(s) => self.text_param(s),
@@ -136,8 +134,7 @@ impl Sql {
         }
         self.push(" ORDER BY ");
         if key != "id" {
-            self.key_expr(key, key_is_expr, key_binds);
-            let _ = write!(self.text, " {d}, ");
+            let _ = write!(self.text, "{key} {d}, ");
         }
         let _ = write!(self.text, "id {d} LIMIT ");
         self.int(i64::from(limit));
@@ -146,27 +143,7 @@ impl Sql {
             self.int(offset as i64);
         }
     }
-
-    fn key_expr(&mut self, key: &str, is_expr: bool, binds: &[Param]) {
-        if !is_expr {
-            self.push(key);
-            return;
-        }
-        // An expression key with placeholders: `?` marks where each bind goes.
-        let mut binds = binds.iter();
-        for (i, part) in key.split('?').enumerate() {
-            if i > 0 {
-                if let Some(b) = binds.next() {
-                    self.bind(b.clone());
-                }
-            }
-            self.push(part);
-        }
-    }
 }
-
-/// Status as a sortable rank at instant `?` (active 0, expired 1, revoked 2).
-const STATUS_RANK: &str = "(CASE WHEN revoked_at IS NOT NULL THEN 2 WHEN expires_at <= ? THEN 1 ELSE 0 END)";
 
 fn token_where(sql: &mut Sql, org_id: &str, f: &TokenFilter, now: Timestamp) {
     sql.push(" WHERE org_id = ");
@@ -206,18 +183,82 @@ fn token_where(sql: &mut Sql, org_id: &str, f: &TokenFilter, now: Timestamp) {
 
 /// One page (plus the look-ahead row the caller asked for) of tokens.
 pub fn list_tokens(dialect: Dialect, q: &TokenQuery) -> Sql {
+    let key = match q.sort.field {
+        TokenSortField::Created => "created_at",
+        TokenSortField::Updated => "updated_at",
+        TokenSortField::Name => "name",
+        TokenSortField::Id => "id",
+        TokenSortField::Expires => "expires_at",
+        TokenSortField::Status => return list_tokens_by_status(dialect, q),
+    };
     let mut sql = Sql::new(dialect, &format!("SELECT {TOKEN_COLUMNS} FROM tokens"));
     token_where(&mut sql, &q.org_id, &q.filter, q.now);
-    let (key, is_expr) = match q.sort.field {
-        TokenSortField::Created => ("created_at", false),
-        TokenSortField::Updated => ("updated_at", false),
-        TokenSortField::Name => ("name", false),
-        TokenSortField::Id => ("id", false),
-        TokenSortField::Expires => ("expires_at", false),
-        TokenSortField::Status => (STATUS_RANK, true),
+    sql.page(key, q.sort.direction, q.after.as_ref(), q.offset, q.limit);
+    sql
+}
+
+/// Status is derived (it depends on the instant `now`), so no index can hold
+/// it. Sorting by (status, id) is instead the concatenation of three id-ordered
+/// runs, one per status, each an index range scan (partial indexes on live
+/// and revoked tokens): a UNION ALL of at most three small, limited subqueries
+/// whose union is sorted by (rank, id). The cursor's rank skips the runs
+/// already walked and its id seeks within the current one.
+fn list_tokens_by_status(dialect: Dialect, q: &TokenQuery) -> Sql {
+    let ranks: [TokenStatus; 3] = [TokenStatus::Active, TokenStatus::Expired, TokenStatus::Revoked];
+    let (cmp, d) = match q.sort.direction {
+        Direction::Asc => (">", "ASC"),
+        Direction::Desc => ("<", "DESC"),
     };
-    let now = [Param::Int(q.now.micros())];
-    sql.page(key, is_expr, q.sort.direction, q.after.as_ref(), &now, q.offset, q.limit);
+    let cursor = q.after.as_ref().map(|p| {
+        let rank = match p.key {
+            SortValue::Int(r) => r,
+            SortValue::Text(_) => 0,
+        };
+        (rank, p.id.as_str())
+    });
+    let inner_limit = i64::from(q.limit).saturating_add(q.offset as i64);
+    let mut sql = Sql::new(dialect, "SELECT ");
+    sql.push(TOKEN_COLUMNS).push(" FROM (");
+    let mut first = true;
+    for status in ranks {
+        let rank = status.rank();
+        // Runs entirely before the cursor's run are done.
+        let skip = cursor.is_some_and(|(r, _)| match q.sort.direction {
+            Direction::Asc => rank < r,
+            Direction::Desc => rank > r,
+        });
+        if skip || q.filter.status.is_some_and(|s| s != status) {
+            continue;
+        }
+        if !first {
+            sql.push(" UNION ALL ");
+        }
+        first = false;
+        let _ = write!(sql.text, "SELECT * FROM (SELECT {TOKEN_COLUMNS}, {rank} AS status_rank FROM tokens");
+        let mut filter = q.filter.clone();
+        filter.status = Some(status);
+        token_where(&mut sql, &q.org_id, &filter, q.now);
+        if let Some((r, id)) = cursor {
+            if r == rank {
+                let _ = write!(sql.text, " AND id {cmp} ");
+                sql.text_param(id);
+            }
+        }
+        let _ = write!(sql.text, " ORDER BY id {d} LIMIT ");
+        sql.int(inner_limit);
+        let _ = write!(sql.text, ") AS run{rank}");
+    }
+    if first {
+        // Every run is excluded: an empty result of the right shape.
+        sql.push("SELECT * FROM (SELECT ");
+        sql.push(TOKEN_COLUMNS).push(", 0 AS status_rank FROM tokens WHERE 1 = 0) AS none");
+    }
+    let _ = write!(sql.text, ") AS runs ORDER BY status_rank {d}, id {d} LIMIT ");
+    sql.int(i64::from(q.limit));
+    if q.offset > 0 {
+        sql.push(" OFFSET ");
+        sql.int(q.offset as i64);
+    }
     sql
 }
 
@@ -251,7 +292,7 @@ pub fn list_clients(dialect: Dialect, q: &ClientQuery) -> Sql {
         ClientSortField::Name => "name",
         ClientSortField::Id => "id",
     };
-    sql.page(key, false, q.sort.direction, q.after.as_ref(), &[], q.offset, q.limit);
+    sql.page(key, q.sort.direction, q.after.as_ref(), q.offset, q.limit);
     sql
 }
 
