@@ -7,8 +7,8 @@ use std::net::SocketAddr;
 use std::time::Duration;
 
 use tokio::net::TcpListener;
-use tokio_stream::wrappers::TcpListenerStream;
 use tonic::transport::Server;
+use tonic::transport::server::TcpIncoming;
 use tonic_health::ServingStatus;
 use tonic_health::server::HealthReporter;
 
@@ -77,7 +77,12 @@ impl Application {
             .add_service(reflection_v1alpha)
             .add_service(TokenServiceServer::new(TokenApi::new(self.registry.clone())))
             .add_service(ClientServiceServer::new(ClientApi::new(self.registry.clone())))
-            .serve_with_incoming_shutdown(TcpListenerStream::new(self.listener), signal);
+            .serve_with_incoming_shutdown(
+                // Small unary responses must not wait on Nagle's algorithm
+                // (40 ms per call with delayed ACKs).
+                TcpIncoming::from(self.listener).with_nodelay(Some(true)),
+                signal,
+            );
 
         let grace = self.config.shutdown_grace;
         tokio::pin!(server);

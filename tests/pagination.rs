@@ -4,50 +4,11 @@
 
 mod common;
 
-use common::{Backend, TestApp, authed, spawn_app, violated_fields};
+use common::{Backend, TestApp, authed, insert_tokens, spawn_app, violated_fields};
 use oauth_registry::domain::Timestamp;
 use oauth_registry::domain::model::{Token, TokenKind, TokenStatus};
 use oauth_registry::grpc::pb;
-use oauth_registry::store::NewTokenRow;
 use tonic::Code;
-
-const DAY: i64 = 86_400_000_000;
-const NAMES: [&str; 6] = ["alpha", "beta", "Gamma", "delta", "ßeta", "a*b"];
-
-/// Inserts `n` tokens into `org` with deliberate ties in every sort key,
-/// statuses of all three kinds, three owners and two clients-less kinds.
-async fn insert_tokens(app: &TestApp, org: &str, n: usize) -> Vec<Token> {
-    let now = Timestamp::now().micros();
-    let rows: Vec<NewTokenRow> = (0..n)
-        .map(|i| {
-            let created = now - 30 * DAY + (i as i64 % 9) * DAY;
-            let token = Token {
-                id: uuid::Uuid::now_v7().to_string(),
-                org_id: org.to_owned(),
-                client_id: None,
-                user_id: format!("user-{}", i % 3),
-                audience: String::new(),
-                subject: format!("user-{}", i % 3),
-                scopes: if i % 2 == 0 { vec!["read".into()] } else { vec!["write".into(), "email".into()] },
-                name: format!("{}-{}", NAMES[i % NAMES.len()], i % 4),
-                description: String::new(),
-                default_role: String::new(),
-                pkce: None,
-                redirect_uri: None,
-                kind: if i % 5 == 0 { TokenKind::Refresh } else { TokenKind::Access },
-                secret_prefix: format!("oat_{i:08}"),
-                // Some expired (in the past), most far in the future; ties.
-                expires_at: Timestamp::from_micros(now + ((i as i64 % 7) - 2) * DAY),
-                created_at: Timestamp::from_micros(created),
-                updated_at: Timestamp::from_micros(created + (i as i64 % 4) * DAY),
-                revoked_at: (i % 6 == 0).then(|| Timestamp::from_micros(created + DAY)),
-            };
-            NewTokenRow { token, secret_hash: vec![i as u8; 32] }
-        })
-        .collect();
-    app.registry.store().insert_tokens(&rows).await.expect("insert");
-    rows.into_iter().map(|r| r.token).collect()
-}
 
 fn sort_key(t: &Token, field: &str, now: Timestamp) -> (i64, String) {
     match field {

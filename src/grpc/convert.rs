@@ -257,8 +257,7 @@ pub fn new_client(c: Option<&pb::Client>) -> Result<NewClient> {
     let redirect_uris = list(&mut v, "client.redirect_uris", &c.redirect_uris, validate::redirect_uri);
     let access = c.access_token_duration.as_ref().and_then(|d| v.check(parse_duration("client.access_token_duration", d)));
     let refresh = c.refresh_token_duration.as_ref().and_then(|d| v.check(parse_duration("client.refresh_token_duration", d)));
-    v.finish()?;
-    Ok(NewClient {
+    let new = NewClient {
         name: name.unwrap_or_default(),
         grant_types,
         response_types,
@@ -267,7 +266,13 @@ pub fn new_client(c: Option<&pb::Client>) -> Result<NewClient> {
         public: c.public,
         access_token_duration: access,
         refresh_token_duration: refresh,
-    })
+    };
+    // Per-field failures leave a list empty; don't also blame the rule for it.
+    if c.grant_types.len() == new.grant_types.len() && c.redirect_uris.len() == new.redirect_uris.len() {
+        v.check(new.check_rules().map_err(|e| e.prefix_fields("client")));
+    }
+    v.finish()?;
+    Ok(new)
 }
 
 pub const CLIENT_UPDATABLE: [&str; 7] = [
