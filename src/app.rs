@@ -59,7 +59,10 @@ impl Application {
         let reflection_v1 = reflection().build_v1()?;
         let reflection_v1alpha = reflection().build_v1alpha()?;
 
-        let probe = tokio::spawn(probe_database(self.registry.clone(), reporter.clone(), self.config.health_interval));
+        // Report a status before accepting the first call.
+        let ok = ping(&self.registry, self.config.health_interval).await;
+        set_all(&reporter, if ok { ServingStatus::Serving } else { ServingStatus::NotServing }).await;
+        let probe = tokio::spawn(probe_database(self.registry.clone(), reporter.clone(), self.config.health_interval, ok));
         let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
         let drain_reporter = reporter.clone();
         let signal = async move {
@@ -114,23 +117,26 @@ async fn set_all(reporter: &HealthReporter, status: ServingStatus) {
     }
 }
 
+async fn ping(registry: &Registry, interval: Duration) -> bool {
+    let limit = interval.max(Duration::from_millis(200));
+    matches!(tokio::time::timeout(limit, registry.store().ping()).await, Ok(Ok(())))
+}
+
 /// Keeps health in step with the database: SERVING while a ping succeeds,
 /// NOT_SERVING while it fails or takes longer than the interval.
-async fn probe_database(registry: Registry, reporter: HealthReporter, interval: Duration) {
-    let mut last = None;
+async fn probe_database(registry: Registry, reporter: HealthReporter, interval: Duration, mut last: bool) {
     loop {
-        let ok = matches!(tokio::time::timeout(interval.max(Duration::from_millis(200)), registry.store().ping()).await, Ok(Ok(())));
-        let status = if ok { ServingStatus::Serving } else { ServingStatus::NotServing };
-        if last != Some(ok) {
+        tokio::time::sleep(interval).await;
+        let ok = ping(&registry, interval).await;
+        if ok != last {
             if ok {
                 tracing::info!("database reachable; SERVING");
             } else {
                 tracing::warn!("database unreachable; NOT_SERVING");
             }
-            set_all(&reporter, status).await;
-            last = Some(ok);
+            set_all(&reporter, if ok { ServingStatus::Serving } else { ServingStatus::NotServing }).await;
+            last = ok;
         }
-        tokio::time::sleep(interval).await;
     }
 }
 

@@ -105,10 +105,11 @@ impl From<sqlx::Error> for Error {
     }
 }
 
-/// PostgreSQL classes 08 (connection) and 57P (operator intervention, e.g. the
-/// server shutting down) mean the database went away, not that the query was bad.
+/// PostgreSQL classes 08 (connection), 53 (insufficient resources, e.g. too
+/// many connections) and 57P (operator intervention, e.g. shutdown) mean the
+/// database cannot serve us right now, not that the query was bad.
 fn is_connection_loss(code: Option<&str>) -> bool {
-    code.is_some_and(|c| c.starts_with("08") || c.starts_with("57P"))
+    code.is_some_and(|c| c.starts_with("08") || c.starts_with("53") || c.starts_with("57P"))
 }
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;
