@@ -20,7 +20,10 @@ use crate::service::Registry;
 use crate::store;
 
 /// Service names reported by `grpc.health.v1` besides the overall "".
-const SERVICES: [&str; 2] = ["oauth_registry.v1.TokenService", "oauth_registry.v1.ClientService"];
+const SERVICES: [&str; 2] = [
+    "oauth_registry.v1.TokenService",
+    "oauth_registry.v1.ClientService",
+];
 
 pub struct Application {
     listener: TcpListener,
@@ -39,7 +42,12 @@ impl Application {
         let registry = Registry::new(store).await?;
         let listener = TcpListener::bind(config.grpc_addr).await?;
         let grpc_addr = listener.local_addr()?;
-        Ok(Application { listener, grpc_addr, registry, config })
+        Ok(Application {
+            listener,
+            grpc_addr,
+            registry,
+            config,
+        })
     }
 
     /// The bound gRPC address (the real port when built with port 0).
@@ -54,15 +62,31 @@ impl Application {
     /// Serves until `shutdown` resolves. Health turns NOT_SERVING first, so
     /// load balancers stop routing here, then in-flight calls get up to the
     /// configured grace period to finish.
-    pub async fn run_until(self, shutdown: impl Future<Output = ()> + Send + 'static) -> anyhow::Result<()> {
+    pub async fn run_until(
+        self,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+    ) -> anyhow::Result<()> {
         let (reporter, health_service) = tonic_health::server::health_reporter();
         let reflection_v1 = reflection().build_v1()?;
         let reflection_v1alpha = reflection().build_v1alpha()?;
 
         // Report a status before accepting the first call.
         let ok = ping(&self.registry, self.config.health_interval).await;
-        set_all(&reporter, if ok { ServingStatus::Serving } else { ServingStatus::NotServing }).await;
-        let probe = tokio::spawn(probe_database(self.registry.clone(), reporter.clone(), self.config.health_interval, ok));
+        set_all(
+            &reporter,
+            if ok {
+                ServingStatus::Serving
+            } else {
+                ServingStatus::NotServing
+            },
+        )
+        .await;
+        let probe = tokio::spawn(probe_database(
+            self.registry.clone(),
+            reporter.clone(),
+            self.config.health_interval,
+            ok,
+        ));
         let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
         let drain_reporter = reporter.clone();
         let signal = async move {
@@ -78,8 +102,12 @@ impl Application {
             .add_service(health_service)
             .add_service(reflection_v1)
             .add_service(reflection_v1alpha)
-            .add_service(TokenServiceServer::new(TokenApi::new(self.registry.clone())))
-            .add_service(ClientServiceServer::new(ClientApi::new(self.registry.clone())))
+            .add_service(TokenServiceServer::new(TokenApi::new(
+                self.registry.clone(),
+            )))
+            .add_service(ClientServiceServer::new(ClientApi::new(
+                self.registry.clone(),
+            )))
             .serve_with_incoming_shutdown(
                 // Small unary responses must not wait on Nagle's algorithm
                 // (40 ms per call with delayed ACKs).
@@ -119,12 +147,20 @@ async fn set_all(reporter: &HealthReporter, status: ServingStatus) {
 
 async fn ping(registry: &Registry, interval: Duration) -> bool {
     let limit = interval.max(Duration::from_millis(200));
-    matches!(tokio::time::timeout(limit, registry.store().ping()).await, Ok(Ok(())))
+    matches!(
+        tokio::time::timeout(limit, registry.store().ping()).await,
+        Ok(Ok(()))
+    )
 }
 
 /// Keeps health in step with the database: SERVING while a ping succeeds,
 /// NOT_SERVING while it fails or takes longer than the interval.
-async fn probe_database(registry: Registry, reporter: HealthReporter, interval: Duration, mut last: bool) {
+async fn probe_database(
+    registry: Registry,
+    reporter: HealthReporter,
+    interval: Duration,
+    mut last: bool,
+) {
     loop {
         tokio::time::sleep(interval).await;
         let ok = ping(&registry, interval).await;
@@ -134,7 +170,15 @@ async fn probe_database(registry: Registry, reporter: HealthReporter, interval: 
             } else {
                 tracing::warn!("database unreachable; NOT_SERVING");
             }
-            set_all(&reporter, if ok { ServingStatus::Serving } else { ServingStatus::NotServing }).await;
+            set_all(
+                &reporter,
+                if ok {
+                    ServingStatus::Serving
+                } else {
+                    ServingStatus::NotServing
+                },
+            )
+            .await;
             last = ok;
         }
     }

@@ -11,7 +11,9 @@ use oauth_registry::domain::model::{Token, TokenKind};
 use oauth_registry::grpc::pb;
 use oauth_registry::store::NewTokenRow;
 
-const NAMES: [&str; 12] = ["abc", "Abc", "ábc", "ABC", "a_c", "a%c", "a\\c", "Zeta", "zeta", "_x", "日本", "a c"];
+const NAMES: [&str; 12] = [
+    "abc", "Abc", "ábc", "ABC", "a_c", "a%c", "a\\c", "Zeta", "zeta", "_x", "日本", "a c",
+];
 const DAY: i64 = 86_400_000_000;
 
 fn rows(org: &str, base: i64) -> Vec<NewTokenRow> {
@@ -27,12 +29,20 @@ fn rows(org: &str, base: i64) -> Vec<NewTokenRow> {
                     audience: "aud".into(),
                     subject: format!("user-{}", i % 4),
                     scopes: vec![["read", "write", "a%b", "x_y"][(i % 4) as usize].into()],
-                    name: format!("{}{}", NAMES[(i % 12) as usize], if i % 5 == 0 { "" } else { "-" }),
+                    name: format!(
+                        "{}{}",
+                        NAMES[(i % 12) as usize],
+                        if i % 5 == 0 { "" } else { "-" }
+                    ),
                     description: String::new(),
                     default_role: String::new(),
                     pkce: None,
                     redirect_uri: None,
-                    kind: if i % 3 == 0 { TokenKind::Refresh } else { TokenKind::Access },
+                    kind: if i % 3 == 0 {
+                        TokenKind::Refresh
+                    } else {
+                        TokenKind::Access
+                    },
                     secret_prefix: format!("oat_{i:08}"),
                     expires_at: Timestamp::from_micros(base + ((i % 5) - 2) * DAY + 17),
                     created_at: Timestamp::from_micros(created),
@@ -53,7 +63,13 @@ async fn walk(app: &TestApp, filter: &str, order_by: &str) -> Vec<pb::Token> {
             .tokens()
             .list_tokens(authed(
                 &app.key_a,
-                pb::ListTokensRequest { page_size: 9, page_token: token, filter: filter.into(), order_by: order_by.into(), ..Default::default() },
+                pb::ListTokensRequest {
+                    page_size: 9,
+                    page_token: token,
+                    filter: filter.into(),
+                    order_by: order_by.into(),
+                    ..Default::default()
+                },
             ))
             .await
             .expect("list")
@@ -69,14 +85,25 @@ async fn walk(app: &TestApp, filter: &str, order_by: &str) -> Vec<pb::Token> {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sqlite_and_postgres_answer_alike() {
     if pg_url().is_none() {
-        eprintln!("SKIPPED differential::sqlite_and_postgres_answer_alike: set {} to run it", common::PG_ENV);
+        eprintln!(
+            "SKIPPED differential::sqlite_and_postgres_answer_alike: set {} to run it",
+            common::PG_ENV
+        );
         return;
     }
     let lite = spawn_app(Backend::Sqlite).await;
     let pg = spawn_app(Backend::Postgres).await;
     let base = Timestamp::now().micros();
-    lite.registry.store().insert_tokens(&rows(&lite.org_a, base)).await.expect("sqlite rows");
-    pg.registry.store().insert_tokens(&rows(&pg.org_a, base)).await.expect("pg rows");
+    lite.registry
+        .store()
+        .insert_tokens(&rows(&lite.org_a, base))
+        .await
+        .expect("sqlite rows");
+    pg.registry
+        .store()
+        .insert_tokens(&rows(&pg.org_a, base))
+        .await
+        .expect("pg rows");
 
     let filters = [
         "",
@@ -96,7 +123,17 @@ async fn sqlite_and_postgres_answer_alike() {
         "name = \"日*\"",
         "name = \"a\\\\c*\"",
     ];
-    let orders = ["", "name", "name desc", "create_time", "update_time desc", "status", "status desc", "expire_time", "id desc"];
+    let orders = [
+        "",
+        "name",
+        "name desc",
+        "create_time",
+        "update_time desc",
+        "status",
+        "status desc",
+        "expire_time",
+        "id desc",
+    ];
     let mut compared = 0;
     for f in filters {
         for o in orders {
@@ -109,10 +146,19 @@ async fn sqlite_and_postgres_answer_alike() {
             let f = f.to_owned();
             let key = app.key_a.clone();
             let mut c = app.tokens();
-            async move { c.count_tokens(authed(&key, pb::CountTokensRequest { filter: f })).await.expect("count").into_inner().total_size }
+            async move {
+                c.count_tokens(authed(&key, pb::CountTokensRequest { filter: f }))
+                    .await
+                    .expect("count")
+                    .into_inner()
+                    .total_size
+            }
         };
         assert_eq!(count(&lite).await, count(&pg).await, "count {f:?}");
     }
-    eprintln!("compared {compared} rows across {} queries", filters.len() * orders.len());
+    eprintln!(
+        "compared {compared} rows across {} queries",
+        filters.len() * orders.len()
+    );
     assert!(compared > 1000);
 }

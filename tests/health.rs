@@ -13,7 +13,9 @@ use tonic_health::pb::health_client::HealthClient;
 
 async fn status(app: &TestApp, service: &str) -> ServingStatus {
     let r = HealthClient::new(app.channel.clone())
-        .check(HealthCheckRequest { service: service.into() })
+        .check(HealthCheckRequest {
+            service: service.into(),
+        })
         .await
         .expect("health check")
         .into_inner();
@@ -33,9 +35,15 @@ async fn wait_for(app: &TestApp, want: ServingStatus, within: Duration) -> Durat
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn serving_for_every_service() {
-    let app = spawn_with(Backend::Sqlite, |c| c.health_interval = Duration::from_millis(100)).await;
+    let app = spawn_with(Backend::Sqlite, |c| {
+        c.health_interval = Duration::from_millis(100)
+    })
+    .await;
     wait_for(&app, ServingStatus::Serving, Duration::from_secs(5)).await;
-    for s in ["oauth_registry.v1.TokenService", "oauth_registry.v1.ClientService"] {
+    for s in [
+        "oauth_registry.v1.TokenService",
+        "oauth_registry.v1.ClientService",
+    ] {
         assert_eq!(status(&app, s).await, ServingStatus::Serving, "{s}");
     }
 }
@@ -50,7 +58,9 @@ struct Proxy {
 
 impl Proxy {
     async fn start(target: std::net::SocketAddr) -> Proxy {
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind proxy");
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind proxy");
         let port = listener.local_addr().expect("addr").port();
         let (up, rx) = tokio::sync::watch::channel(true);
         tokio::spawn(async move {
@@ -60,7 +70,9 @@ impl Proxy {
                 }
                 let mut rx = rx.clone();
                 tokio::spawn(async move {
-                    let Ok(mut outbound) = tokio::net::TcpStream::connect(target).await else { return };
+                    let Ok(mut outbound) = tokio::net::TcpStream::connect(target).await else {
+                        return;
+                    };
                     tokio::select! {
                         _ = tokio::io::copy_bidirectional(&mut inbound, &mut outbound) => {}
                         _ = rx.wait_for(|up| !*up) => {}
@@ -81,13 +93,28 @@ impl Proxy {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn postgres_outage_is_not_serving_and_recovers() {
     let Some(admin) = pg_url() else {
-        eprintln!("SKIPPED health::postgres_outage_is_not_serving_and_recovers: set {} to run it", common::PG_ENV);
+        eprintln!(
+            "SKIPPED health::postgres_outage_is_not_serving_and_recovers: set {} to run it",
+            common::PG_ENV
+        );
         return;
     };
     let pg: std::net::SocketAddr = {
-        let host_port = admin.split('@').next_back().and_then(|r| r.split('/').next()).unwrap_or("127.0.0.1:5432");
-        let host_port = if host_port.contains(':') { host_port.to_owned() } else { format!("{host_port}:5432") };
-        tokio::net::lookup_host(host_port).await.expect("resolve").next().expect("pg address")
+        let host_port = admin
+            .split('@')
+            .next_back()
+            .and_then(|r| r.split('/').next())
+            .unwrap_or("127.0.0.1:5432");
+        let host_port = if host_port.contains(':') {
+            host_port.to_owned()
+        } else {
+            format!("{host_port}:5432")
+        };
+        tokio::net::lookup_host(host_port)
+            .await
+            .expect("resolve")
+            .next()
+            .expect("pg address")
     };
     let proxy = Proxy::start(pg).await;
     let port = proxy.port;
@@ -115,6 +142,9 @@ async fn postgres_outage_is_not_serving_and_recovers() {
 
     proxy.set_up(true);
     let up = wait_for(&app, ServingStatus::Serving, Duration::from_secs(5)).await;
-    app.tokens().list_tokens(authed(&app.key_a, pb::ListTokensRequest::default())).await.expect("recovered");
+    app.tokens()
+        .list_tokens(authed(&app.key_a, pb::ListTokensRequest::default()))
+        .await
+        .expect("recovered");
     eprintln!("NOT_SERVING after {down:?}; SERVING again after {up:?}");
 }

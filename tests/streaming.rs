@@ -13,7 +13,12 @@ use oauth_registry::grpc::pb;
 use tonic::Code;
 
 async fn collect(app: &TestApp, req: pb::StreamTokensRequest) -> Vec<pb::StreamTokensResponse> {
-    let mut stream = app.tokens().stream_tokens(authed(&app.key_a, req)).await.expect("stream").into_inner();
+    let mut stream = app
+        .tokens()
+        .stream_tokens(authed(&app.key_a, req))
+        .await
+        .expect("stream")
+        .into_inner();
     let mut pages = Vec::new();
     while let Some(page) = stream.message().await.expect("page") {
         pages.push(page);
@@ -22,18 +27,33 @@ async fn collect(app: &TestApp, req: pb::StreamTokensRequest) -> Vec<pb::StreamT
 }
 
 fn ids(pages: &[pb::StreamTokensResponse]) -> Vec<String> {
-    pages.iter().flat_map(|p| p.tokens.iter().map(|t| t.id.clone())).collect()
+    pages
+        .iter()
+        .flat_map(|p| p.tokens.iter().map(|t| t.id.clone()))
+        .collect()
 }
 
 async fn stream_yields_every_row_once(backend: Backend) {
     let app = spawn_app(backend).await;
     let tokens = insert_tokens(&app, &app.org_a, 1234).await;
     insert_tokens(&app, &app.org_b, 50).await;
-    let pages = collect(&app, pb::StreamTokensRequest { page_size: 100, order_by: "name".into(), ..Default::default() }).await;
+    let pages = collect(
+        &app,
+        pb::StreamTokensRequest {
+            page_size: 100,
+            order_by: "name".into(),
+            ..Default::default()
+        },
+    )
+    .await;
     assert_eq!(pages.len(), 13);
     for (i, p) in pages.iter().enumerate() {
         let last = i + 1 == pages.len();
-        assert_eq!(p.next_page_token.is_empty(), last, "only the last page has no resume token");
+        assert_eq!(
+            p.next_page_token.is_empty(),
+            last,
+            "only the last page has no resume token"
+        );
         assert_eq!(p.tokens.len(), if last { 34 } else { 100 });
     }
     let got = ids(&pages);
@@ -46,7 +66,14 @@ async fn stream_yields_every_row_once(backend: Backend) {
     let default = collect(&app, pb::StreamTokensRequest::default()).await;
     assert_eq!(default[0].tokens.len(), 500);
     // An empty listing is one empty, final page... or none: never an error.
-    let none = collect(&app, pb::StreamTokensRequest { filter: "user_id = \"nobody\"".into(), ..Default::default() }).await;
+    let none = collect(
+        &app,
+        pb::StreamTokensRequest {
+            filter: "user_id = \"nobody\"".into(),
+            ..Default::default()
+        },
+    )
+    .await;
     assert!(ids(&none).is_empty());
     assert!(none.iter().all(|p| p.next_page_token.is_empty()));
 }
@@ -54,11 +81,20 @@ async fn stream_yields_every_row_once(backend: Backend) {
 async fn resume_after_drop_has_no_gap_or_duplicate(backend: Backend) {
     let app = spawn_app(backend).await;
     insert_tokens(&app, &app.org_a, 503).await;
-    let base = pb::StreamTokensRequest { page_size: 50, order_by: "create_time desc".into(), ..Default::default() };
+    let base = pb::StreamTokensRequest {
+        page_size: 50,
+        order_by: "create_time desc".into(),
+        ..Default::default()
+    };
     let full = ids(&collect(&app, base.clone()).await);
 
     // Read three pages, then drop the stream mid-way.
-    let mut stream = app.tokens().stream_tokens(authed(&app.key_a, base.clone())).await.unwrap().into_inner();
+    let mut stream = app
+        .tokens()
+        .stream_tokens(authed(&app.key_a, base.clone()))
+        .await
+        .unwrap()
+        .into_inner();
     let mut seen = Vec::new();
     let mut resume = String::new();
     for _ in 0..3 {
@@ -69,23 +105,62 @@ async fn resume_after_drop_has_no_gap_or_duplicate(backend: Backend) {
     drop(stream);
     // Meanwhile rows are inserted and deleted elsewhere in the listing.
     let first = full[0].clone();
-    app.tokens().delete_token(authed(&app.key_a, pb::DeleteTokenRequest { id: first })).await.unwrap();
+    app.tokens()
+        .delete_token(authed(&app.key_a, pb::DeleteTokenRequest { id: first }))
+        .await
+        .unwrap();
 
-    let rest = collect(&app, pb::StreamTokensRequest { page_token: resume, ..base.clone() }).await;
+    let rest = collect(
+        &app,
+        pb::StreamTokensRequest {
+            page_token: resume,
+            ..base.clone()
+        },
+    )
+    .await;
     seen.extend(ids(&rest));
-    assert_eq!(seen, full, "resumed stream continues exactly where the dropped one stopped");
+    assert_eq!(
+        seen, full,
+        "resumed stream continues exactly where the dropped one stopped"
+    );
 
     // The resume token also works with ListTokens (same query binding).
-    let p = app.tokens().stream_tokens(authed(&app.key_a, pb::StreamTokensRequest { max_pages: 1, ..base.clone() })).await.unwrap().into_inner().message().await.unwrap().unwrap();
+    let p = app
+        .tokens()
+        .stream_tokens(authed(
+            &app.key_a,
+            pb::StreamTokensRequest {
+                max_pages: 1,
+                ..base.clone()
+            },
+        ))
+        .await
+        .unwrap()
+        .into_inner()
+        .message()
+        .await
+        .unwrap()
+        .unwrap();
     let next = app
         .tokens()
-        .list_tokens(authed(&app.key_a, pb::ListTokensRequest { page_size: 50, order_by: base.order_by.clone(), page_token: p.next_page_token, ..Default::default() }))
+        .list_tokens(authed(
+            &app.key_a,
+            pb::ListTokensRequest {
+                page_size: 50,
+                order_by: base.order_by.clone(),
+                page_token: p.next_page_token,
+                ..Default::default()
+            },
+        ))
         .await
         .unwrap()
         .into_inner();
     // full[0] was deleted, so the first page is full[1..=50] and ListTokens
     // continues at full[51].
-    assert_eq!(p.tokens.first().map(|t| t.id.as_str()), Some(full[1].as_str()));
+    assert_eq!(
+        p.tokens.first().map(|t| t.id.as_str()),
+        Some(full[1].as_str())
+    );
     let continued: Vec<String> = next.tokens.into_iter().map(|t| t.id).collect();
     assert_eq!(continued, full[51..101].to_vec());
 }
@@ -93,17 +168,45 @@ async fn resume_after_drop_has_no_gap_or_duplicate(backend: Backend) {
 async fn max_pages_stops_with_a_resume_token(backend: Backend) {
     let app = spawn_app(backend).await;
     insert_tokens(&app, &app.org_a, 95).await;
-    let base = pb::StreamTokensRequest { page_size: 10, order_by: "id".into(), ..Default::default() };
-    let two = collect(&app, pb::StreamTokensRequest { max_pages: 2, ..base.clone() }).await;
+    let base = pb::StreamTokensRequest {
+        page_size: 10,
+        order_by: "id".into(),
+        ..Default::default()
+    };
+    let two = collect(
+        &app,
+        pb::StreamTokensRequest {
+            max_pages: 2,
+            ..base.clone()
+        },
+    )
+    .await;
     assert_eq!(two.len(), 2);
     let resume = two[1].next_page_token.clone();
     assert!(!resume.is_empty());
-    let rest = collect(&app, pb::StreamTokensRequest { page_token: resume, ..base.clone() }).await;
+    let rest = collect(
+        &app,
+        pb::StreamTokensRequest {
+            page_token: resume,
+            ..base.clone()
+        },
+    )
+    .await;
     let mut all = ids(&two);
     all.extend(ids(&rest));
     assert_eq!(all, ids(&collect(&app, base.clone()).await));
     assert_eq!(all.len(), 95);
-    let err = app.tokens().stream_tokens(authed(&app.key_a, pb::StreamTokensRequest { max_pages: -1, ..base })).await.unwrap_err();
+    let err = app
+        .tokens()
+        .stream_tokens(authed(
+            &app.key_a,
+            pb::StreamTokensRequest {
+                max_pages: -1,
+                ..base
+            },
+        ))
+        .await
+        .unwrap_err();
     assert_eq!(err.code(), Code::InvalidArgument);
 }
 
@@ -112,8 +215,16 @@ async fn cancelled_stream_stops_database_work(backend: Backend) {
     insert_tokens(&app, &app.org_a, 20_000).await;
     let fetched = || app.registry.stats().pages_fetched.load(Ordering::SeqCst);
     let before = fetched();
-    let req = pb::StreamTokensRequest { page_size: 100, ..Default::default() };
-    let mut stream = app.tokens().stream_tokens(authed(&app.key_a, req)).await.unwrap().into_inner();
+    let req = pb::StreamTokensRequest {
+        page_size: 100,
+        ..Default::default()
+    };
+    let mut stream = app
+        .tokens()
+        .stream_tokens(authed(&app.key_a, req))
+        .await
+        .unwrap()
+        .into_inner();
     for _ in 0..2 {
         stream.message().await.unwrap().expect("page");
     }
@@ -125,8 +236,14 @@ async fn cancelled_stream_stops_database_work(backend: Backend) {
     eprintln!("pages queried before the cancel took effect: {after_cancel} of 200");
     // 200 pages exist; only those read plus what HTTP/2 flow control let the
     // server run ahead were queried, and nothing more after the cancel.
-    assert!(after_cancel < 100, "server kept querying after cancel: {after_cancel} pages");
-    assert_eq!(later, after_cancel, "pages were still fetched after the client cancelled");
+    assert!(
+        after_cancel < 100,
+        "server kept querying after cancel: {after_cancel} pages"
+    );
+    assert_eq!(
+        later, after_cancel,
+        "pages were still fetched after the client cancelled"
+    );
 }
 
 async fn clients_stream_too(backend: Backend) {
@@ -136,7 +253,13 @@ async fn clients_stream_too(backend: Backend) {
     }
     let mut stream = app
         .clients()
-        .stream_clients(authed(&app.key_a, pb::StreamClientsRequest { page_size: 3, ..Default::default() }))
+        .stream_clients(authed(
+            &app.key_a,
+            pb::StreamClientsRequest {
+                page_size: 3,
+                ..Default::default()
+            },
+        ))
         .await
         .unwrap()
         .into_inner();

@@ -23,7 +23,10 @@ pub enum AdminCommand {
         #[arg(long)]
         user: Option<String>,
         /// Comma-separated: tokens:read, tokens:write, clients:read, clients:write, admin.
-        #[arg(long, default_value = "tokens:read,tokens:write,clients:read,clients:write")]
+        #[arg(
+            long,
+            default_value = "tokens:read,tokens:write,clients:read,clients:write"
+        )]
         scopes: String,
         /// May see every user's tokens (Review Board superuser).
         #[arg(long)]
@@ -34,23 +37,41 @@ pub enum AdminCommand {
     },
 }
 
-pub async fn run(database_url: &str, opts: &StoreOptions, cmd: &AdminCommand) -> anyhow::Result<()> {
+pub async fn run(
+    database_url: &str,
+    opts: &StoreOptions,
+    cmd: &AdminCommand,
+) -> anyhow::Result<()> {
     let registry = super::open(database_url, opts).await?;
     match cmd {
         AdminCommand::CreateOrg { name } => {
             let org = registry.create_org(name).await?;
             println!("{}", org.id);
         }
-        AdminCommand::CreateKey { org, user, scopes, superuser, expires_at } => {
+        AdminCommand::CreateKey {
+            org,
+            user,
+            scopes,
+            superuser,
+            expires_at,
+        } => {
             let org = registry.find_org(org).await?;
             let scopes = Scope::parse_list("--scopes", scopes)?;
             let expires_at = match expires_at {
                 None => None,
-                Some(s) => Some(Timestamp::parse_rfc3339(s).ok_or_else(|| anyhow::anyhow!("--expires-at: not an RFC 3339 time"))?),
+                Some(s) => Some(
+                    Timestamp::parse_rfc3339(s)
+                        .ok_or_else(|| anyhow::anyhow!("--expires-at: not an RFC 3339 time"))?,
+                ),
             };
             let user = user.clone().filter(|u| !u.is_empty());
-            let created = registry.create_api_key(&org.id, user, scopes, *superuser, expires_at).await?;
-            eprintln!("API key {} for organization {} (shown once; store it now):", created.key.id, org.name);
+            let created = registry
+                .create_api_key(&org.id, user, scopes, *superuser, expires_at)
+                .await?;
+            eprintln!(
+                "API key {} for organization {} (shown once; store it now):",
+                created.key.id, org.name
+            );
             println!("{}", created.secret);
         }
     }

@@ -15,16 +15,31 @@ use crate::store::{self, StoreOptions};
 use crate::telemetry::{self, LogFormat};
 
 #[derive(Debug, Parser)]
-#[command(name = "oauth-registry", version, about = "Keeps an organization's OAuth 2.0 clients and tokens; serves them over gRPC.")]
+#[command(
+    name = "oauth-registry",
+    version,
+    about = "Keeps an organization's OAuth 2.0 clients and tokens; serves them over gRPC."
+)]
 pub struct Cli {
     /// Database: sqlite://path (created if missing) or postgres://...
     #[arg(long, env = "DATABASE_URL", default_value = DEFAULT_DATABASE_URL, global = true)]
     pub database_url: String,
     /// Log format.
-    #[arg(long, env = "OAUTH_REGISTRY_LOG_FORMAT", value_enum, default_value = "human", global = true)]
+    #[arg(
+        long,
+        env = "OAUTH_REGISTRY_LOG_FORMAT",
+        value_enum,
+        default_value = "human",
+        global = true
+    )]
     pub log_format: LogFormat,
     /// Database connection pool size.
-    #[arg(long, env = "OAUTH_REGISTRY_DB_MAX_CONNECTIONS", default_value_t = 8, global = true)]
+    #[arg(
+        long,
+        env = "OAUTH_REGISTRY_DB_MAX_CONNECTIONS",
+        default_value_t = 8,
+        global = true
+    )]
     pub db_max_connections: u32,
     #[command(subcommand)]
     pub command: Command,
@@ -52,7 +67,11 @@ pub struct ServeArgs {
     #[arg(long, env = "OAUTH_REGISTRY_NO_MIGRATE")]
     pub no_migrate: bool,
     /// Database health probe interval, in milliseconds.
-    #[arg(long, env = "OAUTH_REGISTRY_HEALTH_INTERVAL_MS", default_value_t = 1000)]
+    #[arg(
+        long,
+        env = "OAUTH_REGISTRY_HEALTH_INTERVAL_MS",
+        default_value_t = 1000
+    )]
     pub health_interval_ms: u64,
     /// Longest wait for in-flight calls on shutdown, in seconds.
     #[arg(long, env = "OAUTH_REGISTRY_SHUTDOWN_GRACE_SECS", default_value_t = 10)]
@@ -61,7 +80,10 @@ pub struct ServeArgs {
 
 impl Cli {
     fn store_options(&self) -> StoreOptions {
-        StoreOptions { max_connections: self.db_max_connections.max(1), ..StoreOptions::default() }
+        StoreOptions {
+            max_connections: self.db_max_connections.max(1),
+            ..StoreOptions::default()
+        }
     }
 }
 

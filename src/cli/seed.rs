@@ -11,10 +11,10 @@ use indicatif::{ProgressBar, ProgressStyle};
 use rand::rngs::StdRng;
 use rand::{Rng, RngCore, SeedableRng};
 
+use crate::domain::Timestamp;
 use crate::domain::auth::Scope;
 use crate::domain::model::{Client, Token, TokenKind};
 use crate::domain::secret::{self, NewSecret, SecretKind};
-use crate::domain::Timestamp;
 use crate::store::{NewTokenRow, StoreOptions};
 
 #[derive(Debug, clap::Args)]
@@ -39,8 +39,18 @@ pub struct SeedArgs {
     pub rng_seed: u64,
 }
 
-const SCOPES: [&str; 6] = ["read", "write", "openid", "profile", "email", "offline_access"];
-const WORDS: [&str; 12] = ["ci", "deploy", "mobile", "web", "billing", "sync", "report", "backup", "cli", "agent", "etl", "my"];
+const SCOPES: [&str; 6] = [
+    "read",
+    "write",
+    "openid",
+    "profile",
+    "email",
+    "offline_access",
+];
+const WORDS: [&str; 12] = [
+    "ci", "deploy", "mobile", "web", "billing", "sync", "report", "backup", "cli", "agent", "etl",
+    "my",
+];
 const APPS: [&str; 6] = ["app", "bot", "job", "tool", "service", "client"];
 const DAY_US: i64 = 86_400_000_000;
 
@@ -74,7 +84,12 @@ pub async fn run(database_url: &str, opts: &StoreOptions, args: &SeedArgs) -> an
         let client = Client {
             id: uuid::Uuid::now_v7().to_string(),
             org_id: org.id.clone(),
-            name: format!("{} {} {}", WORDS[i % WORDS.len()], APPS[i % APPS.len()], i + 1),
+            name: format!(
+                "{} {} {}",
+                WORDS[i % WORDS.len()],
+                APPS[i % APPS.len()],
+                i + 1
+            ),
             grant_types: vec!["authorization_code".into(), "refresh_token".into()],
             response_types: vec!["code".into()],
             scopes: SCOPES.iter().map(|s| (*s).to_owned()).collect(),
@@ -87,7 +102,9 @@ pub async fn run(database_url: &str, opts: &StoreOptions, args: &SeedArgs) -> an
             updated_at: created,
             last_used: Some(now),
         };
-        store.insert_client(&client, secret.as_ref().map(|s| s.hash.as_slice())).await?;
+        store
+            .insert_client(&client, secret.as_ref().map(|s| s.hash.as_slice()))
+            .await?;
         clients.push(client);
     }
 
@@ -121,12 +138,23 @@ pub async fn run(database_url: &str, opts: &StoreOptions, args: &SeedArgs) -> an
 
 /// One pseudo-random token; created times spread over the past year with
 /// time-ordered ids to match.
-fn token(rng: &mut StdRng, org_id: &str, clients: &[Client], owners: usize, now: Timestamp, i: usize) -> NewTokenRow {
+fn token(
+    rng: &mut StdRng,
+    org_id: &str,
+    clients: &[Client],
+    owners: usize,
+    now: Timestamp,
+    i: usize,
+) -> NewTokenRow {
     let client = &clients[rng.random_range(0..clients.len())];
     let created = now.micros() - rng.random_range(0..365 * DAY_US);
     let lifetime = [1, 30, 365, 730][rng.random_range(0..4)] * DAY_US;
-    let revoked = rng.random_bool(0.1).then(|| created + rng.random_range(0..DAY_US));
-    let updated = revoked.unwrap_or(created + rng.random_range(0..DAY_US)).min(now.micros());
+    let revoked = rng
+        .random_bool(0.1)
+        .then(|| created + rng.random_range(0..DAY_US));
+    let updated = revoked
+        .unwrap_or(created + rng.random_range(0..DAY_US))
+        .min(now.micros());
     let mut scopes = vec![SCOPES[rng.random_range(0..2)].to_owned()];
     for s in &SCOPES[2..] {
         if rng.random_bool(0.3) {
@@ -134,10 +162,20 @@ fn token(rng: &mut StdRng, org_id: &str, clients: &[Client], owners: usize, now:
         }
     }
     let user = owner(rng.random_range(0..owners));
-    let ts = uuid::Timestamp::from_unix(uuid::NoContext, (created / 1_000_000) as u64, ((created % 1_000_000) * 1000) as u32);
+    let ts = uuid::Timestamp::from_unix(
+        uuid::NoContext,
+        (created / 1_000_000) as u64,
+        ((created % 1_000_000) * 1000) as u32,
+    );
     let mut secret_bytes = [0u8; 24];
     rng.fill_bytes(&mut secret_bytes);
-    let plain = format!("oat_{}", secret_bytes.iter().map(|b| format!("{b:02x}")).collect::<String>());
+    let plain = format!(
+        "oat_{}",
+        secret_bytes
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect::<String>()
+    );
     NewTokenRow {
         token: Token {
             id: uuid::Uuid::new_v7(ts).to_string(),
@@ -147,12 +185,21 @@ fn token(rng: &mut StdRng, org_id: &str, clients: &[Client], owners: usize, now:
             user_id: user,
             audience: "https://api.example.com".into(),
             scopes,
-            name: format!("{}-{}-{}", WORDS[rng.random_range(0..WORDS.len())], APPS[rng.random_range(0..APPS.len())], i + 1),
+            name: format!(
+                "{}-{}-{}",
+                WORDS[rng.random_range(0..WORDS.len())],
+                APPS[rng.random_range(0..APPS.len())],
+                i + 1
+            ),
             description: String::new(),
             default_role: "view".into(),
             pkce: None,
             redirect_uri: Some(client.redirect_uris[0].clone()),
-            kind: if rng.random_bool(0.8) { TokenKind::Access } else { TokenKind::Refresh },
+            kind: if rng.random_bool(0.8) {
+                TokenKind::Access
+            } else {
+                TokenKind::Refresh
+            },
             secret_prefix: secret::prefix_of(&plain).to_owned(),
             expires_at: Timestamp::from_micros(created + lifetime),
             created_at: Timestamp::from_micros(created),

@@ -91,7 +91,13 @@ impl CursorCodec {
     }
 
     /// Verifies and opens `token`; `field` names the request field in errors.
-    pub fn decode(&self, field: &str, token: &str, org_id: &str, fingerprint: &str) -> Result<Cursor> {
+    pub fn decode(
+        &self,
+        field: &str,
+        token: &str,
+        org_id: &str,
+        fingerprint: &str,
+    ) -> Result<Cursor> {
         let bad = |why: &str| Error::invalid(field, why.to_owned());
         if token.len() > MAX_TOKEN_LEN {
             return Err(bad("page token is too long"));
@@ -144,11 +150,18 @@ mod tests {
     fn round_trip_and_binding() {
         let c = CursorCodec::new(b"k".to_vec());
         let t = c.encode("org1", "fp", &sample());
-        assert!(t.chars().all(|ch| ch.is_ascii_alphanumeric() || ch == '-' || ch == '_'));
+        assert!(
+            t.chars()
+                .all(|ch| ch.is_ascii_alphanumeric() || ch == '-' || ch == '_')
+        );
         assert_eq!(c.decode("page_token", &t, "org1", "fp").unwrap(), sample());
         assert!(c.decode("page_token", &t, "org2", "fp").is_err());
         assert!(c.decode("page_token", &t, "org1", "other").is_err());
-        assert!(CursorCodec::new(b"x".to_vec()).decode("page_token", &t, "org1", "fp").is_err());
+        assert!(
+            CursorCodec::new(b"x".to_vec())
+                .decode("page_token", &t, "org1", "fp")
+                .is_err()
+        );
     }
 
     #[test]
@@ -160,9 +173,15 @@ mod tests {
             let mut m = raw.clone();
             m[i] ^= 0x01;
             let forged = URL_SAFE_NO_PAD.encode(&m);
-            assert!(c.decode("page_token", &forged, "org1", "fp").is_err(), "byte {i}");
+            assert!(
+                c.decode("page_token", &forged, "org1", "fp").is_err(),
+                "byte {i}"
+            );
         }
-        assert!(c.decode("page_token", &t[..t.len() - 3], "org1", "fp").is_err());
+        assert!(
+            c.decode("page_token", &t[..t.len() - 3], "org1", "fp")
+                .is_err()
+        );
         assert!(c.decode("page_token", "!!", "org1", "fp").is_err());
     }
 }

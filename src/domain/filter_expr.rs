@@ -60,7 +60,9 @@ fn parse(input: &str) -> Result<Vec<Comparison>> {
             return Err(err(format!("expected a field name at {:?}", head(rest))));
         }
         if field == "OR" || field == "NOT" {
-            return Err(err("OR and NOT are not supported; join comparisons with AND"));
+            return Err(err(
+                "OR and NOT are not supported; join comparisons with AND",
+            ));
         }
         rest = rest[end..].trim_start();
         let (op, len) = if rest.starts_with("<=") {
@@ -139,11 +141,20 @@ fn non_empty(c: &Comparison) -> Result<String> {
 }
 
 /// Applies a time comparison to a `[from, to)` range.
-fn time_range(c: &Comparison, from: &mut Option<Timestamp>, to: &mut Option<Timestamp>) -> Result<()> {
-    let t = Timestamp::parse_rfc3339(&c.value)
-        .ok_or_else(|| err(format!("{} needs an RFC 3339 time, got {:?}", c.field, c.value)))?;
+fn time_range(
+    c: &Comparison,
+    from: &mut Option<Timestamp>,
+    to: &mut Option<Timestamp>,
+) -> Result<()> {
+    let t = Timestamp::parse_rfc3339(&c.value).ok_or_else(|| {
+        err(format!(
+            "{} needs an RFC 3339 time, got {:?}",
+            c.field, c.value
+        ))
+    })?;
     let next = Timestamp::from_micros(t.micros().saturating_add(1));
-    let tighten_from = |f: &mut Option<Timestamp>, v| *f = Some(f.map_or(v, |o: Timestamp| o.max(v)));
+    let tighten_from =
+        |f: &mut Option<Timestamp>, v| *f = Some(f.map_or(v, |o: Timestamp| o.max(v)));
     let tighten_to = |f: &mut Option<Timestamp>, v| *f = Some(f.map_or(v, |o: Timestamp| o.min(v)));
     match c.op {
         Op::Ge => tighten_from(from, t),
@@ -182,18 +193,29 @@ pub fn token_filter(input: &str) -> Result<TokenFilter> {
             }
             "status" => {
                 expect_eq(&c)?;
-                let s = match c.value.to_ascii_uppercase().trim_start_matches("TOKEN_STATUS_") {
+                let s = match c
+                    .value
+                    .to_ascii_uppercase()
+                    .trim_start_matches("TOKEN_STATUS_")
+                {
                     "ACTIVE" => TokenStatus::Active,
                     "EXPIRED" => TokenStatus::Expired,
                     "REVOKED" => TokenStatus::Revoked,
-                    _ => return Err(err(format!("status must be ACTIVE, EXPIRED or REVOKED, got {:?}", c.value))),
+                    _ => {
+                        return Err(err(format!(
+                            "status must be ACTIVE, EXPIRED or REVOKED, got {:?}",
+                            c.value
+                        )));
+                    }
                 };
                 once(&mut f.status, "status", s)?;
             }
             "kind" => {
                 expect_eq(&c)?;
                 let k = TokenKind::parse(&c.value.to_ascii_lowercase().replace("token_kind_", ""))
-                    .ok_or_else(|| err(format!("kind must be ACCESS or REFRESH, got {:?}", c.value)))?;
+                    .ok_or_else(|| {
+                        err(format!("kind must be ACCESS or REFRESH, got {:?}", c.value))
+                    })?;
                 once(&mut f.kind, "kind", k)?;
             }
             "create_time" => time_range(&c, &mut f.created_from, &mut f.created_to)?,
@@ -202,7 +224,8 @@ pub fn token_filter(input: &str) -> Result<TokenFilter> {
                 if c.op != Op::Has && c.op != Op::Eq {
                     return Err(err("scopes supports : (has)"));
                 }
-                f.scopes.push(super::validate::scope_token(FIELD, &c.value)?);
+                f.scopes
+                    .push(super::validate::scope_token(FIELD, &c.value)?);
             }
             "name" => {
                 expect_eq(&c)?;
@@ -225,7 +248,11 @@ pub fn client_filter(input: &str) -> Result<ClientFilter> {
         match c.field.as_str() {
             "client_name" | "name" => {
                 expect_eq(&c)?;
-                once(&mut f.name, "client_name", NameGlob::parse(FIELD, &c.value)?)?;
+                once(
+                    &mut f.name,
+                    "client_name",
+                    NameGlob::parse(FIELD, &c.value)?,
+                )?;
             }
             "grant_types" | "grant_type" => {
                 let g = super::validate::grant_type(FIELD, &c.value)?;
@@ -264,8 +291,12 @@ fn split_order(field_name: &str, input: &str) -> Result<(String, Direction)> {
             };
             Ok(((*f).to_owned(), dir))
         }
-        _ if input.contains(',') => Err(bad("sorting by more than one field is not supported".into())),
-        _ => Err(bad(format!("expected \"<field> [asc|desc]\", got {input:?}"))),
+        _ if input.contains(',') => {
+            Err(bad("sorting by more than one field is not supported".into()))
+        }
+        _ => Err(bad(format!(
+            "expected \"<field> [asc|desc]\", got {input:?}"
+        ))),
     }
 }
 
@@ -283,7 +314,9 @@ pub fn token_order(input: &str) -> Result<Sort<TokenSortField>> {
         other => {
             return Err(Error::invalid(
                 "order_by",
-                format!("cannot sort by {other:?}; use create_time, update_time, name, status, id or expire_time"),
+                format!(
+                    "cannot sort by {other:?}; use create_time, update_time, name, status, id or expire_time"
+                ),
             ));
         }
     };
@@ -302,7 +335,9 @@ pub fn client_order(input: &str) -> Result<Sort<ClientSortField>> {
         other => {
             return Err(Error::invalid(
                 "order_by",
-                format!("cannot sort by {other:?}; use create_time, update_time, client_name or client_id"),
+                format!(
+                    "cannot sort by {other:?}; use create_time, update_time, client_name or client_id"
+                ),
             ));
         }
     };
@@ -336,7 +371,10 @@ mod tests {
             "user_id != a",
         ] {
             let e = token_filter(bad).unwrap_err();
-            assert!(matches!(&e, Error::InvalidArgument(v) if v[0].field == "filter"), "{bad}: {e}");
+            assert!(
+                matches!(&e, Error::InvalidArgument(v) if v[0].field == "filter"),
+                "{bad}: {e}"
+            );
         }
     }
 
@@ -345,7 +383,10 @@ mod tests {
         assert_eq!(token_order("").unwrap(), Sort::default());
         assert_eq!(
             token_order("name desc").unwrap(),
-            Sort { field: TokenSortField::Name, direction: Direction::Desc }
+            Sort {
+                field: TokenSortField::Name,
+                direction: Direction::Desc
+            }
         );
         assert_eq!(token_order("status").unwrap().direction, Direction::Asc);
         assert!(token_order("name sideways").is_err());

@@ -101,7 +101,9 @@ mod tests {
 
     #[test]
     fn bad_patterns_name_the_field() {
-        assert!(matches!(NameGlob::parse("filter", ""), Err(Error::InvalidArgument(v)) if v[0].field == "filter"));
+        assert!(
+            matches!(NameGlob::parse("filter", ""), Err(Error::InvalidArgument(v)) if v[0].field == "filter")
+        );
         assert!(NameGlob::parse("filter", &"x".repeat(MAX_GLOB_LEN + 1)).is_err());
     }
 }

@@ -179,7 +179,12 @@ pub const MAX_OFFSET: u64 = 10_000_000;
 impl PageStart {
     /// From the three mutually exclusive AIP-style fields. Zero / empty means
     /// "not given".
-    pub fn from_fields(page_token: &str, skip: i64, page_number: i64, size: PageSize) -> Result<Self> {
+    pub fn from_fields(
+        page_token: &str,
+        skip: i64,
+        page_number: i64,
+        size: PageSize,
+    ) -> Result<Self> {
         let given = [!page_token.is_empty(), skip != 0, page_number != 0];
         if given.iter().filter(|g| **g).count() > 1 {
             return Err(Error::invalid(
@@ -282,8 +287,14 @@ mod tests {
 
     #[test]
     fn aip_page_size_rules() {
-        assert_eq!(PageSize::aip("page_size", 0, LIST_BOUNDS).unwrap().get(), 50);
-        assert_eq!(PageSize::aip("page_size", 5000, LIST_BOUNDS).unwrap().get(), 1000);
+        assert_eq!(
+            PageSize::aip("page_size", 0, LIST_BOUNDS).unwrap().get(),
+            50
+        );
+        assert_eq!(
+            PageSize::aip("page_size", 5000, LIST_BOUNDS).unwrap().get(),
+            1000
+        );
         assert_eq!(PageSize::aip("page_size", 7, LIST_BOUNDS).unwrap().get(), 7);
         assert!(PageSize::aip("page_size", -1, LIST_BOUNDS).is_err());
     }
@@ -292,8 +303,14 @@ mod tests {
     fn page_modes_are_exclusive() {
         let s = PageSize::aip("page_size", 10, LIST_BOUNDS).unwrap();
         assert!(PageStart::from_fields("t", 5, 0, s).is_err());
-        assert_eq!(PageStart::from_fields("", 0, 3, s).unwrap(), PageStart::Offset(20));
-        assert_eq!(PageStart::from_fields("", 0, 1, s).unwrap(), PageStart::First);
+        assert_eq!(
+            PageStart::from_fields("", 0, 3, s).unwrap(),
+            PageStart::Offset(20)
+        );
+        assert_eq!(
+            PageStart::from_fields("", 0, 1, s).unwrap(),
+            PageStart::First
+        );
         assert!(PageStart::from_fields("", -1, 0, s).is_err());
     }
 }

@@ -16,11 +16,15 @@ pub const MAX_LIST: usize = 100;
 pub fn scope_token(field: &str, s: &str) -> Result<String> {
     let ok = !s.is_empty()
         && s.len() <= 128
-        && s.bytes().all(|b| b == 0x21 || (0x23..=0x5B).contains(&b) || (0x5D..=0x7E).contains(&b));
+        && s.bytes()
+            .all(|b| b == 0x21 || (0x23..=0x5B).contains(&b) || (0x5D..=0x7E).contains(&b));
     if ok {
         Ok(s.to_owned())
     } else {
-        Err(Error::invalid(field, format!("{s:?} is not a valid scope (RFC 6749 §3.3)")))
+        Err(Error::invalid(
+            field,
+            format!("{s:?} is not a valid scope (RFC 6749 §3.3)"),
+        ))
     }
 }
 
@@ -45,7 +49,9 @@ pub fn grant_type(field: &str, s: &str) -> Result<String> {
     } else {
         Err(Error::invalid(
             field,
-            format!("{s:?} is not a grant type; expected client_credentials, authorization_code or refresh_token"),
+            format!(
+                "{s:?} is not a grant type; expected client_credentials, authorization_code or refresh_token"
+            ),
         ))
     }
 }
@@ -56,7 +62,10 @@ pub fn response_type(field: &str, s: &str) -> Result<String> {
     let parts: Vec<&str> = s.split(' ').collect();
     let valid = !s.is_empty()
         && parts.iter().all(|p| RESPONSE_TYPES.contains(p))
-        && parts.iter().enumerate().all(|(i, p)| !parts[..i].contains(p));
+        && parts
+            .iter()
+            .enumerate()
+            .all(|(i, p)| !parts[..i].contains(p));
     if !valid {
         return Err(Error::invalid(
             field,
@@ -80,13 +89,18 @@ pub fn redirect_uri(field: &str, s: &str) -> Result<String> {
         && scheme_end.is_some_and(|i| {
             i > 0
                 && s[..i].starts_with(|c: char| c.is_ascii_alphabetic())
-                && s[..i].chars().all(|c| c.is_ascii_alphanumeric() || "+-.".contains(c))
+                && s[..i]
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || "+-.".contains(c))
                 && s.len() > i + 3
         });
     if ok {
         Ok(s.to_owned())
     } else {
-        Err(Error::invalid(field, format!("{s:?} is not an absolute URI without fragment")))
+        Err(Error::invalid(
+            field,
+            format!("{s:?} is not an absolute URI without fragment"),
+        ))
     }
 }
 
@@ -125,9 +139,14 @@ pub fn pkce(field: &str, challenge: &str, method: ChallengeMethod) -> Result<()>
     let unreserved = |c: char| c.is_ascii_alphanumeric() || "-._~".contains(c);
     let ok = match method {
         ChallengeMethod::S256 => {
-            challenge.len() == 43 && challenge.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+            challenge.len() == 43
+                && challenge
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
         }
-        ChallengeMethod::Plain => (43..=128).contains(&challenge.len()) && challenge.chars().all(unreserved),
+        ChallengeMethod::Plain => {
+            (43..=128).contains(&challenge.len()) && challenge.chars().all(unreserved)
+        }
     };
     if ok {
         Ok(())
@@ -135,8 +154,12 @@ pub fn pkce(field: &str, challenge: &str, method: ChallengeMethod) -> Result<()>
         Err(Error::invalid(
             field,
             match method {
-                ChallengeMethod::S256 => "an S256 code_challenge is 43 base64url characters (RFC 7636)",
-                ChallengeMethod::Plain => "a plain code_challenge is 43 to 128 unreserved characters (RFC 7636)",
+                ChallengeMethod::S256 => {
+                    "an S256 code_challenge is 43 base64url characters (RFC 7636)"
+                }
+                ChallengeMethod::Plain => {
+                    "a plain code_challenge is 43 to 128 unreserved characters (RFC 7636)"
+                }
             },
         ))
     }
@@ -183,12 +206,22 @@ mod tests {
     fn rules() {
         assert!(scope_token("s", "only.User.read").is_ok());
         assert!(scope_token("s", "a b").is_err() && scope_token("s", "a\"").is_err());
-        assert_eq!(response_type("r", "id_token code").unwrap(), "code id_token");
+        assert_eq!(
+            response_type("r", "id_token code").unwrap(),
+            "code id_token"
+        );
         assert!(response_type("r", "code code").is_err());
         assert!(redirect_uri("u", "https://example.com/cb").is_ok());
         assert!(redirect_uri("u", "example.com/cb").is_err());
         assert!(redirect_uri("u", "https://x/#f").is_err());
-        assert!(pkce("c", "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM", ChallengeMethod::S256).is_ok());
+        assert!(
+            pkce(
+                "c",
+                "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM",
+                ChallengeMethod::S256
+            )
+            .is_ok()
+        );
         assert!(pkce("c", "short", ChallengeMethod::S256).is_err());
     }
 }

@@ -30,13 +30,22 @@ type PageStream = Pin<Box<dyn Stream<Item = Result<pb::StreamClientsResponse, St
 impl ClientService for ClientApi {
     type StreamClientsStream = PageStream;
 
-    async fn list_clients(&self, req: Request<pb::ListClientsRequest>) -> Result<Response<pb::ListClientsResponse>, Status> {
+    async fn list_clients(
+        &self,
+        req: Request<pb::ListClientsRequest>,
+    ) -> Result<Response<pb::ListClientsResponse>, Status> {
         let caller = caller(&self.registry, &req).await?;
         let r = req.get_ref();
         let list = ListRequest {
             filter: filter_expr::client_filter(&r.filter)?,
             sort: filter_expr::client_order(&r.order_by)?,
-            page: convert::page_request(LIST_BOUNDS, r.page_size, &r.page_token, r.skip, r.page_number)?,
+            page: convert::page_request(
+                LIST_BOUNDS,
+                r.page_size,
+                &r.page_token,
+                r.skip,
+                r.page_number,
+            )?,
             include_total: r.include_total_size,
         };
         let page = self.registry.list_clients(&caller, &list).await?;
@@ -47,7 +56,10 @@ impl ClientService for ClientApi {
         }))
     }
 
-    async fn stream_clients(&self, req: Request<pb::StreamClientsRequest>) -> Result<Response<PageStream>, Status> {
+    async fn stream_clients(
+        &self,
+        req: Request<pb::StreamClientsRequest>,
+    ) -> Result<Response<PageStream>, Status> {
         let caller = caller(&self.registry, &req).await?;
         let r = req.get_ref();
         if r.max_pages < 0 {
@@ -72,14 +84,20 @@ impl ClientService for ClientApi {
         Ok(Response::new(Box::pin(pages)))
     }
 
-    async fn get_client(&self, req: Request<pb::GetClientRequest>) -> Result<Response<pb::Client>, Status> {
+    async fn get_client(
+        &self,
+        req: Request<pb::GetClientRequest>,
+    ) -> Result<Response<pb::Client>, Status> {
         let caller = caller(&self.registry, &req).await?;
         let id = validate::id("client_id", &req.get_ref().client_id)?;
         let c = self.registry.get_client(&caller, &id).await?;
         Ok(Response::new(convert::client(&c)))
     }
 
-    async fn create_client(&self, req: Request<pb::CreateClientRequest>) -> Result<Response<pb::CreateClientResponse>, Status> {
+    async fn create_client(
+        &self,
+        req: Request<pb::CreateClientRequest>,
+    ) -> Result<Response<pb::CreateClientResponse>, Status> {
         let caller = caller(&self.registry, &req).await?;
         let new = convert::new_client(req.get_ref().client.as_ref())?;
         let (c, secret) = self
@@ -93,7 +111,10 @@ impl ClientService for ClientApi {
         }))
     }
 
-    async fn update_client(&self, req: Request<pb::UpdateClientRequest>) -> Result<Response<pb::Client>, Status> {
+    async fn update_client(
+        &self,
+        req: Request<pb::UpdateClientRequest>,
+    ) -> Result<Response<pb::Client>, Status> {
         let caller = caller(&self.registry, &req).await?;
         let r = req.get_ref();
         let (id, patch) = convert::client_patch(r.client.as_ref(), r.update_mask.as_ref())?;
@@ -101,7 +122,10 @@ impl ClientService for ClientApi {
         Ok(Response::new(convert::client(&c)))
     }
 
-    async fn delete_client(&self, req: Request<pb::DeleteClientRequest>) -> Result<Response<()>, Status> {
+    async fn delete_client(
+        &self,
+        req: Request<pb::DeleteClientRequest>,
+    ) -> Result<Response<()>, Status> {
         let caller = caller(&self.registry, &req).await?;
         let r = req.get_ref();
         let id = validate::id("client_id", &r.client_id)?;

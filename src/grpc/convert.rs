@@ -38,7 +38,13 @@ fn parse_duration(field: &str, d: &Duration) -> Result<i64> {
 }
 
 /// The page request of a List call: AIP-158 size plus one start mode.
-pub fn page_request(bounds: PageBounds, page_size: i32, page_token: &str, skip: i32, page_number: i32) -> Result<PageRequest> {
+pub fn page_request(
+    bounds: PageBounds,
+    page_size: i32,
+    page_token: &str,
+    skip: i32,
+    page_number: i32,
+) -> Result<PageRequest> {
     let size = PageSize::aip("page_size", i64::from(page_size), bounds)?;
     let start = PageStart::from_fields(page_token, i64::from(skip), i64::from(page_number), size)?;
     Ok(PageRequest { size, start })
@@ -55,7 +61,11 @@ pub fn token(t: &Token, now: Timestamp) -> pb::Token {
         name: t.name.clone(),
         description: t.description.clone(),
         default_role: t.default_role.clone(),
-        code_challenge: t.pkce.as_ref().map(|p| p.challenge.clone()).unwrap_or_default(),
+        code_challenge: t
+            .pkce
+            .as_ref()
+            .map(|p| p.challenge.clone())
+            .unwrap_or_default(),
         code_challenge_method: match t.pkce.as_ref().map(|p| p.method) {
             None => pb::CodeChallengeMethod::Unspecified,
             Some(ChallengeMethod::S256) => pb::CodeChallengeMethod::S256,
@@ -88,8 +98,14 @@ pub fn client(c: &Client) -> pb::Client {
         scopes: c.scopes.clone(),
         redirect_uris: c.redirect_uris.clone(),
         public: c.public,
-        access_token_duration: Some(Duration { seconds: c.access_token_duration, nanos: 0 }),
-        refresh_token_duration: Some(Duration { seconds: c.refresh_token_duration, nanos: 0 }),
+        access_token_duration: Some(Duration {
+            seconds: c.access_token_duration,
+            nanos: 0,
+        }),
+        refresh_token_duration: Some(Duration {
+            seconds: c.refresh_token_duration,
+            nanos: 0,
+        }),
         secret_prefix: c.secret_prefix.clone().unwrap_or_default(),
         create_time: Some(timestamp(c.created_at)),
         update_time: Some(timestamp(c.updated_at)),
@@ -98,20 +114,29 @@ pub fn client(c: &Client) -> pb::Client {
 }
 
 fn opt_id(v: &mut Violations, field: &str, s: &str) -> Option<String> {
-    if s.is_empty() { None } else { v.check(validate::id(field, s)) }
+    if s.is_empty() {
+        None
+    } else {
+        v.check(validate::id(field, s))
+    }
 }
 
-fn list(v: &mut Violations, field: &str, items: &[String], f: fn(&str, &str) -> Result<String>) -> Vec<String> {
+fn list(
+    v: &mut Violations,
+    field: &str,
+    items: &[String],
+    f: fn(&str, &str) -> Result<String>,
+) -> Vec<String> {
     if items.len() > validate::MAX_LIST {
         v.push(field, format!("at most {} entries", validate::MAX_LIST));
         return Vec::new();
     }
     let mut out: Vec<String> = Vec::new();
     for (i, s) in items.iter().enumerate() {
-        if let Some(x) = v.check(f(&format!("{field}[{i}]"), s)) {
-            if !out.contains(&x) {
-                out.push(x);
-            }
+        if let Some(x) = v.check(f(&format!("{field}[{i}]"), s))
+            && !out.contains(&x)
+        {
+            out.push(x);
         }
     }
     out
@@ -126,11 +151,27 @@ pub fn new_token(t: Option<&pb::Token>) -> Result<NewToken> {
     let user_id = v.check(validate::id("token.user_id", &t.user_id));
     let client_id = opt_id(&mut v, "token.client_id", &t.client_id);
     let scopes = list(&mut v, "token.scopes", &t.scopes, validate::scope_token);
-    let audience = v.check(validate::optional_text("token.audience", &t.audience, MAX_TEXT));
-    let subject = v.check(validate::optional_text("token.subject", &t.subject, MAX_TEXT));
+    let audience = v.check(validate::optional_text(
+        "token.audience",
+        &t.audience,
+        MAX_TEXT,
+    ));
+    let subject = v.check(validate::optional_text(
+        "token.subject",
+        &t.subject,
+        MAX_TEXT,
+    ));
     let name = v.check(validate::optional_text("token.name", &t.name, MAX_TEXT));
-    let description = v.check(validate::optional_text("token.description", &t.description, MAX_DESCRIPTION));
-    let default_role = v.check(validate::optional_text("token.default_role", &t.default_role, MAX_TEXT));
+    let description = v.check(validate::optional_text(
+        "token.description",
+        &t.description,
+        MAX_DESCRIPTION,
+    ));
+    let default_role = v.check(validate::optional_text(
+        "token.default_role",
+        &t.default_role,
+        MAX_TEXT,
+    ));
     let kind = match pb::TokenKind::try_from(t.kind) {
         Ok(pb::TokenKind::Unspecified | pb::TokenKind::Access) => TokenKind::Access,
         Ok(pb::TokenKind::Refresh) => TokenKind::Refresh,
@@ -144,30 +185,48 @@ pub fn new_token(t: Option<&pb::Token>) -> Result<NewToken> {
         Ok(pb::CodeChallengeMethod::S256) => Some(ChallengeMethod::S256),
         Ok(pb::CodeChallengeMethod::Plain) => Some(ChallengeMethod::Plain),
         Err(_) => {
-            v.push("token.code_challenge_method", "unknown method; use S256 or PLAIN");
+            v.push(
+                "token.code_challenge_method",
+                "unknown method; use S256 or PLAIN",
+            );
             None
         }
     };
     let pkce = match (t.code_challenge.is_empty(), method) {
         (true, None) => None,
         (false, None) => {
-            v.push("token.code_challenge_method", "is required with a code_challenge");
+            v.push(
+                "token.code_challenge_method",
+                "is required with a code_challenge",
+            );
             None
         }
         (true, Some(_)) => {
-            v.push("token.code_challenge", "is required with a code_challenge_method");
+            v.push(
+                "token.code_challenge",
+                "is required with a code_challenge_method",
+            );
             None
         }
         (false, Some(m)) => v
             .check(validate::pkce("token.code_challenge", &t.code_challenge, m))
-            .map(|()| Pkce { challenge: t.code_challenge.clone(), method: m }),
+            .map(|()| Pkce {
+                challenge: t.code_challenge.clone(),
+                method: m,
+            }),
     };
     let redirect_uri = if t.redirect_uri.is_empty() {
         None
     } else {
-        v.check(validate::redirect_uri("token.redirect_uri", &t.redirect_uri))
+        v.check(validate::redirect_uri(
+            "token.redirect_uri",
+            &t.redirect_uri,
+        ))
     };
-    let expires_at = t.expire_time.as_ref().and_then(|e| v.check(parse_timestamp("token.expire_time", e)));
+    let expires_at = t
+        .expire_time
+        .as_ref()
+        .and_then(|e| v.check(parse_timestamp("token.expire_time", e)));
     v.finish()?;
     Ok(NewToken {
         client_id,
@@ -186,10 +245,18 @@ pub fn new_token(t: Option<&pb::Token>) -> Result<NewToken> {
 }
 
 /// The paths of an update mask; an empty mask means "the fields that are set".
-fn mask_paths(mask: Option<&FieldMask>, allowed: &[&str], set: impl Fn(&str) -> bool) -> Result<Vec<String>> {
+fn mask_paths(
+    mask: Option<&FieldMask>,
+    allowed: &[&str],
+    set: impl Fn(&str) -> bool,
+) -> Result<Vec<String>> {
     let paths: Vec<String> = mask.map(|m| m.paths.clone()).unwrap_or_default();
     if paths.is_empty() {
-        return Ok(allowed.iter().filter(|p| set(p)).map(|p| (*p).to_owned()).collect());
+        return Ok(allowed
+            .iter()
+            .filter(|p| set(p))
+            .map(|p| (*p).to_owned())
+            .collect());
     }
     if paths.iter().any(|p| p == "*") {
         return Ok(allowed.iter().map(|p| (*p).to_owned()).collect());
@@ -197,17 +264,30 @@ fn mask_paths(mask: Option<&FieldMask>, allowed: &[&str], set: impl Fn(&str) -> 
     let mut v = Violations::default();
     for p in &paths {
         if !allowed.contains(&p.as_str()) {
-            v.push("update_mask", format!("{p:?} cannot be updated; updatable: {}", allowed.join(", ")));
+            v.push(
+                "update_mask",
+                format!("{p:?} cannot be updated; updatable: {}", allowed.join(", ")),
+            );
         }
     }
     v.finish()?;
     Ok(paths)
 }
 
-pub const TOKEN_UPDATABLE: [&str; 6] = ["name", "description", "scopes", "default_role", "audience", "expire_time"];
+pub const TOKEN_UPDATABLE: [&str; 6] = [
+    "name",
+    "description",
+    "scopes",
+    "default_role",
+    "audience",
+    "expire_time",
+];
 
 /// An UpdateToken request: the id and the checked patch.
-pub fn token_patch(t: Option<&pb::Token>, mask: Option<&FieldMask>) -> Result<(String, TokenPatch)> {
+pub fn token_patch(
+    t: Option<&pb::Token>,
+    mask: Option<&FieldMask>,
+) -> Result<(String, TokenPatch)> {
     let Some(t) = t else {
         return Err(Error::invalid("token", "is required"));
     };
@@ -225,11 +305,38 @@ pub fn token_patch(t: Option<&pb::Token>, mask: Option<&FieldMask>) -> Result<(S
     let mut patch = TokenPatch::default();
     for p in &paths {
         match p.as_str() {
-            "name" => patch.name = v.check(validate::optional_text("token.name", &t.name, MAX_TEXT)),
-            "description" => patch.description = v.check(validate::optional_text("token.description", &t.description, MAX_DESCRIPTION)),
-            "scopes" => patch.scopes = Some(list(&mut v, "token.scopes", &t.scopes, validate::scope_token)),
-            "default_role" => patch.default_role = v.check(validate::optional_text("token.default_role", &t.default_role, MAX_TEXT)),
-            "audience" => patch.audience = v.check(validate::optional_text("token.audience", &t.audience, MAX_TEXT)),
+            "name" => {
+                patch.name = v.check(validate::optional_text("token.name", &t.name, MAX_TEXT))
+            }
+            "description" => {
+                patch.description = v.check(validate::optional_text(
+                    "token.description",
+                    &t.description,
+                    MAX_DESCRIPTION,
+                ))
+            }
+            "scopes" => {
+                patch.scopes = Some(list(
+                    &mut v,
+                    "token.scopes",
+                    &t.scopes,
+                    validate::scope_token,
+                ))
+            }
+            "default_role" => {
+                patch.default_role = v.check(validate::optional_text(
+                    "token.default_role",
+                    &t.default_role,
+                    MAX_TEXT,
+                ))
+            }
+            "audience" => {
+                patch.audience = v.check(validate::optional_text(
+                    "token.audience",
+                    &t.audience,
+                    MAX_TEXT,
+                ))
+            }
             "expire_time" => match &t.expire_time {
                 Some(e) => patch.expires_at = v.check(parse_timestamp("token.expire_time", e)),
                 None => v.push("token.expire_time", "is required when named in update_mask"),
@@ -250,13 +357,37 @@ pub fn new_client(c: Option<&pb::Client>) -> Result<NewClient> {
         return Err(Error::invalid("client", "is required"));
     };
     let mut v = Violations::default();
-    let name = v.check(validate::required_text("client.client_name", &c.client_name));
-    let grant_types = list(&mut v, "client.grant_types", &c.grant_types, validate::grant_type);
-    let response_types = list(&mut v, "client.response_types", &c.response_types, validate::response_type);
+    let name = v.check(validate::required_text(
+        "client.client_name",
+        &c.client_name,
+    ));
+    let grant_types = list(
+        &mut v,
+        "client.grant_types",
+        &c.grant_types,
+        validate::grant_type,
+    );
+    let response_types = list(
+        &mut v,
+        "client.response_types",
+        &c.response_types,
+        validate::response_type,
+    );
     let scopes = list(&mut v, "client.scopes", &c.scopes, validate::scope_token);
-    let redirect_uris = list(&mut v, "client.redirect_uris", &c.redirect_uris, validate::redirect_uri);
-    let access = c.access_token_duration.as_ref().and_then(|d| v.check(parse_duration("client.access_token_duration", d)));
-    let refresh = c.refresh_token_duration.as_ref().and_then(|d| v.check(parse_duration("client.refresh_token_duration", d)));
+    let redirect_uris = list(
+        &mut v,
+        "client.redirect_uris",
+        &c.redirect_uris,
+        validate::redirect_uri,
+    );
+    let access = c
+        .access_token_duration
+        .as_ref()
+        .and_then(|d| v.check(parse_duration("client.access_token_duration", d)));
+    let refresh = c
+        .refresh_token_duration
+        .as_ref()
+        .and_then(|d| v.check(parse_duration("client.refresh_token_duration", d)));
     let new = NewClient {
         name: name.unwrap_or_default(),
         grant_types,
@@ -268,7 +399,9 @@ pub fn new_client(c: Option<&pb::Client>) -> Result<NewClient> {
         refresh_token_duration: refresh,
     };
     // Per-field failures leave a list empty; don't also blame the rule for it.
-    if c.grant_types.len() == new.grant_types.len() && c.redirect_uris.len() == new.redirect_uris.len() {
+    if c.grant_types.len() == new.grant_types.len()
+        && c.redirect_uris.len() == new.redirect_uris.len()
+    {
         v.check(new.check_rules().map_err(|e| e.prefix_fields("client")));
     }
     v.finish()?;
@@ -286,7 +419,10 @@ pub const CLIENT_UPDATABLE: [&str; 7] = [
 ];
 
 /// An UpdateClient request: the id and the checked patch.
-pub fn client_patch(c: Option<&pb::Client>, mask: Option<&FieldMask>) -> Result<(String, ClientPatch)> {
+pub fn client_patch(
+    c: Option<&pb::Client>,
+    mask: Option<&FieldMask>,
+) -> Result<(String, ClientPatch)> {
     let Some(c) = c else {
         return Err(Error::invalid("client", "is required"));
     };
@@ -305,24 +441,67 @@ pub fn client_patch(c: Option<&pb::Client>, mask: Option<&FieldMask>) -> Result<
     let mut patch = ClientPatch::default();
     for p in &paths {
         match p.as_str() {
-            "client_name" => patch.name = v.check(validate::required_text("client.client_name", &c.client_name)),
+            "client_name" => {
+                patch.name = v.check(validate::required_text(
+                    "client.client_name",
+                    &c.client_name,
+                ))
+            }
             "grant_types" => {
-                let g = list(&mut v, "client.grant_types", &c.grant_types, validate::grant_type);
+                let g = list(
+                    &mut v,
+                    "client.grant_types",
+                    &c.grant_types,
+                    validate::grant_type,
+                );
                 if g.is_empty() {
                     v.push("client.grant_types", "at least one grant type is required");
                 }
                 patch.grant_types = Some(g);
             }
-            "response_types" => patch.response_types = Some(list(&mut v, "client.response_types", &c.response_types, validate::response_type)),
-            "scopes" => patch.scopes = Some(list(&mut v, "client.scopes", &c.scopes, validate::scope_token)),
-            "redirect_uris" => patch.redirect_uris = Some(list(&mut v, "client.redirect_uris", &c.redirect_uris, validate::redirect_uri)),
+            "response_types" => {
+                patch.response_types = Some(list(
+                    &mut v,
+                    "client.response_types",
+                    &c.response_types,
+                    validate::response_type,
+                ))
+            }
+            "scopes" => {
+                patch.scopes = Some(list(
+                    &mut v,
+                    "client.scopes",
+                    &c.scopes,
+                    validate::scope_token,
+                ))
+            }
+            "redirect_uris" => {
+                patch.redirect_uris = Some(list(
+                    &mut v,
+                    "client.redirect_uris",
+                    &c.redirect_uris,
+                    validate::redirect_uri,
+                ))
+            }
             "access_token_duration" => match &c.access_token_duration {
-                Some(d) => patch.access_token_duration = v.check(parse_duration("client.access_token_duration", d)),
-                None => v.push("client.access_token_duration", "is required when named in update_mask"),
+                Some(d) => {
+                    patch.access_token_duration =
+                        v.check(parse_duration("client.access_token_duration", d))
+                }
+                None => v.push(
+                    "client.access_token_duration",
+                    "is required when named in update_mask",
+                ),
             },
             "refresh_token_duration" => match &c.refresh_token_duration {
-                Some(d) => patch.refresh_token_duration = v.check(parse_duration("client.refresh_token_duration", d)),
-                None => v.push("client.refresh_token_duration", "is required when named in update_mask"),
+                Some(d) => {
+                    patch.refresh_token_duration =
+                        v.check(parse_duration("client.refresh_token_duration", d))
+                }
+                None => v.push(
+                    "client.refresh_token_duration",
+                    "is required when named in update_mask",
+                ),
             },
             _ => {}
         }

@@ -22,7 +22,8 @@ pub mod pb {
     tonic::include_proto!("oauth_registry.v1");
 
     /// Encoded descriptors of our protos and their imports, for reflection.
-    pub const FILE_DESCRIPTOR_SET: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/oauth_registry_descriptor.bin"));
+    pub const FILE_DESCRIPTOR_SET: &[u8] =
+        include_bytes!(concat!(env!("OUT_DIR"), "/oauth_registry_descriptor.bin"));
 }
 
 /// Authenticates the request's `authorization` metadata and records the

@@ -36,13 +36,22 @@ fn tokens_out(tokens: &[crate::domain::model::Token]) -> Vec<pb::Token> {
 impl TokenService for TokenApi {
     type StreamTokensStream = PageStream;
 
-    async fn list_tokens(&self, req: Request<pb::ListTokensRequest>) -> Result<Response<pb::ListTokensResponse>, Status> {
+    async fn list_tokens(
+        &self,
+        req: Request<pb::ListTokensRequest>,
+    ) -> Result<Response<pb::ListTokensResponse>, Status> {
         let caller = caller(&self.registry, &req).await?;
         let r = req.get_ref();
         let list = ListRequest {
             filter: filter_expr::token_filter(&r.filter)?,
             sort: filter_expr::token_order(&r.order_by)?,
-            page: convert::page_request(LIST_BOUNDS, r.page_size, &r.page_token, r.skip, r.page_number)?,
+            page: convert::page_request(
+                LIST_BOUNDS,
+                r.page_size,
+                &r.page_token,
+                r.skip,
+                r.page_number,
+            )?,
             include_total: r.include_total_size,
         };
         let page = self.registry.list_tokens(&caller, &list).await?;
@@ -53,7 +62,10 @@ impl TokenService for TokenApi {
         }))
     }
 
-    async fn stream_tokens(&self, req: Request<pb::StreamTokensRequest>) -> Result<Response<PageStream>, Status> {
+    async fn stream_tokens(
+        &self,
+        req: Request<pb::StreamTokensRequest>,
+    ) -> Result<Response<PageStream>, Status> {
         let caller = caller(&self.registry, &req).await?;
         let r = req.get_ref();
         if r.max_pages < 0 {
@@ -78,21 +90,32 @@ impl TokenService for TokenApi {
         Ok(Response::new(Box::pin(pages)))
     }
 
-    async fn count_tokens(&self, req: Request<pb::CountTokensRequest>) -> Result<Response<pb::CountTokensResponse>, Status> {
+    async fn count_tokens(
+        &self,
+        req: Request<pb::CountTokensRequest>,
+    ) -> Result<Response<pb::CountTokensResponse>, Status> {
         let caller = caller(&self.registry, &req).await?;
         let filter = filter_expr::token_filter(&req.get_ref().filter)?;
         let n = self.registry.count_tokens(&caller, &filter).await?;
-        Ok(Response::new(pb::CountTokensResponse { total_size: n as i64 }))
+        Ok(Response::new(pb::CountTokensResponse {
+            total_size: n as i64,
+        }))
     }
 
-    async fn get_token(&self, req: Request<pb::GetTokenRequest>) -> Result<Response<pb::Token>, Status> {
+    async fn get_token(
+        &self,
+        req: Request<pb::GetTokenRequest>,
+    ) -> Result<Response<pb::Token>, Status> {
         let caller = caller(&self.registry, &req).await?;
         let id = validate::id("id", &req.get_ref().id)?;
         let t = self.registry.get_token(&caller, &id).await?;
         Ok(Response::new(convert::token(&t, Timestamp::now())))
     }
 
-    async fn create_token(&self, req: Request<pb::CreateTokenRequest>) -> Result<Response<pb::CreateTokenResponse>, Status> {
+    async fn create_token(
+        &self,
+        req: Request<pb::CreateTokenRequest>,
+    ) -> Result<Response<pb::CreateTokenResponse>, Status> {
         let caller = caller(&self.registry, &req).await?;
         let new = convert::new_token(req.get_ref().token.as_ref())?;
         let (t, secret) = self
@@ -106,7 +129,10 @@ impl TokenService for TokenApi {
         }))
     }
 
-    async fn update_token(&self, req: Request<pb::UpdateTokenRequest>) -> Result<Response<pb::Token>, Status> {
+    async fn update_token(
+        &self,
+        req: Request<pb::UpdateTokenRequest>,
+    ) -> Result<Response<pb::Token>, Status> {
         let caller = caller(&self.registry, &req).await?;
         let r = req.get_ref();
         let (id, patch) = convert::token_patch(r.token.as_ref(), r.update_mask.as_ref())?;
@@ -114,14 +140,20 @@ impl TokenService for TokenApi {
         Ok(Response::new(convert::token(&t, Timestamp::now())))
     }
 
-    async fn revoke_token(&self, req: Request<pb::RevokeTokenRequest>) -> Result<Response<pb::Token>, Status> {
+    async fn revoke_token(
+        &self,
+        req: Request<pb::RevokeTokenRequest>,
+    ) -> Result<Response<pb::Token>, Status> {
         let caller = caller(&self.registry, &req).await?;
         let id = validate::id("id", &req.get_ref().id)?;
         let t = self.registry.revoke_token(&caller, &id).await?;
         Ok(Response::new(convert::token(&t, Timestamp::now())))
     }
 
-    async fn delete_token(&self, req: Request<pb::DeleteTokenRequest>) -> Result<Response<()>, Status> {
+    async fn delete_token(
+        &self,
+        req: Request<pb::DeleteTokenRequest>,
+    ) -> Result<Response<()>, Status> {
         let caller = caller(&self.registry, &req).await?;
         let id = validate::id("id", &req.get_ref().id)?;
         self.registry.delete_token(&caller, &id).await?;

@@ -63,18 +63,26 @@ impl Registry {
             revoked_at: None,
         };
         self.store.insert_api_key(&key).await?;
-        Ok(CreatedKey { key, secret: secret.plain })
+        Ok(CreatedKey {
+            key,
+            secret: secret.plain,
+        })
     }
 
     /// Authenticates the value of an `authorization` header (`Bearer <key>`;
     /// `token <key>` is accepted too, as Review Board clients send it).
     pub async fn authenticate(&self, header: Option<&str>) -> Result<Caller> {
-        let header = header.ok_or_else(|| Error::Unauthenticated("missing authorization header".into()))?;
+        let header =
+            header.ok_or_else(|| Error::Unauthenticated("missing authorization header".into()))?;
         let presented = header
             .split_once(' ')
-            .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer") || scheme.eq_ignore_ascii_case("token"))
+            .filter(|(scheme, _)| {
+                scheme.eq_ignore_ascii_case("bearer") || scheme.eq_ignore_ascii_case("token")
+            })
             .map(|(_, key)| key.trim())
-            .ok_or_else(|| Error::Unauthenticated("expected \"authorization: Bearer <api key>\"".into()))?;
+            .ok_or_else(|| {
+                Error::Unauthenticated("expected \"authorization: Bearer <api key>\"".into())
+            })?;
         self.authenticate_key(presented).await
     }
 
@@ -84,7 +92,11 @@ impl Registry {
         if presented.len() > 256 {
             return Err(invalid());
         }
-        let key = self.store.find_api_key(secret::prefix_of(presented)).await?.ok_or_else(invalid)?;
+        let key = self
+            .store
+            .find_api_key(secret::prefix_of(presented))
+            .await?
+            .ok_or_else(invalid)?;
         if !secret::verify(presented, &key.hash) {
             return Err(invalid());
         }
@@ -95,7 +107,10 @@ impl Registry {
         if key.expires_at.is_some_and(|e| e <= now) {
             return Err(Error::Unauthenticated("API key has expired".into()));
         }
-        if key.last_used_at.is_none_or(|t| now.micros() - t.micros() > TOUCH_INTERVAL_US) {
+        if key
+            .last_used_at
+            .is_none_or(|t| now.micros() - t.micros() > TOUCH_INTERVAL_US)
+        {
             // Best effort: a failed bookkeeping write must not fail the request.
             if let Err(e) = self.store.touch_api_key(&key.id, now).await {
                 tracing::warn!(error = %e, "could not record API key use");

@@ -32,8 +32,13 @@ impl NewClient {
         if self.grant_types.is_empty() {
             v.push("grant_types", "at least one grant type is required");
         }
-        if self.grant_types.iter().any(|g| g == "authorization_code") && self.redirect_uris.is_empty() {
-            v.push("redirect_uris", "authorization_code clients need at least one redirect URI");
+        if self.grant_types.iter().any(|g| g == "authorization_code")
+            && self.redirect_uris.is_empty()
+        {
+            v.push(
+                "redirect_uris",
+                "authorization_code clients need at least one redirect URI",
+            );
         }
         v.finish()
     }
@@ -49,7 +54,11 @@ impl Registry {
     }
 
     /// Registers a client; confidential clients get a secret, returned only here.
-    pub async fn create_client(&self, caller: &Caller, new: NewClient) -> Result<(Client, Option<String>)> {
+    pub async fn create_client(
+        &self,
+        caller: &Caller,
+        new: NewClient,
+    ) -> Result<(Client, Option<String>)> {
         caller.require(Scope::ClientsWrite)?;
         new.check_rules()?;
         let now = Timestamp::now();
@@ -76,7 +85,12 @@ impl Registry {
         Ok((client, secret.map(|s| s.plain)))
     }
 
-    pub async fn update_client(&self, caller: &Caller, id: &str, patch: &ClientPatch) -> Result<Client> {
+    pub async fn update_client(
+        &self,
+        caller: &Caller,
+        id: &str,
+        patch: &ClientPatch,
+    ) -> Result<Client> {
         caller.require(Scope::ClientsWrite)?;
         self.store
             .update_client(&caller.org_id, id, patch, Timestamp::now())

@@ -11,8 +11,8 @@ use crate::domain::auth::{Caller, Scope};
 use crate::domain::cursor::{Cursor, query_fingerprint};
 use crate::domain::model::{Client, Token};
 use crate::domain::query::{
-    ClientFilter, ClientQuery, ClientSortField, Page, PageRequest, PageStart, Position, Sort, SortValue,
-    TokenFilter, TokenQuery, TokenSortField,
+    ClientFilter, ClientQuery, ClientSortField, Page, PageRequest, PageStart, Position, Sort,
+    SortValue, TokenFilter, TokenQuery, TokenSortField,
 };
 use crate::domain::{Result, Timestamp};
 
@@ -34,8 +34,22 @@ trait Listable: Sized + Send + 'static {
     fn canonical(f: &Self::Filter) -> String;
     fn key(&self, field: Self::Field, now: Timestamp) -> Position;
     #[allow(clippy::too_many_arguments)]
-    fn fetch(r: &Registry, org: &str, f: &Self::Filter, s: Sort<Self::Field>, now: Timestamp, after: Option<Position>, offset: u64, limit: u32) -> impl Future<Output = Result<Vec<Self>>> + Send;
-    fn count(r: &Registry, org: &str, f: &Self::Filter, now: Timestamp) -> impl Future<Output = Result<u64>> + Send;
+    fn fetch(
+        r: &Registry,
+        org: &str,
+        f: &Self::Filter,
+        s: Sort<Self::Field>,
+        now: Timestamp,
+        after: Option<Position>,
+        offset: u64,
+        limit: u32,
+    ) -> impl Future<Output = Result<Vec<Self>>> + Send;
+    fn count(
+        r: &Registry,
+        org: &str,
+        f: &Self::Filter,
+        now: Timestamp,
+    ) -> impl Future<Output = Result<u64>> + Send;
 }
 
 impl Listable for Token {
@@ -57,11 +71,31 @@ impl Listable for Token {
             TokenSortField::Id => SortValue::Int(0),
             TokenSortField::Expires => SortValue::Int(self.expires_at.micros()),
         };
-        Position { key, id: self.id.clone() }
+        Position {
+            key,
+            id: self.id.clone(),
+        }
     }
 
-    async fn fetch(r: &Registry, org: &str, f: &TokenFilter, sort: Sort<TokenSortField>, now: Timestamp, after: Option<Position>, offset: u64, limit: u32) -> Result<Vec<Token>> {
-        let q = TokenQuery { org_id: org.to_owned(), filter: f.clone(), sort, now, after, offset, limit };
+    async fn fetch(
+        r: &Registry,
+        org: &str,
+        f: &TokenFilter,
+        sort: Sort<TokenSortField>,
+        now: Timestamp,
+        after: Option<Position>,
+        offset: u64,
+        limit: u32,
+    ) -> Result<Vec<Token>> {
+        let q = TokenQuery {
+            org_id: org.to_owned(),
+            filter: f.clone(),
+            sort,
+            now,
+            after,
+            offset,
+            limit,
+        };
         r.store.list_tokens(&q).await
     }
 
@@ -87,11 +121,30 @@ impl Listable for Client {
             ClientSortField::Name => SortValue::Text(self.name.clone()),
             ClientSortField::Id => SortValue::Int(0),
         };
-        Position { key, id: self.id.clone() }
+        Position {
+            key,
+            id: self.id.clone(),
+        }
     }
 
-    async fn fetch(r: &Registry, org: &str, f: &ClientFilter, sort: Sort<ClientSortField>, _now: Timestamp, after: Option<Position>, offset: u64, limit: u32) -> Result<Vec<Client>> {
-        let q = ClientQuery { org_id: org.to_owned(), filter: f.clone(), sort, after, offset, limit };
+    async fn fetch(
+        r: &Registry,
+        org: &str,
+        f: &ClientFilter,
+        sort: Sort<ClientSortField>,
+        _now: Timestamp,
+        after: Option<Position>,
+        offset: u64,
+        limit: u32,
+    ) -> Result<Vec<Client>> {
+        let q = ClientQuery {
+            org_id: org.to_owned(),
+            filter: f.clone(),
+            sort,
+            after,
+            offset,
+            limit,
+        };
         r.store.list_clients(&q).await
     }
 
@@ -101,28 +154,51 @@ impl Listable for Client {
 }
 
 fn fingerprint<T: Listable>(f: &T::Filter, sort: &Sort<T::Field>) -> String {
-    query_fingerprint(T::KIND, &T::canonical(f), &format!("{:?} {}", sort.field, sort.direction.as_str()))
+    query_fingerprint(
+        T::KIND,
+        &T::canonical(f),
+        &format!("{:?} {}", sort.field, sort.direction.as_str()),
+    )
 }
 
 impl Registry {
-    async fn page<T: Listable>(&self, caller: &Caller, req: &ListRequest<T::Filter, T::Field>) -> Result<Page<T>> {
+    async fn page<T: Listable>(
+        &self,
+        caller: &Caller,
+        req: &ListRequest<T::Filter, T::Field>,
+    ) -> Result<Page<T>> {
         caller.require(T::SCOPE)?;
         let fp = fingerprint::<T>(&req.filter, &req.sort);
         let (after, now, offset) = match &req.page.start {
             PageStart::First => (None, Timestamp::now(), 0),
             PageStart::Offset(n) => (None, Timestamp::now(), *n),
             PageStart::Cursor(token) => {
-                let c = self.cursors.decode("page_token", token, &caller.org_id, &fp)?;
+                let c = self
+                    .cursors
+                    .decode("page_token", token, &caller.org_id, &fp)?;
                 (Some(c.position), c.now, 0)
             }
         };
         let size = req.page.size.get();
         self.stats.pages_fetched.fetch_add(1, Ordering::Relaxed);
-        let mut items = T::fetch(self, &caller.org_id, &req.filter, req.sort, now, after, offset, size + 1).await?;
+        let mut items = T::fetch(
+            self,
+            &caller.org_id,
+            &req.filter,
+            req.sort,
+            now,
+            after,
+            offset,
+            size + 1,
+        )
+        .await?;
         let next_page_token = if items.len() > size as usize {
             items.truncate(size as usize);
             items.last().map(|last| {
-                let cursor = Cursor { position: last.key(req.sort.field, now), now };
+                let cursor = Cursor {
+                    position: last.key(req.sort.field, now),
+                    now,
+                };
                 self.cursors.encode(&caller.org_id, &fp, &cursor)
             })
         } else {
@@ -133,17 +209,23 @@ impl Registry {
         } else {
             None
         };
-        Ok(Page { items, next_page_token, total_size })
+        Ok(Page {
+            items,
+            next_page_token,
+            total_size,
+        })
     }
 
     /// Pages from `req` on, until the end or `max_pages` (0 = no limit). The
     /// stream is pulled: each page is queried only when the consumer is ready
     /// for it, so a slow client slows the query, memory stays at one page,
     /// and a dropped stream issues no further queries.
-    fn pages<T: Listable>(&self, caller: Caller, mut req: ListRequest<T::Filter, T::Field>, max_pages: u32) -> impl Stream<Item = Result<Page<T>>> + Send + 'static
-    where
-        T: Sync,
-    {
+    fn pages<T: Listable + Sync>(
+        &self,
+        caller: Caller,
+        mut req: ListRequest<T::Filter, T::Field>,
+        max_pages: u32,
+    ) -> impl Stream<Item = Result<Page<T>>> + Send + 'static {
         req.include_total = false;
         let this = self.clone();
         futures::stream::try_unfold((Some(req), 0u32), move |(req, sent)| {
@@ -164,24 +246,44 @@ impl Registry {
         })
     }
 
-    pub async fn list_tokens(&self, caller: &Caller, req: &ListRequest<TokenFilter, TokenSortField>) -> Result<Page<Token>> {
+    pub async fn list_tokens(
+        &self,
+        caller: &Caller,
+        req: &ListRequest<TokenFilter, TokenSortField>,
+    ) -> Result<Page<Token>> {
         self.page::<Token>(caller, req).await
     }
 
-    pub fn stream_tokens(&self, caller: Caller, req: ListRequest<TokenFilter, TokenSortField>, max_pages: u32) -> impl Stream<Item = Result<Page<Token>>> + Send + 'static {
+    pub fn stream_tokens(
+        &self,
+        caller: Caller,
+        req: ListRequest<TokenFilter, TokenSortField>,
+        max_pages: u32,
+    ) -> impl Stream<Item = Result<Page<Token>>> + Send + 'static {
         self.pages::<Token>(caller, req, max_pages)
     }
 
     pub async fn count_tokens(&self, caller: &Caller, filter: &TokenFilter) -> Result<u64> {
         caller.require(Scope::TokensRead)?;
-        self.store.count_tokens(&caller.org_id, filter, Timestamp::now()).await
+        self.store
+            .count_tokens(&caller.org_id, filter, Timestamp::now())
+            .await
     }
 
-    pub async fn list_clients(&self, caller: &Caller, req: &ListRequest<ClientFilter, ClientSortField>) -> Result<Page<Client>> {
+    pub async fn list_clients(
+        &self,
+        caller: &Caller,
+        req: &ListRequest<ClientFilter, ClientSortField>,
+    ) -> Result<Page<Client>> {
         self.page::<Client>(caller, req).await
     }
 
-    pub fn stream_clients(&self, caller: Caller, req: ListRequest<ClientFilter, ClientSortField>, max_pages: u32) -> impl Stream<Item = Result<Page<Client>>> + Send + 'static {
+    pub fn stream_clients(
+        &self,
+        caller: Caller,
+        req: ListRequest<ClientFilter, ClientSortField>,
+        max_pages: u32,
+    ) -> impl Stream<Item = Result<Page<Client>>> + Send + 'static {
         self.pages::<Client>(caller, req, max_pages)
     }
 }

@@ -72,15 +72,18 @@ impl Registry {
                 .await?
                 .ok_or_else(|| Error::not_found("client", client_id))?;
             let mut v = Violations::default();
-            if let Some(uri) = &new.redirect_uri {
-                if !client.redirect_uris.iter().any(|u| u == uri) {
-                    v.push("redirect_uri", "is not registered on the client");
-                }
+            if let Some(uri) = &new.redirect_uri
+                && !client.redirect_uris.iter().any(|u| u == uri)
+            {
+                v.push("redirect_uri", "is not registered on the client");
             }
             if !client.scopes.is_empty() {
                 for (i, s) in new.scopes.iter().enumerate() {
                     if !client.scopes.contains(s) {
-                        v.push(format!("scopes[{i}]"), format!("{s:?} is not among the client's scopes"));
+                        v.push(
+                            format!("scopes[{i}]"),
+                            format!("{s:?} is not among the client's scopes"),
+                        );
                     }
                 }
             }
@@ -113,12 +116,20 @@ impl Registry {
             revoked_at: None,
         };
         self.store
-            .insert_tokens(&[NewTokenRow { token: token.clone(), secret_hash: secret.hash.clone() }])
+            .insert_tokens(&[NewTokenRow {
+                token: token.clone(),
+                secret_hash: secret.hash.clone(),
+            }])
             .await?;
         Ok((token, secret.plain))
     }
 
-    pub async fn update_token(&self, caller: &Caller, id: &str, patch: &TokenPatch) -> Result<Token> {
+    pub async fn update_token(
+        &self,
+        caller: &Caller,
+        id: &str,
+        patch: &TokenPatch,
+    ) -> Result<Token> {
         caller.require(Scope::TokensWrite)?;
         self.store
             .update_token(&caller.org_id, id, patch, Timestamp::now())

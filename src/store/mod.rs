@@ -65,8 +65,19 @@ pub trait Store: Send + Sync + 'static {
 
     async fn insert_client(&self, client: &Client, secret_hash: Option<&[u8]>) -> Result<()>;
     async fn get_client(&self, org_id: &str, id: &str) -> Result<Option<Client>>;
-    async fn update_client(&self, org_id: &str, id: &str, patch: &ClientPatch, now: Timestamp) -> Result<Option<Client>>;
-    async fn delete_client(&self, org_id: &str, id: &str, force: bool) -> Result<DeleteClientOutcome>;
+    async fn update_client(
+        &self,
+        org_id: &str,
+        id: &str,
+        patch: &ClientPatch,
+        now: Timestamp,
+    ) -> Result<Option<Client>>;
+    async fn delete_client(
+        &self,
+        org_id: &str,
+        id: &str,
+        force: bool,
+    ) -> Result<DeleteClientOutcome>;
     async fn list_clients(&self, q: &ClientQuery) -> Result<Vec<Client>>;
     async fn count_clients(&self, org_id: &str, f: &ClientFilter) -> Result<u64>;
 
@@ -74,7 +85,13 @@ pub trait Store: Send + Sync + 'static {
     /// clients as used.
     async fn insert_tokens(&self, rows: &[NewTokenRow]) -> Result<()>;
     async fn get_token(&self, org_id: &str, id: &str) -> Result<Option<Token>>;
-    async fn update_token(&self, org_id: &str, id: &str, patch: &TokenPatch, now: Timestamp) -> Result<Option<Token>>;
+    async fn update_token(
+        &self,
+        org_id: &str,
+        id: &str,
+        patch: &TokenPatch,
+        now: Timestamp,
+    ) -> Result<Option<Token>>;
     /// Sets `revoked_at` unless already set; returns the token as stored.
     async fn revoke_token(&self, org_id: &str, id: &str, at: Timestamp) -> Result<Option<Token>>;
     async fn delete_token(&self, org_id: &str, id: &str) -> Result<bool>;

@@ -44,13 +44,15 @@ impl TryFrom<TokenRow> for Token {
         let pkce = match (r.code_challenge, r.code_challenge_method) {
             (Some(challenge), Some(m)) => Some(Pkce {
                 challenge,
-                method: ChallengeMethod::parse(&m)
-                    .ok_or_else(|| Error::Internal(format!("corrupt code_challenge_method {m:?}")))?,
+                method: ChallengeMethod::parse(&m).ok_or_else(|| {
+                    Error::Internal(format!("corrupt code_challenge_method {m:?}"))
+                })?,
             }),
             _ => None,
         };
         Ok(Token {
-            kind: TokenKind::parse(&r.kind).ok_or_else(|| Error::Internal(format!("corrupt kind {:?}", r.kind)))?,
+            kind: TokenKind::parse(&r.kind)
+                .ok_or_else(|| Error::Internal(format!("corrupt kind {:?}", r.kind)))?,
             scopes: json_list(&r.scopes)?,
             id: r.id,
             org_id: r.org_id,

@@ -5,12 +5,12 @@
 
 use std::fmt::Write;
 
+use crate::domain::Timestamp;
 use crate::domain::model::TokenStatus;
 use crate::domain::query::{
-    ClientFilter, ClientQuery, ClientSortField, Direction, Position, SortValue, TokenFilter, TokenQuery,
-    TokenSortField,
+    ClientFilter, ClientQuery, ClientSortField, Direction, Position, SortValue, TokenFilter,
+    TokenQuery, TokenSortField,
 };
-use crate::domain::Timestamp;
 
 /// Where the two backends' SQL differs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -110,7 +110,14 @@ impl Sql {
     }
 
     /// `ORDER BY key dir, id dir` plus the keyset predicate, limit and offset.
-    fn page(&mut self, key: &str, dir: Direction, after: Option<&Position>, offset: u64, limit: u32) {
+    fn page(
+        &mut self,
+        key: &str,
+        dir: Direction,
+        after: Option<&Position>,
+        offset: u64,
+        limit: u32,
+    ) {
         let (cmp, d) = match dir {
             Direction::Asc => (">", "ASC"),
             Direction::Desc => ("<", "DESC"),
@@ -204,7 +211,11 @@ pub fn list_tokens(dialect: Dialect, q: &TokenQuery) -> Sql {
 /// whose union is sorted by (rank, id). The cursor's rank skips the runs
 /// already walked and its id seeks within the current one.
 fn list_tokens_by_status(dialect: Dialect, q: &TokenQuery) -> Sql {
-    let ranks: [TokenStatus; 3] = [TokenStatus::Active, TokenStatus::Expired, TokenStatus::Revoked];
+    let ranks: [TokenStatus; 3] = [
+        TokenStatus::Active,
+        TokenStatus::Expired,
+        TokenStatus::Revoked,
+    ];
     let (cmp, d) = match q.sort.direction {
         Direction::Asc => (">", "ASC"),
         Direction::Desc => ("<", "DESC"),
@@ -234,15 +245,18 @@ fn list_tokens_by_status(dialect: Dialect, q: &TokenQuery) -> Sql {
             sql.push(" UNION ALL ");
         }
         first = false;
-        let _ = write!(sql.text, "SELECT * FROM (SELECT {TOKEN_COLUMNS}, {rank} AS status_rank FROM tokens");
+        let _ = write!(
+            sql.text,
+            "SELECT * FROM (SELECT {TOKEN_COLUMNS}, {rank} AS status_rank FROM tokens"
+        );
         let mut filter = q.filter.clone();
         filter.status = Some(status);
         token_where(&mut sql, &q.org_id, &filter, q.now);
-        if let Some((r, id)) = cursor {
-            if r == rank {
-                let _ = write!(sql.text, " AND id {cmp} ");
-                sql.text_param(id);
-            }
+        if let Some((r, id)) = cursor
+            && r == rank
+        {
+            let _ = write!(sql.text, " AND id {cmp} ");
+            sql.text_param(id);
         }
         let _ = write!(sql.text, " ORDER BY id {d} LIMIT ");
         sql.int(inner_limit);
@@ -251,9 +265,13 @@ fn list_tokens_by_status(dialect: Dialect, q: &TokenQuery) -> Sql {
     if first {
         // Every run is excluded: an empty result of the right shape.
         sql.push("SELECT * FROM (SELECT ");
-        sql.push(TOKEN_COLUMNS).push(", 0 AS status_rank FROM tokens WHERE 1 = 0) AS none");
+        sql.push(TOKEN_COLUMNS)
+            .push(", 0 AS status_rank FROM tokens WHERE 1 = 0) AS none");
     }
-    let _ = write!(sql.text, ") AS runs ORDER BY status_rank {d}, id {d} LIMIT ");
+    let _ = write!(
+        sql.text,
+        ") AS runs ORDER BY status_rank {d}, id {d} LIMIT "
+    );
     sql.int(i64::from(q.limit));
     if q.offset > 0 {
         sql.push(" OFFSET ");

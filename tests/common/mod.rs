@@ -13,11 +13,11 @@ use oauth_registry::config::ServerConfig;
 use oauth_registry::domain::Timestamp;
 use oauth_registry::domain::auth::Scope;
 use oauth_registry::domain::model::{Token, TokenKind};
-use oauth_registry::store::NewTokenRow;
 use oauth_registry::grpc::pb;
 use oauth_registry::grpc::pb::client_service_client::ClientServiceClient;
 use oauth_registry::grpc::pb::token_service_client::TokenServiceClient;
 use oauth_registry::service::Registry;
+use oauth_registry::store::NewTokenRow;
 use sqlx::Connection;
 use tonic::transport::Channel;
 
@@ -55,7 +55,9 @@ pub struct TestApp {
 /// Creates a fresh PostgreSQL database; returns (db name, db url).
 pub async fn fresh_pg_database(admin: &str) -> (String, String) {
     let name = format!("oar_test_{}", uuid::Uuid::new_v4().simple());
-    let mut conn = sqlx::PgConnection::connect(admin).await.expect("connect to TEST_DATABASE_URL");
+    let mut conn = sqlx::PgConnection::connect(admin)
+        .await
+        .expect("connect to TEST_DATABASE_URL");
     sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
         .execute(&mut conn)
         .await
@@ -67,9 +69,11 @@ pub async fn fresh_pg_database(admin: &str) -> (String, String) {
 /// Drops a database made by `fresh_pg_database`.
 pub async fn drop_pg_database(admin: &str, name: &str) {
     if let Ok(mut c) = sqlx::PgConnection::connect(admin).await {
-        let _ = sqlx::query(sqlx::AssertSqlSafe(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")))
-            .execute(&mut c)
-            .await;
+        let _ = sqlx::query(sqlx::AssertSqlSafe(format!(
+            "DROP DATABASE IF EXISTS {name} WITH (FORCE)"
+        )))
+        .execute(&mut c)
+        .await;
     }
 }
 
@@ -104,7 +108,13 @@ pub async fn spawn_with(backend: Backend, tweak: impl FnOnce(&mut ServerConfig))
     let org_a = registry.create_org("org-a").await.expect("org a").id;
     let org_b = registry.create_org("org-b").await.expect("org b").id;
     let key_a = registry
-        .create_api_key(&org_a, Some("alice".into()), vec![Scope::Admin], false, None)
+        .create_api_key(
+            &org_a,
+            Some("alice".into()),
+            vec![Scope::Admin],
+            false,
+            None,
+        )
         .await
         .expect("key a")
         .secret;
@@ -202,7 +212,10 @@ impl Drop for TestApp {
         if let Some((admin, name)) = self.pg_database.take() {
             // Drop the per-test database from a side thread (Drop cannot await).
             let _ = std::thread::spawn(move || {
-                if let Ok(rt) = tokio::runtime::Builder::new_current_thread().enable_all().build() {
+                if let Ok(rt) = tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build()
+                {
                     rt.block_on(drop_pg_database(&admin, &name));
                 }
             })
@@ -228,13 +241,21 @@ pub async fn insert_tokens(app: &TestApp, org: &str, n: usize) -> Vec<Token> {
                 user_id: format!("user-{}", i % 3),
                 audience: String::new(),
                 subject: format!("user-{}", i % 3),
-                scopes: if i % 2 == 0 { vec!["read".into()] } else { vec!["write".into(), "email".into()] },
+                scopes: if i % 2 == 0 {
+                    vec!["read".into()]
+                } else {
+                    vec!["write".into(), "email".into()]
+                },
                 name: format!("{}-{}", NAMES[i % NAMES.len()], i % 4),
                 description: String::new(),
                 default_role: String::new(),
                 pkce: None,
                 redirect_uri: None,
-                kind: if i % 5 == 0 { TokenKind::Refresh } else { TokenKind::Access },
+                kind: if i % 5 == 0 {
+                    TokenKind::Refresh
+                } else {
+                    TokenKind::Access
+                },
                 secret_prefix: format!("oat_{i:08}"),
                 // Some expired (in the past), most far in the future; ties.
                 expires_at: Timestamp::from_micros(now + ((i as i64 % 7) - 2) * DAY),
@@ -242,18 +263,27 @@ pub async fn insert_tokens(app: &TestApp, org: &str, n: usize) -> Vec<Token> {
                 updated_at: Timestamp::from_micros(created + (i as i64 % 4) * DAY),
                 revoked_at: (i % 6 == 0).then(|| Timestamp::from_micros(created + DAY)),
             };
-            NewTokenRow { token, secret_hash: vec![i as u8; 32] }
+            NewTokenRow {
+                token,
+                secret_hash: vec![i as u8; 32],
+            }
         })
         .collect();
-    app.registry.store().insert_tokens(&rows).await.expect("insert");
+    app.registry
+        .store()
+        .insert_tokens(&rows)
+        .await
+        .expect("insert");
     rows.into_iter().map(|r| r.token).collect()
 }
 
 /// Wraps a message with `authorization: Bearer <key>`.
 pub fn authed<T>(key: &str, msg: T) -> tonic::Request<T> {
     let mut req = tonic::Request::new(msg);
-    req.metadata_mut()
-        .insert("authorization", format!("Bearer {key}").parse().expect("ascii key"));
+    req.metadata_mut().insert(
+        "authorization",
+        format!("Bearer {key}").parse().expect("ascii key"),
+    );
     req
 }
 
