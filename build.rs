@@ -13,10 +13,17 @@ const PROTOS: &[&str] = &[
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     println!("cargo:rerun-if-changed=proto");
+    println!("cargo:rerun-if-changed=proto-deps");
     let fds = protox::compile(PROTOS, ["proto"])?;
     let out = PathBuf::from(env::var("OUT_DIR")?);
     let descriptor = out.join("oauth_registry_descriptor.bin");
     std::fs::write(&descriptor, prost::Message::encode_to_vec(&fds))?;
+    // Error-detail messages, for reflection only (no code generated).
+    let details = protox::compile(["google/rpc/error_details.proto"], ["proto-deps"])?;
+    std::fs::write(
+        out.join("error_details_descriptor.bin"),
+        prost::Message::encode_to_vec(&details),
+    )?;
     tonic_prost_build::configure()
         .build_client(true)
         .build_server(true)

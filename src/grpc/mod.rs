@@ -24,6 +24,10 @@ pub mod pb {
     /// Encoded descriptors of our protos and their imports, for reflection.
     pub const FILE_DESCRIPTOR_SET: &[u8] =
         include_bytes!(concat!(env!("OUT_DIR"), "/oauth_registry_descriptor.bin"));
+
+    /// `google.rpc.BadRequest`, so reflection clients can decode error details.
+    pub const ERROR_DETAILS_DESCRIPTOR_SET: &[u8] =
+        include_bytes!(concat!(env!("OUT_DIR"), "/error_details_descriptor.bin"));
 }
 
 /// Authenticates the request's `authorization` metadata and records the
