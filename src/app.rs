@@ -72,15 +72,7 @@ impl Application {
 
         // Report a status before accepting the first call.
         let ok = ping(&self.registry, self.config.health_interval).await;
-        set_all(
-            &reporter,
-            if ok {
-                ServingStatus::Serving
-            } else {
-                ServingStatus::NotServing
-            },
-        )
-        .await;
+        report(&reporter, ok).await;
         let probe = tokio::spawn(probe_database(
             self.registry.clone(),
             reporter.clone(),
@@ -139,6 +131,16 @@ fn reflection() -> tonic_reflection::server::Builder<'static> {
         .register_encoded_file_descriptor_set(tonic_reflection::pb::v1::FILE_DESCRIPTOR_SET)
 }
 
+/// SERVING when the database answered, NOT_SERVING otherwise.
+async fn report(reporter: &HealthReporter, database_ok: bool) {
+    let status = if database_ok {
+        ServingStatus::Serving
+    } else {
+        ServingStatus::NotServing
+    };
+    set_all(reporter, status).await;
+}
+
 async fn set_all(reporter: &HealthReporter, status: ServingStatus) {
     reporter.set_service_status("", status).await;
     for s in SERVICES {
@@ -171,15 +173,7 @@ async fn probe_database(
             } else {
                 tracing::warn!("database unreachable; NOT_SERVING");
             }
-            set_all(
-                &reporter,
-                if ok {
-                    ServingStatus::Serving
-                } else {
-                    ServingStatus::NotServing
-                },
-            )
-            .await;
+            report(&reporter, ok).await;
             last = ok;
         }
     }
