@@ -24,9 +24,18 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         out.join("error_details_descriptor.bin"),
         prost::Message::encode_to_vec(&details),
     )?;
+    // Well-known types come from pbjson-types, which (unlike prost-types)
+    // implement the protobuf JSON mapping; pbjson-build adds serde impls for
+    // our messages, so the REST gateway speaks the same JSON grpcurl prints.
+    let encoded = prost::Message::encode_to_vec(&fds);
     tonic_prost_build::configure()
         .build_client(true)
         .build_server(true)
+        .compile_well_known_types(true)
+        .extern_path(".google.protobuf", "::pbjson_types")
         .compile_fds(fds)?;
+    pbjson_build::Builder::new()
+        .register_descriptors(&encoded)?
+        .build(&[".oauth_registry"])?;
     Ok(())
 }

@@ -5,7 +5,7 @@ mod common;
 
 use common::{Backend, TestApp, authed, spawn_app, token_for, violated_fields};
 use oauth_registry::grpc::pb;
-use prost_types::{Duration, FieldMask, Timestamp};
+use pbjson_types::{Duration, FieldMask, Timestamp};
 use tonic::Code;
 
 const CHALLENGE: &str = "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM";

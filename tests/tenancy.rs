@@ -8,7 +8,7 @@ use common::{Backend, TestApp, authed, spawn_app, token_for};
 use oauth_registry::domain::Timestamp;
 use oauth_registry::domain::auth::Scope;
 use oauth_registry::grpc::pb;
-use prost_types::FieldMask;
+use pbjson_types::FieldMask;
 use tonic::Code;
 
 /// Everything org A can see, for before/after comparison.

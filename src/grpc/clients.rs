@@ -125,11 +125,11 @@ impl ClientService for ClientApi {
     async fn delete_client(
         &self,
         req: Request<pb::DeleteClientRequest>,
-    ) -> Result<Response<()>, Status> {
+    ) -> Result<Response<pbjson_types::Empty>, Status> {
         let caller = caller(&self.registry, &req).await?;
         let r = req.get_ref();
         let id = validate::id("client_id", &r.client_id)?;
         self.registry.delete_client(&caller, &id, r.force).await?;
-        Ok(Response::new(()))
+        Ok(Response::new(pbjson_types::Empty {}))
     }
 }

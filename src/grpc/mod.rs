@@ -20,6 +20,7 @@ use crate::service::Registry;
 #[allow(clippy::all, missing_docs)]
 pub mod pb {
     tonic::include_proto!("oauth_registry.v1");
+    include!(concat!(env!("OUT_DIR"), "/oauth_registry.v1.serde.rs"));
 
     /// Encoded descriptors of our protos and their imports, for reflection.
     pub const FILE_DESCRIPTOR_SET: &[u8] =

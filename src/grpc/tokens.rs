@@ -153,10 +153,10 @@ impl TokenService for TokenApi {
     async fn delete_token(
         &self,
         req: Request<pb::DeleteTokenRequest>,
-    ) -> Result<Response<()>, Status> {
+    ) -> Result<Response<pbjson_types::Empty>, Status> {
         let caller = caller(&self.registry, &req).await?;
         let id = validate::id("id", &req.get_ref().id)?;
         self.registry.delete_token(&caller, &id).await?;
-        Ok(Response::new(()))
+        Ok(Response::new(pbjson_types::Empty {}))
     }
 }

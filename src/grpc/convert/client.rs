@@ -1,6 +1,6 @@
 //! Clients: `pb::Client` out; CreateClient and UpdateClient requests in.
 
-use prost_types::{Duration, FieldMask};
+use pbjson_types::{Duration, FieldMask};
 
 use super::{list, mask_paths, parse_duration, timestamp};
 use crate::domain::model::Client;

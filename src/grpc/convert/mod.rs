@@ -8,7 +8,7 @@ mod token;
 pub use client::{CLIENT_UPDATABLE, client, client_patch, new_client};
 pub use token::{TOKEN_UPDATABLE, new_token, token, token_patch};
 
-use prost_types::{Duration, FieldMask, Timestamp as PbTimestamp};
+use pbjson_types::{Duration, FieldMask, Timestamp as PbTimestamp};
 
 use crate::domain::query::{PageBounds, PageRequest, PageSize, PageStart};
 use crate::domain::validate::{self, Violations};

@@ -1,6 +1,6 @@
 //! Tokens: `pb::Token` out; CreateToken and UpdateToken requests in.
 
-use prost_types::FieldMask;
+use pbjson_types::FieldMask;
 
 use super::{list, mask_paths, opt_id, parse_timestamp, timestamp};
 use crate::domain::model::{ChallengeMethod, Pkce, Token, TokenKind, TokenStatus};
