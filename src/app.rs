@@ -15,9 +15,10 @@ use tonic_health::server::HealthReporter;
 use crate::config::ServerConfig;
 use crate::grpc::pb::client_service_server::ClientServiceServer;
 use crate::grpc::pb::token_service_server::TokenServiceServer;
-use crate::grpc::{ClientApi, TokenApi, pb, trace::TraceLayer};
+use crate::grpc::{ClientApi, TokenApi, pb};
 use crate::service::Registry;
 use crate::store;
+use crate::trace::TraceLayer;
 
 /// Service names reported by `grpc.health.v1` besides the overall "".
 const SERVICES: [&str; 2] = [
@@ -28,6 +29,7 @@ const SERVICES: [&str; 2] = [
 pub struct Application {
     listener: TcpListener,
     grpc_addr: SocketAddr,
+    rest: Option<(TcpListener, SocketAddr)>,
     registry: Registry,
     config: ServerConfig,
 }
@@ -42,9 +44,22 @@ impl Application {
         let registry = Registry::new(store).await?;
         let listener = TcpListener::bind(config.grpc_addr).await?;
         let grpc_addr = listener.local_addr()?;
+        let rest = match config.rest_addr {
+            Some(addr) if cfg!(feature = "rest") => {
+                let l = TcpListener::bind(addr).await?;
+                let a = l.local_addr()?;
+                Some((l, a))
+            }
+            Some(_) => {
+                tracing::warn!("built without the `rest` feature; the REST gateway is off");
+                None
+            }
+            None => None,
+        };
         Ok(Application {
             listener,
             grpc_addr,
+            rest,
             registry,
             config,
         })
@@ -53,6 +68,11 @@ impl Application {
     /// The bound gRPC address (the real port when built with port 0).
     pub fn grpc_addr(&self) -> SocketAddr {
         self.grpc_addr
+    }
+
+    /// The bound REST address, when the gateway is on.
+    pub fn rest_addr(&self) -> Option<SocketAddr> {
+        self.rest.as_ref().map(|(_, a)| *a)
     }
 
     pub fn registry(&self) -> &Registry {
@@ -80,13 +100,23 @@ impl Application {
             ok,
         ));
         let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
+        let (drain_tx, drain_rx) = tokio::sync::watch::channel(false);
         let drain_reporter = reporter.clone();
         let signal = async move {
             shutdown.await;
             tracing::info!("shutdown requested; draining");
             set_all(&drain_reporter, ServingStatus::NotServing).await;
+            let _ = drain_tx.send(true);
             let _ = stop_tx.send(());
         };
+        let rest = self.rest.map(|(listener, addr)| {
+            tracing::info!(%addr, "REST gateway listening");
+            let mut drain = drain_rx.clone();
+            let drained = async move {
+                let _ = drain.wait_for(|d| *d).await;
+            };
+            tokio::spawn(serve_rest(listener, self.registry.clone(), drained))
+        });
 
         tracing::info!(addr = %self.grpc_addr, backend = self.registry.store().backend(), "gRPC listening");
         let server = Server::builder()
@@ -117,6 +147,9 @@ impl Application {
             }
         };
         probe.abort();
+        if let Some(rest) = rest {
+            rest.abort();
+        }
         result
     }
 }
@@ -178,6 +211,20 @@ async fn probe_database(
         }
     }
 }
+
+#[cfg(feature = "rest")]
+async fn serve_rest(
+    listener: TcpListener,
+    registry: Registry,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) {
+    if let Err(e) = crate::rest::serve(listener, registry, shutdown).await {
+        tracing::error!(error = %e, "REST gateway stopped");
+    }
+}
+
+#[cfg(not(feature = "rest"))]
+async fn serve_rest(_: TcpListener, _: Registry, _: impl Future<Output = ()> + Send + 'static) {}
 
 /// Resolves on SIGINT or SIGTERM.
 pub async fn shutdown_signal() {

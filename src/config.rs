@@ -9,6 +9,7 @@ use crate::store::StoreOptions;
 /// Where `serve` keeps its data when no database URL is given.
 pub const DEFAULT_DATABASE_URL: &str = "sqlite://data/oauth-registry.db";
 pub const DEFAULT_GRPC_ADDR: &str = "127.0.0.1:50051";
+pub const DEFAULT_REST_ADDR: &str = "127.0.0.1:8080";
 
 /// Everything `Application::build` needs.
 #[derive(Debug, Clone)]
@@ -16,6 +17,8 @@ pub struct ServerConfig {
     pub database_url: String,
     /// Port 0 picks a free port (tests); `Application::grpc_addr` reports it.
     pub grpc_addr: SocketAddr,
+    /// REST gateway address; `None` turns the gateway off.
+    pub rest_addr: Option<SocketAddr>,
     pub store: StoreOptions,
     /// Run pending migrations at start-up.
     pub migrate: bool,
@@ -31,6 +34,7 @@ impl ServerConfig {
         ServerConfig {
             database_url: database_url.into(),
             grpc_addr: SocketAddr::from(([127, 0, 0, 1], 0)),
+            rest_addr: Some(SocketAddr::from(([127, 0, 0, 1], 0))),
             store: StoreOptions::default(),
             migrate: true,
             health_interval: Duration::from_secs(1),

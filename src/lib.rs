@@ -12,6 +12,9 @@ pub mod cli;
 pub mod config;
 pub mod domain;
 pub mod grpc;
+#[cfg(feature = "rest")]
+pub mod rest;
 pub mod service;
 pub mod store;
 pub mod telemetry;
+pub mod trace;

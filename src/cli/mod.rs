@@ -10,7 +10,7 @@ use std::time::Duration;
 use clap::{Parser, Subcommand};
 
 use crate::app::{Application, shutdown_signal};
-use crate::config::{DEFAULT_DATABASE_URL, DEFAULT_GRPC_ADDR, ServerConfig};
+use crate::config::{DEFAULT_DATABASE_URL, DEFAULT_GRPC_ADDR, DEFAULT_REST_ADDR, ServerConfig};
 use crate::store::{self, StoreOptions};
 use crate::telemetry::{self, LogFormat};
 
@@ -63,6 +63,12 @@ pub struct ServeArgs {
     /// gRPC listen address.
     #[arg(long, env = "OAUTH_REGISTRY_GRPC_ADDR", default_value = DEFAULT_GRPC_ADDR)]
     pub grpc_addr: SocketAddr,
+    /// REST gateway listen address.
+    #[arg(long, env = "OAUTH_REGISTRY_REST_ADDR", default_value = DEFAULT_REST_ADDR)]
+    pub rest_addr: SocketAddr,
+    /// Turn the REST gateway off.
+    #[arg(long, env = "OAUTH_REGISTRY_NO_REST")]
+    pub no_rest: bool,
     /// Do not run migrations at start-up.
     #[arg(long, env = "OAUTH_REGISTRY_NO_MIGRATE")]
     pub no_migrate: bool,
@@ -95,6 +101,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             let config = ServerConfig {
                 database_url: cli.database_url.clone(),
                 grpc_addr: args.grpc_addr,
+                rest_addr: (!args.no_rest).then_some(args.rest_addr),
                 store: cli.store_options(),
                 migrate: !args.no_migrate,
                 health_interval: Duration::from_millis(args.health_interval_ms.max(50)),

@@ -6,7 +6,6 @@ mod clients;
 pub mod convert;
 mod status;
 mod tokens;
-pub mod trace;
 
 pub use clients::ClientApi;
 pub use tokens::TokenApi;

@@ -53,6 +53,16 @@ impl Registry {
             .ok_or_else(|| Error::not_found("client", id))
     }
 
+    /// The client whose tokens a caller with `tokens:read` is listing (no
+    /// `clients:read` needed to learn that it exists in the organization).
+    pub async fn client_of_tokens(&self, caller: &Caller, id: &str) -> Result<Client> {
+        caller.require(Scope::TokensRead)?;
+        self.store
+            .get_client(&caller.org_id, id)
+            .await?
+            .ok_or_else(|| Error::not_found("client", id))
+    }
+
     /// Registers a client; confidential clients get a secret, returned only here.
     pub async fn create_client(
         &self,

@@ -37,6 +37,8 @@ pub fn pg_url() -> Option<String> {
 /// A running server plus everything a test needs to talk to it.
 pub struct TestApp {
     pub addr: SocketAddr,
+    /// Base URL of the REST gateway, e.g. `http://127.0.0.1:41234`.
+    pub rest: String,
     pub backend: Backend,
     pub registry: Registry,
     pub database_url: String,
@@ -99,6 +101,7 @@ pub async fn spawn_with(backend: Backend, tweak: impl FnOnce(&mut ServerConfig))
     tweak(&mut config);
     let app = Application::build(config).await.expect("build application");
     let addr = app.grpc_addr();
+    let rest = format!("http://{}", app.rest_addr().expect("REST gateway on"));
     let registry = app.registry().clone();
     let (tx, rx) = tokio::sync::oneshot::channel::<()>();
     tokio::spawn(app.run_until(async {
@@ -130,6 +133,7 @@ pub async fn spawn_with(backend: Backend, tweak: impl FnOnce(&mut ServerConfig))
         .expect("connect to test server");
     TestApp {
         addr,
+        rest,
         backend,
         registry,
         database_url,

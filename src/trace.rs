@@ -1,5 +1,6 @@
-//! One tracing span per RPC with method, organization, gRPC status code and
-//! latency. Handlers fill `org` once the caller is known.
+//! One tracing span per request (gRPC call or REST request) with method or
+//! path, organization, status code and latency. Handlers fill `org` once the
+//! caller is known. Shared by both faces.
 
 use std::task::{Context, Poll};
 use std::time::Instant;
@@ -39,13 +40,18 @@ where
 
     fn call(&mut self, req: http::Request<B>) -> Self::Future {
         let span = tracing::info_span!(
-            "rpc",
-            method = %req.uri().path(),
+            "request",
+            method = %req.method(),
+            path = %req.uri().path(),
             org = field::Empty,
             code = field::Empty,
             latency_ms = field::Empty,
         );
         let start = Instant::now();
+        let is_grpc = req
+            .headers()
+            .get(http::header::CONTENT_TYPE)
+            .is_some_and(|v| v.as_bytes().starts_with(b"application/grpc"));
         let fut = {
             let _enter = span.enter();
             self.inner.call(req)
@@ -64,12 +70,18 @@ where
                             .headers()
                             .get("grpc-status")
                             .and_then(|v| v.to_str().ok())
-                            .unwrap_or("0")
-                            .to_owned();
+                            .map(str::to_owned)
+                            .unwrap_or_else(|| {
+                                if is_grpc {
+                                    "0".to_owned()
+                                } else {
+                                    resp.status().as_u16().to_string()
+                                }
+                            });
                         span.record("code", code.as_str());
-                        tracing::info!("rpc finished");
+                        tracing::info!("request finished");
                     }
-                    Err(e) => tracing::warn!(error = %e, "rpc failed in transport"),
+                    Err(e) => tracing::warn!(error = %e, "request failed in transport"),
                 }
                 result
             }

@@ -1,0 +1,289 @@
+//! Siro: `GET /v1/core/oauth/apps/{clientId}/access-token`, as
+//! `siro-list-access-tokens.openapi.md` documents it.
+//!
+//! | Siro | here |
+//! |---|---|
+//! | `clientId` (path) | tokens of that client (404 if not in the caller's organization) |
+//! | `owner` (required, min 1) | `user_id` filter |
+//! | `fromDate` / `toDate` | created strictly after / strictly before |
+//! | `limit` 1..100, default 100 | page size; out of range is 422 |
+//! | `cursor` | page token (used whenever non-blank) |
+//! | `page` ≥ 1 | page-number mode when `cursor` is blank or absent |
+//! | `sortField` dateCreated\|dateUpdated, `sortDirection` asc\|desc (desc) | sort by created/updated, ties by id |
+//! | item `accessTokenId`, `oAuthAppId`, `userId`, `audience`, `subject` | id, client, owner, audience, subject |
+//! | item `scope` (`read`\|`write`) | `write` when the token has the `write` scope, else `read` |
+//! | item `expiresAt`, `createdAt`, `updatedAt`, `revokedAt` (null) | the token's times, RFC 3339 UTC |
+//! | `cursor` (null on the last page), `pageSize` (items on this page), `limit`, `total`, `hasNextPage` | page token, counts |
+//!
+//! Only access tokens are listed (Siro's resource is "access tokens").
+//! Validation failures are 422 with Zod's issue shape; other errors are
+//! `{"error": "..."}` with 400/401/403/404/500.
+
+use axum::Router;
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Json, Response};
+use axum::routing::get;
+use serde::Serialize;
+use serde_json::{Value, json};
+
+use super::auth;
+use super::params::Params;
+use crate::domain::Error;
+use crate::domain::Timestamp;
+use crate::domain::model::{Token, TokenKind};
+use crate::domain::query::{
+    Direction, PageRequest, PageSize, PageStart, Sort, TokenFilter, TokenSortField,
+};
+use crate::service::{ListRequest, Registry};
+
+pub const MAX_LIMIT: i64 = 100;
+pub const DEFAULT_LIMIT: i64 = 100;
+
+pub fn routes() -> Router<Registry> {
+    Router::new().route("/v1/core/oauth/apps/{client_id}/access-token", get(list))
+}
+
+/// One item of `data`: exactly the ten fields of the seed's schema.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+struct AccessToken {
+    access_token_id: String,
+    #[serde(rename = "oAuthAppId")]
+    o_auth_app_id: String,
+    user_id: String,
+    audience: String,
+    subject: String,
+    scope: &'static str,
+    expires_at: String,
+    created_at: String,
+    updated_at: String,
+    revoked_at: Option<String>,
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+struct Listing {
+    data: Vec<AccessToken>,
+    cursor: Option<String>,
+    page_size: usize,
+    limit: i64,
+    total: Option<u64>,
+    has_next_page: bool,
+}
+
+fn item(t: &Token) -> AccessToken {
+    AccessToken {
+        access_token_id: t.id.clone(),
+        o_auth_app_id: t.client_id.clone().unwrap_or_default(),
+        user_id: t.user_id.clone(),
+        audience: t.audience.clone(),
+        subject: t.subject.clone(),
+        scope: if t.scopes.iter().any(|s| s == "write") {
+            "write"
+        } else {
+            "read"
+        },
+        expires_at: t.expires_at.to_rfc3339(),
+        created_at: t.created_at.to_rfc3339(),
+        updated_at: t.updated_at.to_rfc3339(),
+        revoked_at: t.revoked_at.map(Timestamp::to_rfc3339),
+    }
+}
+
+/// `{"error": message}` with a status, for every non-validation failure.
+fn error(e: Error) -> Response {
+    let status = match &e {
+        Error::InvalidArgument(_) | Error::FailedPrecondition(_) => StatusCode::BAD_REQUEST,
+        Error::Unauthenticated(_) => StatusCode::UNAUTHORIZED,
+        Error::PermissionDenied(_) => StatusCode::FORBIDDEN,
+        Error::NotFound { .. } => StatusCode::NOT_FOUND,
+        _ => StatusCode::INTERNAL_SERVER_ERROR,
+    };
+    let message = match &e {
+        Error::Internal(_) | Error::Unavailable(_) => {
+            tracing::error!(error = %e, "siro listing failed");
+            "Internal server error".to_owned()
+        }
+        Error::NotFound { .. } => "OAuth app not found".to_owned(),
+        other => other.to_string(),
+    };
+    (status, Json(json!({ "error": message }))).into_response()
+}
+
+/// Zod-style validation issues, collected for the whole request.
+#[derive(Default)]
+struct Issues(Vec<Value>);
+
+impl Issues {
+    fn push(&mut self, issue: Value) {
+        self.0.push(issue);
+    }
+
+    fn required_string(&mut self, p: &Params, name: &str) -> Option<String> {
+        match p.get(name) {
+            None => {
+                self.push(
+                    json!({"code": "invalid_type", "expected": "string", "received": "undefined",
+                    "path": [name], "message": "Required"}),
+                );
+                None
+            }
+            Some("") => {
+                self.push(json!({"code": "too_small", "minimum": 1, "type": "string", "inclusive": true,
+                    "exact": false, "path": [name], "message": "String must contain at least 1 character(s)"}));
+                None
+            }
+            Some(v) => Some(v.to_owned()),
+        }
+    }
+
+    /// An integer in `min..=max` (`max` None = unbounded), default when absent.
+    fn integer(&mut self, p: &Params, name: &str, min: i64, max: Option<i64>) -> Option<i64> {
+        let raw = p.get(name)?;
+        let Ok(n) = raw.trim().parse::<f64>() else {
+            self.push(
+                json!({"code": "invalid_type", "expected": "number", "received": "nan",
+                "path": [name], "message": "Expected number, received nan"}),
+            );
+            return None;
+        };
+        if n.fract() != 0.0 || !n.is_finite() {
+            self.push(
+                json!({"code": "invalid_type", "expected": "integer", "received": "float",
+                "path": [name], "message": "Expected integer, received float"}),
+            );
+            return None;
+        }
+        if n < min as f64 {
+            self.push(json!({"code": "too_small", "minimum": min, "type": "number", "inclusive": true,
+                "exact": false, "path": [name], "message": format!("Number must be greater than or equal to {min}")}));
+            return None;
+        }
+        if let Some(max) = max
+            && n > max as f64
+        {
+            self.push(json!({"code": "too_big", "maximum": max, "type": "number", "inclusive": true,
+                "exact": false, "path": [name], "message": format!("Number must be less than or equal to {max}")}));
+            return None;
+        }
+        Some(n as i64)
+    }
+
+    fn one_of<'a>(&mut self, p: &Params, name: &str, options: &[&'a str]) -> Option<&'a str> {
+        let raw = p.get(name)?;
+        match options.iter().find(|o| **o == raw) {
+            Some(o) => Some(*o),
+            None => {
+                let expected = options
+                    .iter()
+                    .map(|o| format!("'{o}'"))
+                    .collect::<Vec<_>>()
+                    .join(" | ");
+                self.push(json!({"code": "invalid_enum_value", "options": options, "received": raw,
+                    "path": [name], "message": format!("Invalid enum value. Expected {expected}, received '{raw}'")}));
+                None
+            }
+        }
+    }
+
+    fn datetime(&mut self, p: &Params, name: &str) -> Option<Timestamp> {
+        let raw = p.get(name)?;
+        let t = Timestamp::parse_rfc3339(raw);
+        if t.is_none() {
+            self.push(
+                json!({"code": "invalid_string", "validation": "datetime", "path": [name],
+                "message": "Invalid datetime"}),
+            );
+        }
+        t
+    }
+
+    fn into_response(self) -> Response {
+        (
+            StatusCode::UNPROCESSABLE_ENTITY,
+            Json(json!({ "issues": self.0, "name": "ZodError" })),
+        )
+            .into_response()
+    }
+}
+
+async fn list(
+    State(registry): State<Registry>,
+    headers: HeaderMap,
+    Path(client_id): Path<String>,
+    query: Query<Vec<(String, String)>>,
+) -> Response {
+    let caller = match auth::caller(&registry, &headers).await {
+        Ok(c) => c,
+        Err(e) => return error(e),
+    };
+    let p = Params::new(query);
+    let mut issues = Issues::default();
+    let owner = issues.required_string(&p, "owner");
+    let from = issues.datetime(&p, "fromDate");
+    let to = issues.datetime(&p, "toDate");
+    let limit = issues.integer(&p, "limit", 1, Some(MAX_LIMIT));
+    let page = issues.integer(&p, "page", 1, None);
+    let sort_field = issues.one_of(&p, "sortField", &["dateCreated", "dateUpdated"]);
+    let direction = issues.one_of(&p, "sortDirection", &["asc", "desc"]);
+    let cursor = p.non_blank("cursor").map(str::to_owned);
+    if !issues.0.is_empty() {
+        return issues.into_response();
+    }
+    if let Err(e) = registry.client_of_tokens(&caller, &client_id).await {
+        return error(e);
+    }
+
+    let limit = limit.unwrap_or(DEFAULT_LIMIT);
+    let size = match PageSize::strict("limit", limit, 1, MAX_LIMIT as u32) {
+        Ok(s) => s,
+        Err(e) => return error(e),
+    };
+    let start = match (cursor, page) {
+        (Some(c), _) => Ok(PageStart::Cursor(c)),
+        (None, Some(n)) => PageStart::offset("page", (n as u64 - 1).saturating_mul(limit as u64)),
+        (None, None) => Ok(PageStart::First),
+    };
+    let start = match start {
+        Ok(s) => s,
+        Err(e) => return error(e),
+    };
+    let next_micro = |t: Timestamp| Timestamp::from_micros(t.micros().saturating_add(1));
+    let request = ListRequest {
+        filter: TokenFilter {
+            client_id: Some(client_id),
+            user_id: owner,
+            created_from: from.map(next_micro),
+            created_to: to,
+            kind: Some(TokenKind::Access),
+            ..TokenFilter::default()
+        },
+        sort: Sort {
+            field: if sort_field == Some("dateUpdated") {
+                TokenSortField::Updated
+            } else {
+                TokenSortField::Created
+            },
+            direction: if direction == Some("asc") {
+                Direction::Asc
+            } else {
+                Direction::Desc
+            },
+        },
+        page: PageRequest { size, start },
+        include_total: true,
+    };
+    match registry.list_tokens(&caller, &request).await {
+        Ok(page) => Json(Listing {
+            page_size: page.items.len(),
+            data: page.items.iter().map(item).collect(),
+            has_next_page: page.next_page_token.is_some(),
+            cursor: page.next_page_token,
+            limit,
+            total: page.total_size,
+        })
+        .into_response(),
+        Err(e) => error(e),
+    }
+}
