@@ -63,10 +63,10 @@ fn validate(schema: &Value, v: &Value, path: &str) -> Result<(), String> {
             Err(format!("{path}: null not allowed"))
         };
     }
-    if let Some(options) = schema["enum"].as_array() {
-        if !options.contains(v) {
-            return Err(format!("{path}: {v} not in {options:?}"));
-        }
+    if let Some(options) = schema["enum"].as_array()
+        && !options.contains(v)
+    {
+        return Err(format!("{path}: {v} not in {options:?}"));
     }
     match schema["type"].as_str() {
         Some("object") => {
