@@ -9,6 +9,7 @@ mod auth;
 mod canonical;
 mod params;
 mod siro;
+mod slashid;
 
 use std::future::Future;
 
@@ -27,6 +28,7 @@ pub fn router(registry: Registry) -> Router {
     Router::new()
         .merge(canonical::routes())
         .merge(siro::routes())
+        .merge(slashid::routes())
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .layer(TraceLayer)
         .with_state(registry)

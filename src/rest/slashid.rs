@@ -1,0 +1,182 @@
+//! SlashID: `GET /oauth2/clients`, as `slashid-list-oauth2-clients.txt`
+//! documents it.
+//!
+//! | SlashID | here |
+//! |---|---|
+//! | `SlashID-OrgID` header (required) | must be the API key's organization id, else 403 |
+//! | `SlashID-API-Key` header (or `Authorization: Bearer`) | the API key |
+//! | `limit` (default 100, 1..=1000), `offset` (default 0) | page size, offset mode |
+//! | `meta.pagination.{limit, offset, total_count}` | the page asked for and the count of all clients |
+//! | `result[]` `client_id`, `client_name`, `grant_types`, `scopes`, `public`, `redirect_uris`, `created_at` | the client's fields |
+//! | `response_types` (a list of lists) | each stored combination (`"code id_token"`) split into its parts |
+//! | `access_token_duration`, `refresh_token_duration` (s) | lifetimes (defaults 86400 / 864000) |
+//! | `last_used` | last time a token was issued through the client; `null` if never |
+//! | `errors[{httpcode, message}]` | every failure, with `meta.pagination` as asked |
+//!
+//! Order: oldest first (created, then id), so offsets stay stable as clients
+//! are added.
+
+use axum::Router;
+use axum::extract::{Query, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Json, Response};
+use axum::routing::get;
+use serde::Serialize;
+use serde_json::json;
+
+use super::auth;
+use super::params::Params;
+use crate::domain::Error;
+use crate::domain::model::Client;
+use crate::domain::query::{
+    ClientFilter, ClientSortField, Direction, PageRequest, PageSize, PageStart, Sort,
+};
+use crate::service::{ListRequest, Registry};
+
+pub const DEFAULT_LIMIT: i64 = 100;
+pub const MAX_LIMIT: i64 = 1000;
+
+pub fn routes() -> Router<Registry> {
+    Router::new().route("/oauth2/clients", get(list))
+}
+
+#[derive(Debug, Serialize)]
+struct OAuthClient {
+    client_id: String,
+    client_name: String,
+    grant_types: Vec<String>,
+    response_types: Vec<Vec<String>>,
+    scopes: Vec<String>,
+    access_token_duration: i64,
+    refresh_token_duration: i64,
+    public: bool,
+    redirect_uris: Vec<String>,
+    created_at: String,
+    last_used: Option<String>,
+}
+
+fn item(c: &Client) -> OAuthClient {
+    OAuthClient {
+        client_id: c.id.clone(),
+        client_name: c.name.clone(),
+        grant_types: c.grant_types.clone(),
+        response_types: c
+            .response_types
+            .iter()
+            .map(|r| r.split(' ').map(str::to_owned).collect())
+            .collect(),
+        scopes: c.scopes.clone(),
+        access_token_duration: c.access_token_duration,
+        refresh_token_duration: c.refresh_token_duration,
+        public: c.public,
+        redirect_uris: c.redirect_uris.clone(),
+        created_at: c.created_at.to_rfc3339(),
+        last_used: c.last_used.map(|t| t.to_rfc3339()),
+    }
+}
+
+/// SlashID's error envelope; `pagination` echoes what was asked for.
+fn error(status: StatusCode, message: &str, limit: i64, offset: i64) -> Response {
+    let body = json!({
+        "meta": {"pagination": {"limit": limit, "offset": offset, "total_count": 0}},
+        "errors": [{"httpcode": status.as_u16(), "message": message}],
+    });
+    (status, Json(body)).into_response()
+}
+
+fn domain_error(e: Error, limit: i64, offset: i64) -> Response {
+    let status = match &e {
+        Error::InvalidArgument(_) | Error::FailedPrecondition(_) => StatusCode::BAD_REQUEST,
+        Error::Unauthenticated(_) => StatusCode::UNAUTHORIZED,
+        Error::PermissionDenied(_) => StatusCode::FORBIDDEN,
+        Error::NotFound { .. } => StatusCode::NOT_FOUND,
+        Error::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+        _ => StatusCode::INTERNAL_SERVER_ERROR,
+    };
+    let message = match &e {
+        Error::Internal(_) => "internal error".to_owned(),
+        other => other.to_string(),
+    };
+    error(status, &message, limit, offset)
+}
+
+/// An integer parameter, or a 400 naming it.
+fn integer(p: &Params, name: &str, default: i64) -> Result<i64, String> {
+    match p.get(name) {
+        None => Ok(default),
+        Some(v) => v
+            .parse::<i64>()
+            .map_err(|_| format!("{name}: must be an integer")),
+    }
+}
+
+async fn list(
+    State(registry): State<Registry>,
+    headers: HeaderMap,
+    query: Query<Vec<(String, String)>>,
+) -> Response {
+    let p = Params::new(query);
+    let (limit, offset) = match (
+        integer(&p, "limit", DEFAULT_LIMIT),
+        integer(&p, "offset", 0),
+    ) {
+        (Ok(l), Ok(o)) => (l, o),
+        (Err(m), _) | (_, Err(m)) => return error(StatusCode::BAD_REQUEST, &m, 0, 0),
+    };
+    let caller = match auth::caller(&registry, &headers).await {
+        Ok(c) => c,
+        Err(e) => return domain_error(e, limit, offset),
+    };
+    match headers.get("slashid-orgid").and_then(|v| v.to_str().ok()) {
+        None => {
+            return error(
+                StatusCode::BAD_REQUEST,
+                "SlashID-OrgID header is required",
+                limit,
+                offset,
+            );
+        }
+        Some(org) if org != caller.org_id => {
+            return error(
+                StatusCode::FORBIDDEN,
+                "SlashID-OrgID does not match the API key's organization",
+                limit,
+                offset,
+            );
+        }
+        Some(_) => {}
+    }
+    let size = match PageSize::strict("limit", limit, 1, MAX_LIMIT as u32) {
+        Ok(s) => s,
+        Err(e) => return domain_error(e, limit, offset),
+    };
+    if offset < 0 {
+        return error(
+            StatusCode::BAD_REQUEST,
+            "offset: must not be negative",
+            limit,
+            offset,
+        );
+    }
+    let start = match PageStart::offset("offset", offset as u64) {
+        Ok(s) => s,
+        Err(e) => return domain_error(e, limit, offset),
+    };
+    let request = ListRequest {
+        filter: ClientFilter::default(),
+        sort: Sort {
+            field: ClientSortField::Created,
+            direction: Direction::Asc,
+        },
+        page: PageRequest { size, start },
+        include_total: true,
+    };
+    match registry.list_clients(&caller, &request).await {
+        Ok(page) => Json(json!({
+            "meta": {"pagination": {"limit": limit, "offset": offset, "total_count": page.total_size.unwrap_or(0)}},
+            "result": page.items.iter().map(item).collect::<Vec<_>>(),
+        }))
+        .into_response(),
+        Err(e) => domain_error(e, limit, offset),
+    }
+}
