@@ -7,6 +7,7 @@
 
 mod auth;
 mod canonical;
+mod losant;
 mod params;
 mod siro;
 mod slashid;
@@ -27,6 +28,7 @@ pub const MAX_BODY_BYTES: usize = 64 * 1024;
 pub fn router(registry: Registry) -> Router {
     Router::new()
         .merge(canonical::routes())
+        .merge(losant::routes())
         .merge(siro::routes())
         .merge(slashid::routes())
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))

@@ -1,0 +1,357 @@
+//! Losant: `GET` and `POST /me/oauth-tokens`, as
+//! `losant-user-oauth-tokens.txt` documents them. `/me` is the user the API
+//! key is bound to (`admin create-key --user`); a key with no user gets 403.
+//!
+//! | Losant | here |
+//! |---|---|
+//! | `sortField` name\|status\|id\|creationDate\|lastUpdated (name) | sort by name, status, id, created, updated; ties by id |
+//! | `sortDirection` asc\|desc (asc; ASC/DESC accepted) | direction |
+//! | `page` (0-based, 0), `perPage` (100, 1..=1000) | offset = page × perPage |
+//! | `filterField=name` + `filter` glob (`my*app`) | name glob (case-sensitive); blank means none |
+//! | `items`, `count`, `totalCount`, `perPage`, `page`, `sortField`, `sortDirection` (+ `filter`, `filterField` when given) | the page and its echo |
+//! | item `id` = `oauthTokenId` | token id |
+//! | `name`, `description`, `defaultRole`, `scope[]` | the token's fields |
+//! | `creationDate`, `lastUpdated` | created/updated, ISO 8601 with milliseconds |
+//! | `status` active\|inactive | active, or inactive when expired or revoked |
+//! | `orgRoles` | always `[]` (no per-organization roles here) |
+//! | `oauth{client_id, redirect_uri, resource, code_challenge, code_challenge_method, authorizationStatus}` | client, redirect URI, audience, PKCE data; always `authorized` |
+//! | POST body `name`, `description`, `scope`, `defaultRole`, `expirationDate`, `orgRoles`, `oauth{client_id, redirect_uri, code_challenge, code_challenge_method=S256}` | a new access token through that client; 201 with the item plus `token` (the secret, shown once) |
+//!
+//! Errors are `{"type": ..., "message": ...}`: 400 `Validation`, 401
+//! `Unauthorized`, 403 `Forbidden`, 404 `NotFound`, 500 `ServerError`.
+
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::{Query, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Json, Response};
+use axum::routing::get;
+use chrono::SecondsFormat;
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+use super::auth;
+use super::params::Params;
+use crate::domain::auth::Caller;
+use crate::domain::model::{ChallengeMethod, Pkce, Token, TokenKind, TokenStatus};
+use crate::domain::query::{
+    Direction, PageRequest, PageSize, PageStart, Sort, TokenFilter, TokenSortField,
+};
+use crate::domain::{Error, Timestamp, glob::NameGlob, validate};
+use crate::service::{ListRequest, NewToken, Registry};
+
+pub const DEFAULT_PER_PAGE: i64 = 100;
+pub const MAX_PER_PAGE: i64 = 1000;
+const ROLES: [&str; 5] = ["admin", "edit", "collaborate", "view", "none"];
+
+pub fn routes() -> Router<Registry> {
+    Router::new().route("/me/oauth-tokens", get(list).post(create))
+}
+
+fn fail(status: StatusCode, kind: &str, message: impl Into<String>) -> Response {
+    (
+        status,
+        Json(json!({"type": kind, "message": message.into()})),
+    )
+        .into_response()
+}
+
+fn validation(message: impl Into<String>) -> Response {
+    fail(StatusCode::BAD_REQUEST, "Validation", message)
+}
+
+fn domain_error(e: Error) -> Response {
+    match e {
+        Error::InvalidArgument(_) | Error::FailedPrecondition(_) | Error::AlreadyExists(_) => {
+            validation(e.to_string())
+        }
+        Error::Unauthenticated(m) => fail(StatusCode::UNAUTHORIZED, "Unauthorized", m),
+        Error::PermissionDenied(m) => fail(StatusCode::FORBIDDEN, "Forbidden", m),
+        Error::NotFound { kind, .. } => fail(
+            StatusCode::NOT_FOUND,
+            "NotFound",
+            format!("{} was not found", capitalize(kind)),
+        ),
+        Error::Unavailable(_) => fail(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "ServiceUnavailable",
+            "the database is unavailable",
+        ),
+        Error::Internal(m) => {
+            tracing::error!(error = %m, "losant request failed");
+            fail(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "ServerError",
+                "internal error",
+            )
+        }
+    }
+}
+
+fn capitalize(s: &str) -> String {
+    let mut c = s.chars();
+    c.next()
+        .map(|f| f.to_uppercase().chain(c).collect())
+        .unwrap_or_default()
+}
+
+fn date(t: Timestamp) -> String {
+    t.to_datetime().to_rfc3339_opts(SecondsFormat::Millis, true)
+}
+
+fn item(t: &Token, now: Timestamp) -> Value {
+    json!({
+        "id": t.id,
+        "oauthTokenId": t.id,
+        "name": t.name,
+        "description": t.description,
+        "creationDate": date(t.created_at),
+        "lastUpdated": date(t.updated_at),
+        "scope": t.scopes,
+        "defaultRole": t.default_role,
+        "orgRoles": [],
+        "status": if t.status(now) == TokenStatus::Active { "active" } else { "inactive" },
+        "oauth": {
+            "client_id": t.client_id.clone().unwrap_or_default(),
+            "redirect_uri": t.redirect_uri.clone().unwrap_or_default(),
+            "resource": if t.audience.is_empty() { vec![] } else { vec![t.audience.clone()] },
+            "code_challenge": t.pkce.as_ref().map(|p| p.challenge.clone()).unwrap_or_default(),
+            "code_challenge_method": t.pkce.as_ref().map(|p| p.method.as_str()).unwrap_or_default(),
+            "authorizationStatus": "authorized",
+        },
+    })
+}
+
+/// The `/me` user, or 403.
+fn me(caller: &Caller) -> Result<String, Response> {
+    caller.user_id.clone().ok_or_else(|| {
+        fail(
+            StatusCode::FORBIDDEN,
+            "Forbidden",
+            "the API key is not bound to a user; /me needs one",
+        )
+    })
+}
+
+async fn list(
+    State(registry): State<Registry>,
+    headers: HeaderMap,
+    query: Query<Vec<(String, String)>>,
+) -> Response {
+    let caller = match auth::caller(&registry, &headers).await {
+        Ok(c) => c,
+        Err(e) => return domain_error(e),
+    };
+    let user = match me(&caller) {
+        Ok(u) => u,
+        Err(r) => return r,
+    };
+    let p = Params::new(query);
+    let sort_field = p.non_blank("sortField").unwrap_or("name");
+    let field = match sort_field {
+        "name" => TokenSortField::Name,
+        "status" => TokenSortField::Status,
+        "id" => TokenSortField::Id,
+        "creationDate" => TokenSortField::Created,
+        "lastUpdated" => TokenSortField::Updated,
+        other => {
+            return validation(format!(
+                "sortField must be one of name, status, id, creationDate, lastUpdated; got {other:?}"
+            ));
+        }
+    };
+    let sort_direction = p.non_blank("sortDirection").unwrap_or("asc");
+    let direction = match sort_direction {
+        "asc" | "ASC" => Direction::Asc,
+        "desc" | "DESC" => Direction::Desc,
+        other => return validation(format!("sortDirection must be asc or desc; got {other:?}")),
+    };
+    let number = |name: &str, default: i64| -> Result<i64, Response> {
+        p.non_blank(name)
+            .map(|v| {
+                v.parse::<i64>()
+                    .map_err(|_| validation(format!("{name} must be an integer; got {v:?}")))
+            })
+            .unwrap_or(Ok(default))
+    };
+    let (page, per_page) = match (number("page", 0), number("perPage", DEFAULT_PER_PAGE)) {
+        (Ok(a), Ok(b)) => (a, b),
+        (Err(r), _) | (_, Err(r)) => return r,
+    };
+    if page < 0 {
+        return validation("page must be 0 or more");
+    }
+    let size = match PageSize::strict("perPage", per_page, 1, MAX_PER_PAGE as u32) {
+        Ok(s) => s,
+        Err(e) => return domain_error(e),
+    };
+    let start = match PageStart::offset("page", (page as u64).saturating_mul(per_page as u64)) {
+        Ok(s) => s,
+        Err(e) => return domain_error(e),
+    };
+    let filter_field = p.non_blank("filterField");
+    let filter = p.non_blank("filter");
+    let name = match (filter_field, filter) {
+        (Some("name"), Some(f)) => match NameGlob::parse("filter", f) {
+            Ok(g) => Some(g),
+            Err(e) => return domain_error(e),
+        },
+        (Some("name") | None, _) => None,
+        (Some(other), _) => return validation(format!("filterField must be name; got {other:?}")),
+    };
+    let request = ListRequest {
+        filter: TokenFilter {
+            user_id: Some(user),
+            name,
+            ..TokenFilter::default()
+        },
+        sort: Sort { field, direction },
+        page: PageRequest { size, start },
+        include_total: true,
+    };
+    let result = match registry.list_tokens(&caller, &request).await {
+        Ok(r) => r,
+        Err(e) => return domain_error(e),
+    };
+    let now = Timestamp::now();
+    let mut body = json!({
+        "items": result.items.iter().map(|t| item(t, now)).collect::<Vec<_>>(),
+        "count": result.items.len(),
+        "totalCount": result.total_size.unwrap_or(0),
+        "perPage": per_page,
+        "page": page,
+        "sortField": sort_field,
+        "sortDirection": sort_direction,
+    });
+    if let (Some(ff), Some(f)) = (filter_field, filter) {
+        body["filterField"] = json!(ff);
+        body["filter"] = json!(f);
+    }
+    Json(body).into_response()
+}
+
+/// The POST body; unknown keys are refused, as Losant's schema says.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+struct Post {
+    name: String,
+    #[serde(default)]
+    description: String,
+    #[serde(default)]
+    scope: Vec<String>,
+    default_role: Option<String>,
+    #[serde(default)]
+    expiration_date: Option<String>,
+    #[serde(default)]
+    org_roles: Vec<Value>,
+    oauth: OAuthPost,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct OAuthPost {
+    client_id: String,
+    redirect_uri: String,
+    code_challenge: String,
+    code_challenge_method: String,
+    #[serde(default)]
+    resource: Vec<String>,
+}
+
+fn new_token(post: Post, user: String) -> Result<NewToken, Response> {
+    let bad = |e: Error| validation(e.to_string());
+    if post.name.is_empty() || post.name.len() > 255 {
+        return Err(validation("name must be 1 to 255 characters"));
+    }
+    if post.description.len() > 32767 {
+        return Err(validation("description must be at most 32767 characters"));
+    }
+    if !post.org_roles.is_empty() {
+        return Err(validation(
+            "orgRoles are not supported by this service; send an empty list",
+        ));
+    }
+    let role = post.default_role.unwrap_or_default();
+    if !role.is_empty() && !ROLES.contains(&role.as_str()) {
+        return Err(validation(
+            "defaultRole must be one of admin, edit, collaborate, view, none",
+        ));
+    }
+    let scopes = validate::scopes("scope", &post.scope).map_err(bad)?;
+    if scopes.len() != post.scope.len() {
+        return Err(validation("scope items must be unique"));
+    }
+    let o = post.oauth;
+    if o.code_challenge_method != "S256" {
+        return Err(validation("oauth.code_challenge_method must be S256"));
+    }
+    validate::pkce(
+        "oauth.code_challenge",
+        &o.code_challenge,
+        ChallengeMethod::S256,
+    )
+    .map_err(bad)?;
+    let redirect_uri =
+        validate::redirect_uri("oauth.redirect_uri", &o.redirect_uri).map_err(bad)?;
+    let client_id = validate::id("oauth.client_id", &o.client_id).map_err(bad)?;
+    if o.resource.len() > 1 {
+        return Err(validation(
+            "oauth.resource: at most one audience is supported",
+        ));
+    }
+    let audience = match o.resource.first() {
+        Some(r) => validate::redirect_uri("oauth.resource[0]", r).map_err(bad)?,
+        None => String::new(),
+    };
+    let expires_at = match post.expiration_date.as_deref() {
+        None => None,
+        Some(d) => Some(
+            Timestamp::parse_rfc3339(d)
+                .ok_or_else(|| validation("expirationDate must be an ISO 8601 date-time"))?,
+        ),
+    };
+    Ok(NewToken {
+        client_id: Some(client_id),
+        user_id: user,
+        audience,
+        subject: None,
+        scopes,
+        name: post.name,
+        description: post.description,
+        default_role: role,
+        kind: TokenKind::Access,
+        pkce: Some(Pkce {
+            challenge: o.code_challenge,
+            method: ChallengeMethod::S256,
+        }),
+        redirect_uri: Some(redirect_uri),
+        expires_at,
+    })
+}
+
+async fn create(State(registry): State<Registry>, headers: HeaderMap, body: Bytes) -> Response {
+    let caller = match auth::caller(&registry, &headers).await {
+        Ok(c) => c,
+        Err(e) => return domain_error(e),
+    };
+    let user = match me(&caller) {
+        Ok(u) => u,
+        Err(r) => return r,
+    };
+    let post: Post = match serde_json::from_slice(&body) {
+        Ok(p) => p,
+        Err(e) => return validation(format!("invalid body: {e}")),
+    };
+    let new = match new_token(post, user) {
+        Ok(n) => n,
+        Err(r) => return r,
+    };
+    match registry.create_token(&caller, new).await {
+        Ok((token, secret)) => {
+            let mut body = item(&token, Timestamp::now());
+            body["token"] = json!(secret);
+            (StatusCode::CREATED, Json(body)).into_response()
+        }
+        Err(e) => domain_error(e),
+    }
+}
