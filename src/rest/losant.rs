@@ -48,42 +48,46 @@ pub fn routes() -> Router<Registry> {
     Router::new().route("/me/oauth-tokens", get(list).post(create))
 }
 
-fn fail(status: StatusCode, kind: &str, message: impl Into<String>) -> Response {
-    (
-        status,
-        Json(json!({"type": kind, "message": message.into()})),
-    )
-        .into_response()
+/// A Losant error: `{"type": ..., "message": ...}` with its status.
+#[derive(Debug)]
+struct Fail(StatusCode, &'static str, String);
+
+impl IntoResponse for Fail {
+    fn into_response(self) -> Response {
+        (self.0, Json(json!({"type": self.1, "message": self.2}))).into_response()
+    }
 }
 
-fn validation(message: impl Into<String>) -> Response {
-    fail(StatusCode::BAD_REQUEST, "Validation", message)
+fn validation(message: impl Into<String>) -> Fail {
+    Fail(StatusCode::BAD_REQUEST, "Validation", message.into())
 }
 
-fn domain_error(e: Error) -> Response {
-    match e {
-        Error::InvalidArgument(_) | Error::FailedPrecondition(_) | Error::AlreadyExists(_) => {
-            validation(e.to_string())
-        }
-        Error::Unauthenticated(m) => fail(StatusCode::UNAUTHORIZED, "Unauthorized", m),
-        Error::PermissionDenied(m) => fail(StatusCode::FORBIDDEN, "Forbidden", m),
-        Error::NotFound { kind, .. } => fail(
-            StatusCode::NOT_FOUND,
-            "NotFound",
-            format!("{} was not found", capitalize(kind)),
-        ),
-        Error::Unavailable(_) => fail(
-            StatusCode::SERVICE_UNAVAILABLE,
-            "ServiceUnavailable",
-            "the database is unavailable",
-        ),
-        Error::Internal(m) => {
-            tracing::error!(error = %m, "losant request failed");
-            fail(
-                StatusCode::INTERNAL_SERVER_ERROR,
-                "ServerError",
-                "internal error",
-            )
+impl From<Error> for Fail {
+    fn from(e: Error) -> Fail {
+        match e {
+            Error::InvalidArgument(_) | Error::FailedPrecondition(_) | Error::AlreadyExists(_) => {
+                validation(e.to_string())
+            }
+            Error::Unauthenticated(m) => Fail(StatusCode::UNAUTHORIZED, "Unauthorized", m),
+            Error::PermissionDenied(m) => Fail(StatusCode::FORBIDDEN, "Forbidden", m),
+            Error::NotFound { kind, .. } => Fail(
+                StatusCode::NOT_FOUND,
+                "NotFound",
+                format!("{} was not found", capitalize(kind)),
+            ),
+            Error::Unavailable(_) => Fail(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "ServiceUnavailable",
+                "the database is unavailable".into(),
+            ),
+            Error::Internal(m) => {
+                tracing::error!(error = %m, "losant request failed");
+                Fail(
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    "ServerError",
+                    "internal error".into(),
+                )
+            }
         }
     }
 }
@@ -123,12 +127,12 @@ fn item(t: &Token, now: Timestamp) -> Value {
 }
 
 /// The `/me` user, or 403.
-fn me(caller: &Caller) -> Result<String, Response> {
+fn me(caller: &Caller) -> Result<String, Fail> {
     caller.user_id.clone().ok_or_else(|| {
-        fail(
+        Fail(
             StatusCode::FORBIDDEN,
             "Forbidden",
-            "the API key is not bound to a user; /me needs one",
+            "the API key is not bound to a user; /me needs one".into(),
         )
     })
 }
@@ -137,15 +141,9 @@ async fn list(
     State(registry): State<Registry>,
     headers: HeaderMap,
     query: Query<Vec<(String, String)>>,
-) -> Response {
-    let caller = match auth::caller(&registry, &headers).await {
-        Ok(c) => c,
-        Err(e) => return domain_error(e),
-    };
-    let user = match me(&caller) {
-        Ok(u) => u,
-        Err(r) => return r,
-    };
+) -> Result<Response, Fail> {
+    let caller = auth::caller(&registry, &headers).await?;
+    let user = me(&caller)?;
     let p = Params::new(query);
     let sort_field = p.non_blank("sortField").unwrap_or("name");
     let field = match sort_field {
@@ -155,18 +153,22 @@ async fn list(
         "creationDate" => TokenSortField::Created,
         "lastUpdated" => TokenSortField::Updated,
         other => {
-            return validation(format!(
+            return Err(validation(format!(
                 "sortField must be one of name, status, id, creationDate, lastUpdated; got {other:?}"
-            ));
+            )));
         }
     };
     let sort_direction = p.non_blank("sortDirection").unwrap_or("asc");
     let direction = match sort_direction {
         "asc" | "ASC" => Direction::Asc,
         "desc" | "DESC" => Direction::Desc,
-        other => return validation(format!("sortDirection must be asc or desc; got {other:?}")),
+        other => {
+            return Err(validation(format!(
+                "sortDirection must be asc or desc; got {other:?}"
+            )));
+        }
     };
-    let number = |name: &str, default: i64| -> Result<i64, Response> {
+    let number = |name: &str, default: i64| -> Result<i64, Fail> {
         p.non_blank(name)
             .map(|v| {
                 v.parse::<i64>()
@@ -174,30 +176,23 @@ async fn list(
             })
             .unwrap_or(Ok(default))
     };
-    let (page, per_page) = match (number("page", 0), number("perPage", DEFAULT_PER_PAGE)) {
-        (Ok(a), Ok(b)) => (a, b),
-        (Err(r), _) | (_, Err(r)) => return r,
-    };
+    let page = number("page", 0)?;
+    let per_page = number("perPage", DEFAULT_PER_PAGE)?;
     if page < 0 {
-        return validation("page must be 0 or more");
+        return Err(validation("page must be 0 or more"));
     }
-    let size = match PageSize::strict("perPage", per_page, 1, MAX_PER_PAGE as u32) {
-        Ok(s) => s,
-        Err(e) => return domain_error(e),
-    };
-    let start = match PageStart::offset("page", (page as u64).saturating_mul(per_page as u64)) {
-        Ok(s) => s,
-        Err(e) => return domain_error(e),
-    };
+    let size = PageSize::strict("perPage", per_page, 1, MAX_PER_PAGE as u32)?;
+    let start = PageStart::offset("page", (page as u64).saturating_mul(per_page as u64))?;
     let filter_field = p.non_blank("filterField");
     let filter = p.non_blank("filter");
     let name = match (filter_field, filter) {
-        (Some("name"), Some(f)) => match NameGlob::parse("filter", f) {
-            Ok(g) => Some(g),
-            Err(e) => return domain_error(e),
-        },
+        (Some("name"), Some(f)) => Some(NameGlob::parse("filter", f)?),
         (Some("name") | None, _) => None,
-        (Some(other), _) => return validation(format!("filterField must be name; got {other:?}")),
+        (Some(other), _) => {
+            return Err(validation(format!(
+                "filterField must be name; got {other:?}"
+            )));
+        }
     };
     let request = ListRequest {
         filter: TokenFilter {
@@ -209,10 +204,7 @@ async fn list(
         page: PageRequest { size, start },
         include_total: true,
     };
-    let result = match registry.list_tokens(&caller, &request).await {
-        Ok(r) => r,
-        Err(e) => return domain_error(e),
-    };
+    let result = registry.list_tokens(&caller, &request).await?;
     let now = Timestamp::now();
     let mut body = json!({
         "items": result.items.iter().map(|t| item(t, now)).collect::<Vec<_>>(),
@@ -227,7 +219,7 @@ async fn list(
         body["filterField"] = json!(ff);
         body["filter"] = json!(f);
     }
-    Json(body).into_response()
+    Ok(Json(body).into_response())
 }
 
 /// The POST body; unknown keys are refused, as Losant's schema says.
@@ -258,7 +250,7 @@ struct OAuthPost {
     resource: Vec<String>,
 }
 
-fn new_token(post: Post, user: String) -> Result<NewToken, Response> {
+fn new_token(post: Post, user: String) -> Result<NewToken, Fail> {
     let bad = |e: Error| validation(e.to_string());
     if post.name.is_empty() || post.name.len() > 255 {
         return Err(validation("name must be 1 to 255 characters"));
@@ -329,29 +321,19 @@ fn new_token(post: Post, user: String) -> Result<NewToken, Response> {
     })
 }
 
-async fn create(State(registry): State<Registry>, headers: HeaderMap, body: Bytes) -> Response {
-    let caller = match auth::caller(&registry, &headers).await {
-        Ok(c) => c,
-        Err(e) => return domain_error(e),
-    };
-    let user = match me(&caller) {
-        Ok(u) => u,
-        Err(r) => return r,
-    };
-    let post: Post = match serde_json::from_slice(&body) {
-        Ok(p) => p,
-        Err(e) => return validation(format!("invalid body: {e}")),
-    };
-    let new = match new_token(post, user) {
-        Ok(n) => n,
-        Err(r) => return r,
-    };
-    match registry.create_token(&caller, new).await {
-        Ok((token, secret)) => {
-            let mut body = item(&token, Timestamp::now());
-            body["token"] = json!(secret);
-            (StatusCode::CREATED, Json(body)).into_response()
-        }
-        Err(e) => domain_error(e),
-    }
+async fn create(
+    State(registry): State<Registry>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Response, Fail> {
+    let caller = auth::caller(&registry, &headers).await?;
+    let user = me(&caller)?;
+    let post: Post =
+        serde_json::from_slice(&body).map_err(|e| validation(format!("invalid body: {e}")))?;
+    let (token, secret) = registry
+        .create_token(&caller, new_token(post, user)?)
+        .await?;
+    let mut body = item(&token, Timestamp::now());
+    body["token"] = json!(secret);
+    Ok((StatusCode::CREATED, Json(body)).into_response())
 }
