@@ -9,6 +9,7 @@ mod auth;
 mod canonical;
 mod losant;
 mod params;
+mod reviewboard;
 mod siro;
 mod slashid;
 
@@ -29,6 +30,7 @@ pub fn router(registry: Registry) -> Router {
     Router::new()
         .merge(canonical::routes())
         .merge(losant::routes())
+        .merge(reviewboard::routes())
         .merge(siro::routes())
         .merge(slashid::routes())
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))

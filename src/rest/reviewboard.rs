@@ -1,0 +1,570 @@
+//! Review Board: the OAuth2 Tokens List and Item resources, as
+//! `reviewboard-oauth-tokens.txt` documents them and as Review Board 8.1
+//! answers (`../shared/reference/reviewboard-8.1`).
+//!
+//! | Review Board | here |
+//! |---|---|
+//! | `GET /api/oauth-tokens/`, `/s/{local_site}/api/oauth-tokens/` | tokens of the key's organization; a local site must name that organization (id or name), else 113 |
+//! | `Authorization: token <key>` (or `Bearer`) | the API key; none or bad is 103 |
+//! | owner or superuser only | a superuser key sees every token; any other key only its bound user's (no bound user: 101) |
+//! | `start` (0), `max-results` (25; above 200 silently 200), `counts-only` | offset paging; counts-only answers `{"count", "stat"}` |
+//! | `links.self`, `links.next`, `links.prev` (only when that page exists) | absolute hrefs from the request's Host |
+//! | item `application` | the client's name (`""` without a client) |
+//! | item `expires`, `scope[]`, `links{self, update, delete}` | expiry (`+00:00`, microseconds when not zero), scopes, item hrefs |
+//! | item `token` | the non-secret prefix: this service never stores token secrets |
+//! | `GET`/`PUT`/`DELETE /api/oauth-tokens/{id}/` | get; update (`scope` comma-separated, `enabled=false` revokes); delete (204) |
+//! | `stat`, `total_results` | `ok`, total matching |
+//!
+//! Order is oldest first (creation, then id), like Review Board's id order.
+//! Errors: `{"stat": "fail", "err": {"code", "msg"}}` (+ `fields` for 105):
+//! 100/404, 101/403, 103/401, 105/400, 112/403 (key lacks the scope), 113/403.
+
+use std::collections::HashMap;
+
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::{Path, Query, State};
+use axum::http::header::{CONTENT_TYPE, HOST};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, Uri};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use serde_json::{Value, json};
+
+use super::auth;
+use super::params::Params;
+use crate::domain::auth::{Caller, Scope};
+use crate::domain::model::Token;
+use crate::domain::patch::TokenPatch;
+use crate::domain::query::{
+    Direction, PageRequest, PageSize, PageStart, Sort, TokenFilter, TokenSortField,
+};
+use crate::domain::{Error, validate};
+use crate::service::{ListRequest, Registry};
+
+pub const DEFAULT_MAX_RESULTS: i64 = 25;
+pub const MAX_RESULTS_CAP: i64 = 200;
+const LIST_TYPE: &str = "application/vnd.reviewboard.org.oauth-tokens+json";
+const ITEM_TYPE: &str = "application/vnd.reviewboard.org.oauth-token+json";
+
+pub fn routes() -> Router<Registry> {
+    Router::new()
+        .route("/api/oauth-tokens/", get(list))
+        .route("/s/{site}/api/oauth-tokens/", get(list_on_site))
+        .route(
+            "/api/oauth-tokens/{id}/",
+            get(item_get).put(item_put).delete(item_delete),
+        )
+        .route(
+            "/s/{site}/api/oauth-tokens/{id}/",
+            get(site_item_get)
+                .put(site_item_put)
+                .delete(site_item_delete),
+        )
+}
+
+/// A Review Board error.
+#[derive(Debug)]
+struct Fail {
+    code: u16,
+    fields: Option<Value>,
+}
+
+impl Fail {
+    fn new(code: u16) -> Fail {
+        Fail { code, fields: None }
+    }
+
+    fn form(field: &str, message: impl Into<String>) -> Fail {
+        Fail {
+            code: 105,
+            fields: Some(json!({ field: [message.into()] })),
+        }
+    }
+}
+
+impl IntoResponse for Fail {
+    fn into_response(self) -> Response {
+        let (status, msg) = match self.code {
+            100 => (StatusCode::NOT_FOUND, "Object does not exist"),
+            101 => (StatusCode::FORBIDDEN, "You don't have permission for this"),
+            103 => (StatusCode::UNAUTHORIZED, "You are not logged in"),
+            105 => (StatusCode::BAD_REQUEST, "One or more fields had errors"),
+            112 => (
+                StatusCode::FORBIDDEN,
+                "Your OAuth2 token lacks the necessary scopes for this request.",
+            ),
+            113 => (
+                StatusCode::FORBIDDEN,
+                "OAuth2 token access for this resource is prohibited.",
+            ),
+            _ => (
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "An internal error occurred",
+            ),
+        };
+        let mut body = json!({"stat": "fail", "err": {"code": self.code, "msg": msg}});
+        if let Some(f) = self.fields {
+            body["fields"] = f;
+        }
+        let mut resp = (status, body.to_string()).into_response();
+        resp.headers_mut()
+            .insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
+        resp
+    }
+}
+
+impl From<Error> for Fail {
+    fn from(e: Error) -> Fail {
+        match e {
+            Error::InvalidArgument(v) => {
+                let mut fields = serde_json::Map::new();
+                for f in v {
+                    fields.insert(f.field, json!([f.description]));
+                }
+                Fail {
+                    code: 105,
+                    fields: Some(Value::Object(fields)),
+                }
+            }
+            Error::Unauthenticated(_) => Fail::new(103),
+            Error::PermissionDenied(_) => Fail::new(112),
+            Error::NotFound { .. } => Fail::new(100),
+            Error::FailedPrecondition(m) | Error::AlreadyExists(m) => Fail::form("__all__", m),
+            Error::Unavailable(m) | Error::Internal(m) => {
+                tracing::error!(error = %m, "review board request failed");
+                Fail::new(500)
+            }
+        }
+    }
+}
+
+fn respond(content_type: &'static str, body: Value) -> Response {
+    let mut resp = body.to_string().into_response();
+    let h = resp.headers_mut();
+    h.insert(CONTENT_TYPE, HeaderValue::from_static(content_type));
+    if content_type == LIST_TYPE {
+        h.insert("item-content-type", HeaderValue::from_static(ITEM_TYPE));
+    }
+    h.insert(
+        "x-content-type-options",
+        HeaderValue::from_static("nosniff"),
+    );
+    resp
+}
+
+/// `http(s)://host` of the request, for absolute hrefs.
+fn origin(headers: &HeaderMap) -> String {
+    let host = headers
+        .get(HOST)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("localhost");
+    let scheme = headers
+        .get("x-forwarded-proto")
+        .and_then(|v| v.to_str().ok())
+        .filter(|p| *p == "https")
+        .unwrap_or("http");
+    format!("{scheme}://{host}")
+}
+
+/// Python's `isoformat()` of an aware UTC datetime, as Review Board writes it.
+fn expires(t: crate::domain::Timestamp) -> String {
+    let d = t.to_datetime();
+    let micros = t.micros().rem_euclid(1_000_000);
+    let base = d.format("%Y-%m-%dT%H:%M:%S");
+    if micros == 0 {
+        format!("{base}+00:00")
+    } else {
+        format!("{base}.{micros:06}+00:00")
+    }
+}
+
+fn link(href: String, method: &str) -> Value {
+    json!({"href": href, "method": method})
+}
+
+fn item(t: &Token, application: &str, items_url: &str) -> Value {
+    let href = format!("{items_url}{}/", t.id);
+    json!({
+        "application": application,
+        "expires": expires(t.expires_at),
+        "links": {
+            "delete": link(href.clone(), "DELETE"),
+            "self": link(href.clone(), "GET"),
+            "update": link(href, "PUT"),
+        },
+        "scope": t.scopes,
+        "token": t.secret_prefix,
+    })
+}
+
+/// Authenticates, checks the local site and returns the caller.
+async fn caller(
+    registry: &Registry,
+    headers: &HeaderMap,
+    site: Option<&str>,
+    scope: Scope,
+) -> Result<Caller, Fail> {
+    let caller = auth::caller(registry, headers)
+        .await
+        .map_err(|_| Fail::new(103))?;
+    if let Some(site) = site {
+        let org = registry.find_org(site).await.map_err(|_| Fail::new(113))?;
+        if org.id != caller.org_id {
+            return Err(Fail::new(113));
+        }
+    }
+    if !caller.has(scope) {
+        return Err(Fail::new(112));
+    }
+    Ok(caller)
+}
+
+/// Only a token's owner or a superuser may see or change it.
+fn owner_filter(caller: &Caller) -> Result<Option<String>, Fail> {
+    if caller.superuser {
+        Ok(None)
+    } else {
+        caller.user_id.clone().map(Some).ok_or(Fail::new(101))
+    }
+}
+
+async fn application_names(
+    registry: &Registry,
+    caller: &Caller,
+    tokens: &[Token],
+) -> HashMap<String, String> {
+    let mut names = HashMap::new();
+    for id in tokens.iter().filter_map(|t| t.client_id.as_ref()) {
+        if !names.contains_key(id) {
+            let name = registry
+                .client_of_tokens(caller, id)
+                .await
+                .map(|c| c.name)
+                .unwrap_or_default();
+            names.insert(id.clone(), name);
+        }
+    }
+    names
+}
+
+fn site_prefix(site: Option<&str>) -> String {
+    site.map(|s| format!("/s/{s}")).unwrap_or_default()
+}
+
+async fn list(
+    State(r): State<Registry>,
+    headers: HeaderMap,
+    uri: Uri,
+    q: Query<Vec<(String, String)>>,
+) -> Result<Response, Fail> {
+    list_tokens(r, headers, uri, q, None).await
+}
+
+async fn list_on_site(
+    State(r): State<Registry>,
+    headers: HeaderMap,
+    uri: Uri,
+    Path(site): Path<String>,
+    q: Query<Vec<(String, String)>>,
+) -> Result<Response, Fail> {
+    list_tokens(r, headers, uri, q, Some(site)).await
+}
+
+async fn list_tokens(
+    registry: Registry,
+    headers: HeaderMap,
+    uri: Uri,
+    query: Query<Vec<(String, String)>>,
+    site: Option<String>,
+) -> Result<Response, Fail> {
+    let caller = caller(&registry, &headers, site.as_deref(), Scope::TokensRead).await?;
+    let p = Params::new(query);
+    let int = |name: &str, default: i64| -> Result<i64, Fail> {
+        match p.get(name) {
+            None => Ok(default),
+            Some(v) => v
+                .trim()
+                .parse::<i64>()
+                .map_err(|_| Fail::form(name, format!("'{v}' is not a valid integer"))),
+        }
+    };
+    let start = int("start", 0)?;
+    let max = int("max-results", DEFAULT_MAX_RESULTS)?;
+    if start < 0 {
+        return Err(Fail::form("start", "must be 0 or more"));
+    }
+    if max < 1 {
+        return Err(Fail::form("max-results", "must be 1 or more"));
+    }
+    let max = max.min(MAX_RESULTS_CAP);
+    let counts_only = matches!(p.get("counts-only"), Some("1" | "true" | "True"));
+    let filter = TokenFilter {
+        user_id: owner_filter(&caller)?,
+        ..TokenFilter::default()
+    };
+    if counts_only {
+        let n = registry.count_tokens(&caller, &filter).await?;
+        return Ok(respond(LIST_TYPE, json!({"count": n, "stat": "ok"})));
+    }
+    let request = ListRequest {
+        filter,
+        sort: Sort {
+            field: TokenSortField::Created,
+            direction: Direction::Asc,
+        },
+        page: PageRequest {
+            size: PageSize::clamped(max, MAX_RESULTS_CAP as u32),
+            start: PageStart::offset("start", start as u64)?,
+        },
+        include_total: true,
+    };
+    let page = registry.list_tokens(&caller, &request).await?;
+    let total = page.total_size.unwrap_or(0) as i64;
+    let base = origin(&headers);
+    let path = format!("{}/api/oauth-tokens/", site_prefix(site.as_deref()));
+    let items_url = format!("{base}{path}");
+    let mut links = serde_json::Map::new();
+    links.insert("self".into(), link(format!("{base}{uri}"), "GET"));
+    if start + (page.items.len() as i64) < total {
+        links.insert(
+            "next".into(),
+            link(
+                format!("{items_url}?start={}&max-results={max}", start + max),
+                "GET",
+            ),
+        );
+    }
+    if start > 0 {
+        links.insert(
+            "prev".into(),
+            link(
+                format!(
+                    "{items_url}?start={}&max-results={max}",
+                    (start - max).max(0)
+                ),
+                "GET",
+            ),
+        );
+    }
+    let names = application_names(&registry, &caller, &page.items).await;
+    let items: Vec<Value> = page
+        .items
+        .iter()
+        .map(|t| {
+            let app = t
+                .client_id
+                .as_ref()
+                .and_then(|c| names.get(c))
+                .map(String::as_str)
+                .unwrap_or("");
+            item(t, app, &items_url)
+        })
+        .collect();
+    Ok(respond(
+        LIST_TYPE,
+        json!({"links": links, "oauth_tokens": items, "stat": "ok", "total_results": total}),
+    ))
+}
+
+/// The token `id` if the caller may see it (owner or superuser).
+async fn visible(registry: &Registry, caller: &Caller, id: &str) -> Result<Token, Fail> {
+    let id = validate::id("id", id).map_err(|_| Fail::new(100))?;
+    let t = registry.get_token(caller, &id).await?;
+    if !caller.superuser && caller.user_id.as_deref() != Some(t.user_id.as_str()) {
+        return Err(Fail::new(101));
+    }
+    Ok(t)
+}
+
+async fn one(
+    registry: &Registry,
+    headers: &HeaderMap,
+    site: Option<&str>,
+    token: &Token,
+    caller: &Caller,
+) -> Response {
+    let items_url = format!("{}{}/api/oauth-tokens/", origin(headers), site_prefix(site));
+    let names = application_names(registry, caller, std::slice::from_ref(token)).await;
+    let app = token
+        .client_id
+        .as_ref()
+        .and_then(|c| names.get(c))
+        .map(String::as_str)
+        .unwrap_or("");
+    respond(
+        ITEM_TYPE,
+        json!({"oauth_token": item(token, app, &items_url), "stat": "ok"}),
+    )
+}
+
+async fn get_item(
+    registry: Registry,
+    headers: HeaderMap,
+    site: Option<String>,
+    id: String,
+) -> Result<Response, Fail> {
+    let caller = caller(&registry, &headers, site.as_deref(), Scope::TokensRead).await?;
+    let t = visible(&registry, &caller, &id).await?;
+    Ok(one(&registry, &headers, site.as_deref(), &t, &caller).await)
+}
+
+/// PUT fields, from a form or a JSON body: `scope` (comma-separated or a
+/// list) and `enabled` (false revokes the token).
+fn put_fields(
+    headers: &HeaderMap,
+    body: &Bytes,
+) -> Result<(Option<Vec<String>>, Option<bool>), Fail> {
+    let is_json = headers
+        .get(CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|c| c.contains("json"));
+    let (scope, enabled): (Option<Value>, Option<String>) = if is_json {
+        let v: Value = serde_json::from_slice(body)
+            .map_err(|e| Fail::form("__all__", format!("invalid JSON: {e}")))?;
+        (
+            v.get("scope").cloned(),
+            v.get("enabled")
+                .map(|e| e.to_string().trim_matches('"').to_owned()),
+        )
+    } else {
+        let pairs: Vec<(String, String)> = serde_urlencoded_pairs(body)?;
+        let get = |k: &str| {
+            pairs
+                .iter()
+                .rev()
+                .find(|(n, _)| n == k)
+                .map(|(_, v)| v.clone())
+        };
+        (get("scope").map(Value::String), get("enabled"))
+    };
+    let scope = match scope {
+        None => None,
+        Some(Value::String(s)) => Some(
+            s.split(',')
+                .map(str::trim)
+                .filter(|s| !s.is_empty())
+                .map(str::to_owned)
+                .collect(),
+        ),
+        Some(Value::Array(a)) => Some(
+            a.iter()
+                .map(|s| s.as_str().unwrap_or_default().to_owned())
+                .collect(),
+        ),
+        Some(_) => return Err(Fail::form("scope", "must be a comma-separated list")),
+    };
+    let scope = scope
+        .map(|s: Vec<String>| {
+            validate::scopes("scope", &s).map_err(|e| Fail::form("scope", e.to_string()))
+        })
+        .transpose()?;
+    let enabled = match enabled.as_deref() {
+        None => None,
+        Some("true" | "1" | "True") => Some(true),
+        Some("false" | "0" | "False") => Some(false),
+        Some(other) => {
+            return Err(Fail::form(
+                "enabled",
+                format!("'{other}' is not a valid boolean"),
+            ));
+        }
+    };
+    Ok((scope, enabled))
+}
+
+fn serde_urlencoded_pairs(body: &Bytes) -> Result<Vec<(String, String)>, Fail> {
+    let text =
+        std::str::from_utf8(body).map_err(|_| Fail::form("__all__", "the form is not UTF-8"))?;
+    axum::extract::Query::<Vec<(String, String)>>::try_from_uri(
+        &format!("/?{text}")
+            .parse()
+            .map_err(|_| Fail::form("__all__", "malformed form"))?,
+    )
+    .map(|Query(p)| p)
+    .map_err(|_| Fail::form("__all__", "malformed form"))
+}
+
+async fn put_item(
+    registry: Registry,
+    headers: HeaderMap,
+    site: Option<String>,
+    id: String,
+    body: Bytes,
+) -> Result<Response, Fail> {
+    let caller = caller(&registry, &headers, site.as_deref(), Scope::TokensWrite).await?;
+    let mut t = visible(&registry, &caller, &id).await?;
+    let (scope, enabled) = put_fields(&headers, &body)?;
+    if let Some(scopes) = scope {
+        let patch = TokenPatch {
+            scopes: Some(scopes),
+            ..TokenPatch::default()
+        };
+        t = registry.update_token(&caller, &t.id, &patch).await?;
+    }
+    if enabled == Some(false) {
+        t = registry.revoke_token(&caller, &t.id).await?;
+    }
+    Ok(one(&registry, &headers, site.as_deref(), &t, &caller).await)
+}
+
+async fn delete_item(
+    registry: Registry,
+    headers: HeaderMap,
+    site: Option<String>,
+    id: String,
+) -> Result<Response, Fail> {
+    let caller = caller(&registry, &headers, site.as_deref(), Scope::TokensWrite).await?;
+    let t = visible(&registry, &caller, &id).await?;
+    registry.delete_token(&caller, &t.id).await?;
+    Ok(StatusCode::NO_CONTENT.into_response())
+}
+
+async fn item_get(
+    State(r): State<Registry>,
+    h: HeaderMap,
+    Path(id): Path<String>,
+) -> Result<Response, Fail> {
+    get_item(r, h, None, id).await
+}
+
+async fn site_item_get(
+    State(r): State<Registry>,
+    h: HeaderMap,
+    Path((site, id)): Path<(String, String)>,
+) -> Result<Response, Fail> {
+    get_item(r, h, Some(site), id).await
+}
+
+async fn item_put(
+    State(r): State<Registry>,
+    h: HeaderMap,
+    Path(id): Path<String>,
+    b: Bytes,
+) -> Result<Response, Fail> {
+    put_item(r, h, None, id, b).await
+}
+
+async fn site_item_put(
+    State(r): State<Registry>,
+    h: HeaderMap,
+    Path((site, id)): Path<(String, String)>,
+    b: Bytes,
+) -> Result<Response, Fail> {
+    put_item(r, h, Some(site), id, b).await
+}
+
+async fn item_delete(
+    State(r): State<Registry>,
+    h: HeaderMap,
+    Path(id): Path<String>,
+) -> Result<Response, Fail> {
+    delete_item(r, h, None, id).await
+}
+
+async fn site_item_delete(
+    State(r): State<Registry>,
+    h: HeaderMap,
+    Path((site, id)): Path<(String, String)>,
+) -> Result<Response, Fail> {
+    delete_item(r, h, Some(site), id).await
+}
