@@ -20,7 +20,8 @@
 
 use axum::Router;
 use axum::body::Bytes;
-use axum::extract::{Path, Query, State};
+use axum::extract::rejection::BytesRejection;
+use axum::extract::{Path, RawQuery, State};
 use axum::http::header::AUTHORIZATION;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Json, Response};
@@ -29,7 +30,7 @@ use serde::de::DeserializeOwned;
 use tonic::{Code, Status};
 use tonic_types::StatusExt;
 
-use super::params::Params;
+use super::params::{self, Params};
 use crate::domain::Error;
 use crate::grpc::pb::client_service_server::ClientService;
 use crate::grpc::pb::token_service_server::TokenService;
@@ -146,9 +147,21 @@ fn text(p: &Params, json: &str, proto: &str) -> String {
     param(p, json, proto).unwrap_or_default().to_owned()
 }
 
-fn body<T: DeserializeOwned>(bytes: &Bytes) -> Result<T, Status> {
-    serde_json::from_slice(bytes)
-        .map_err(|e| invalid("body", &format!("not a valid JSON message: {e}")))
+/// The JSON body as a message; an unreadable body is INVALID_ARGUMENT on
+/// `body` (HTTP 413 when it is over the size limit, 400 otherwise).
+/// The error is boxed: a `Response` is large and this is the cold path.
+fn body<T: DeserializeOwned>(bytes: Result<Bytes, BytesRejection>) -> Result<T, Box<Response>> {
+    let bytes = params::body(bytes).map_err(|e| {
+        let mut resp = error_response(&invalid("body", &e.message));
+        *resp.status_mut() = e.status;
+        Box::new(resp)
+    })?;
+    serde_json::from_slice(&bytes).map_err(|e| {
+        Box::new(error_response(&invalid(
+            "body",
+            &format!("not a valid JSON message: {e}"),
+        )))
+    })
 }
 
 fn update_mask(p: &Params) -> Option<pbjson_types::FieldMask> {
@@ -175,6 +188,15 @@ fn snake_case(path: &str) -> String {
     out
 }
 
+macro_rules! try_response {
+    ($e:expr) => {
+        match $e {
+            Ok(v) => v,
+            Err(r) => return *r,
+        }
+    };
+}
+
 macro_rules! try_status {
     ($e:expr) => {
         match $e {
@@ -184,11 +206,7 @@ macro_rules! try_status {
     };
 }
 
-async fn list_tokens(
-    State(r): State<Registry>,
-    headers: HeaderMap,
-    q: Query<Vec<(String, String)>>,
-) -> Response {
+async fn list_tokens(State(r): State<Registry>, headers: HeaderMap, q: RawQuery) -> Response {
     let p = Params::new(q);
     let msg = pb::ListTokensRequest {
         page_size: try_status!(int(&p, "pageSize", "page_size")),
@@ -202,11 +220,7 @@ async fn list_tokens(
     respond(TokenApi::new(r).list_tokens(grpc(&headers, msg)).await)
 }
 
-async fn count_tokens(
-    State(r): State<Registry>,
-    headers: HeaderMap,
-    q: Query<Vec<(String, String)>>,
-) -> Response {
+async fn count_tokens(State(r): State<Registry>, headers: HeaderMap, q: RawQuery) -> Response {
     let p = Params::new(q);
     let msg = pb::CountTokensRequest {
         filter: text(&p, "filter", "filter"),
@@ -226,8 +240,12 @@ async fn get_token(
     )
 }
 
-async fn create_token(State(r): State<Registry>, headers: HeaderMap, bytes: Bytes) -> Response {
-    let token: pb::Token = try_status!(body(&bytes));
+async fn create_token(
+    State(r): State<Registry>,
+    headers: HeaderMap,
+    bytes: Result<Bytes, BytesRejection>,
+) -> Response {
+    let token: pb::Token = try_response!(body(bytes));
     let msg = pb::CreateTokenRequest { token: Some(token) };
     respond(TokenApi::new(r).create_token(grpc(&headers, msg)).await)
 }
@@ -236,10 +254,10 @@ async fn update_token(
     State(r): State<Registry>,
     headers: HeaderMap,
     Path(id): Path<String>,
-    q: Query<Vec<(String, String)>>,
-    bytes: Bytes,
+    q: RawQuery,
+    bytes: Result<Bytes, BytesRejection>,
 ) -> Response {
-    let mut token: pb::Token = try_status!(body(&bytes));
+    let mut token: pb::Token = try_response!(body(bytes));
     token.id = id;
     let msg = pb::UpdateTokenRequest {
         token: Some(token),
@@ -277,11 +295,7 @@ async fn delete_token(
     )
 }
 
-async fn list_clients(
-    State(r): State<Registry>,
-    headers: HeaderMap,
-    q: Query<Vec<(String, String)>>,
-) -> Response {
+async fn list_clients(State(r): State<Registry>, headers: HeaderMap, q: RawQuery) -> Response {
     let p = Params::new(q);
     let msg = pb::ListClientsRequest {
         page_size: try_status!(int(&p, "pageSize", "page_size")),
@@ -307,8 +321,12 @@ async fn get_client(
     )
 }
 
-async fn create_client(State(r): State<Registry>, headers: HeaderMap, bytes: Bytes) -> Response {
-    let client: pb::Client = try_status!(body(&bytes));
+async fn create_client(
+    State(r): State<Registry>,
+    headers: HeaderMap,
+    bytes: Result<Bytes, BytesRejection>,
+) -> Response {
+    let client: pb::Client = try_response!(body(bytes));
     let msg = pb::CreateClientRequest {
         client: Some(client),
     };
@@ -319,10 +337,10 @@ async fn update_client(
     State(r): State<Registry>,
     headers: HeaderMap,
     Path(client_id): Path<String>,
-    q: Query<Vec<(String, String)>>,
-    bytes: Bytes,
+    q: RawQuery,
+    bytes: Result<Bytes, BytesRejection>,
 ) -> Response {
-    let mut client: pb::Client = try_status!(body(&bytes));
+    let mut client: pb::Client = try_response!(body(bytes));
     client.client_id = client_id;
     let msg = pb::UpdateClientRequest {
         client: Some(client),
@@ -335,7 +353,7 @@ async fn delete_client(
     State(r): State<Registry>,
     headers: HeaderMap,
     Path(client_id): Path<String>,
-    q: Query<Vec<(String, String)>>,
+    q: RawQuery,
 ) -> Response {
     let force = try_status!(boolean(&Params::new(q), "force", "force"));
     let msg = pb::DeleteClientRequest { client_id, force };

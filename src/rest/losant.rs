@@ -22,7 +22,8 @@
 
 use axum::Router;
 use axum::body::Bytes;
-use axum::extract::{Query, State};
+use axum::extract::rejection::BytesRejection;
+use axum::extract::{RawQuery, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Json, Response};
 use axum::routing::get;
@@ -31,7 +32,7 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 
 use super::auth;
-use super::params::Params;
+use super::params::{self, Params};
 use crate::domain::auth::Caller;
 use crate::domain::model::{ChallengeMethod, Pkce, Token, TokenKind, TokenStatus};
 use crate::domain::query::{
@@ -140,7 +141,7 @@ fn me(caller: &Caller) -> Result<String, Fail> {
 async fn list(
     State(registry): State<Registry>,
     headers: HeaderMap,
-    query: Query<Vec<(String, String)>>,
+    query: RawQuery,
 ) -> Result<Response, Fail> {
     let caller = auth::caller(&registry, &headers).await?;
     let user = me(&caller)?;
@@ -324,8 +325,9 @@ fn new_token(post: Post, user: String) -> Result<NewToken, Fail> {
 async fn create(
     State(registry): State<Registry>,
     headers: HeaderMap,
-    body: Bytes,
+    body: Result<Bytes, BytesRejection>,
 ) -> Result<Response, Fail> {
+    let body = params::body(body).map_err(|e| Fail(e.status, "Validation", e.message))?;
     let caller = auth::caller(&registry, &headers).await?;
     let user = me(&caller)?;
     let post: Post =

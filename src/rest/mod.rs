@@ -17,6 +17,9 @@ use std::future::Future;
 
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
+use axum::http::{StatusCode, Uri};
+use axum::response::{IntoResponse, Json, Response};
+use serde_json::json;
 use tokio::net::TcpListener;
 
 use crate::service::Registry;
@@ -33,9 +36,72 @@ pub fn router(registry: Registry) -> Router {
         .merge(reviewboard::routes())
         .merge(siro::routes())
         .merge(slashid::routes())
+        .fallback(unknown_route)
+        .layer(axum::middleware::from_fn(dialect_rejections))
+        .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .layer(TraceLayer)
         .with_state(registry)
+}
+
+/// Extractor rejections (a path segment that is not UTF-8, say) are plain
+/// text; this rewrites them into the error format of the route's dialect, so
+/// no client ever has to parse an error body it does not know.
+async fn dialect_rejections(req: axum::extract::Request, next: axum::middleware::Next) -> Response {
+    let uri = req.uri().clone();
+    let resp = next.run(req).await;
+    let plain = resp
+        .headers()
+        .get(axum::http::header::CONTENT_TYPE)
+        .is_some_and(|v| v.as_bytes().starts_with(b"text/plain"));
+    if !(plain && resp.status().is_client_error()) {
+        return resp;
+    }
+    let status = resp.status();
+    let text = axum::body::to_bytes(resp.into_body(), 4096)
+        .await
+        .unwrap_or_default();
+    route_error(&uri, status, String::from_utf8_lossy(&text).trim())
+}
+
+async fn unknown_route(uri: Uri) -> Response {
+    route_error(&uri, StatusCode::NOT_FOUND, "no such route")
+}
+
+async fn method_not_allowed(uri: Uri) -> Response {
+    route_error(
+        &uri,
+        StatusCode::METHOD_NOT_ALLOWED,
+        "method not allowed on this route",
+    )
+}
+
+/// A routing error in the error format of the dialect that owns the path.
+fn route_error(uri: &Uri, status: StatusCode, message: &str) -> Response {
+    let path = uri.path();
+    let body = if path.starts_with("/api/") || path.starts_with("/s/") {
+        let code = if status == StatusCode::NOT_FOUND {
+            100
+        } else {
+            101
+        };
+        json!({"stat": "fail", "err": {"code": code, "msg": message}})
+    } else if path.starts_with("/me/") {
+        json!({"type": if status == StatusCode::NOT_FOUND { "NotFound" } else { "Validation" }, "message": message})
+    } else if path.starts_with("/oauth2/") {
+        json!({"meta": {"pagination": {"limit": 0, "offset": 0, "total_count": 0}},
+               "errors": [{"httpcode": status.as_u16(), "message": message}]})
+    } else if path.starts_with("/v1/core/") {
+        json!({"error": message})
+    } else {
+        let code = if status == StatusCode::NOT_FOUND {
+            5
+        } else {
+            12
+        };
+        json!({"code": code, "message": format!("{message}: {path}"), "details": []})
+    };
+    (status, Json(body)).into_response()
 }
 
 /// Serves the gateway on `listener` until `shutdown` resolves, then lets

@@ -1,14 +1,23 @@
-//! Query-string parameters, read as text and parsed by each face so that a
-//! malformed value becomes that face's own error naming the parameter.
+//! Query strings and bodies, read leniently so that every malformed input
+//! becomes the calling face's own error naming the parameter, never an
+//! extractor's plain-text rejection.
 
-use axum::extract::Query;
+use axum::body::Bytes;
+use axum::extract::RawQuery;
+use axum::extract::rejection::BytesRejection;
+use axum::http::StatusCode;
 
-/// The decoded query string, in order (repeated names allowed).
+/// The decoded query string, in order (repeated names allowed). Decoding
+/// never fails: invalid percent-escapes are kept literally, invalid UTF-8 is
+/// replaced, and the face then rejects the value it does not accept.
 #[derive(Debug, Default)]
 pub struct Params(Vec<(String, String)>);
 
 impl Params {
-    pub fn new(Query(pairs): Query<Vec<(String, String)>>) -> Self {
+    pub fn new(RawQuery(query): RawQuery) -> Self {
+        let pairs = form_urlencoded::parse(query.unwrap_or_default().as_bytes())
+            .into_owned()
+            .collect();
         Params(pairs)
     }
 
@@ -25,4 +34,34 @@ impl Params {
     pub fn non_blank(&self, name: &str) -> Option<&str> {
         self.get(name).filter(|v| !v.is_empty())
     }
+}
+
+/// Why a request body could not be read: 413 when over the size limit, 400
+/// otherwise, with a message for the face's own error format.
+#[derive(Debug)]
+pub struct BodyError {
+    pub status: StatusCode,
+    pub message: String,
+}
+
+/// The request body, or a `BodyError`.
+pub fn body(b: Result<Bytes, BytesRejection>) -> Result<Bytes, BodyError> {
+    b.map_err(|e| {
+        let too_large = e.status() == StatusCode::PAYLOAD_TOO_LARGE;
+        BodyError {
+            status: if too_large {
+                StatusCode::PAYLOAD_TOO_LARGE
+            } else {
+                StatusCode::BAD_REQUEST
+            },
+            message: if too_large {
+                format!(
+                    "the request body is larger than {} bytes",
+                    super::MAX_BODY_BYTES
+                )
+            } else {
+                e.body_text()
+            },
+        }
+    })
 }

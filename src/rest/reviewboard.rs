@@ -23,7 +23,8 @@ use std::collections::HashMap;
 
 use axum::Router;
 use axum::body::Bytes;
-use axum::extract::{Path, Query, State};
+use axum::extract::rejection::BytesRejection;
+use axum::extract::{Path, RawQuery, State};
 use axum::http::header::{CONTENT_TYPE, HOST};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
@@ -31,7 +32,7 @@ use axum::routing::get;
 use serde_json::{Value, json};
 
 use super::auth;
-use super::params::Params;
+use super::params::{self, Params};
 use crate::domain::auth::{Caller, Scope};
 use crate::domain::model::Token;
 use crate::domain::patch::TokenPatch;
@@ -255,7 +256,7 @@ async fn list(
     State(r): State<Registry>,
     headers: HeaderMap,
     uri: Uri,
-    q: Query<Vec<(String, String)>>,
+    q: RawQuery,
 ) -> Result<Response, Fail> {
     list_tokens(r, headers, uri, q, None).await
 }
@@ -265,7 +266,7 @@ async fn list_on_site(
     headers: HeaderMap,
     uri: Uri,
     Path(site): Path<String>,
-    q: Query<Vec<(String, String)>>,
+    q: RawQuery,
 ) -> Result<Response, Fail> {
     list_tokens(r, headers, uri, q, Some(site)).await
 }
@@ -274,7 +275,7 @@ async fn list_tokens(
     registry: Registry,
     headers: HeaderMap,
     uri: Uri,
-    query: Query<Vec<(String, String)>>,
+    query: RawQuery,
     site: Option<String>,
 ) -> Result<Response, Fail> {
     let caller = caller(&registry, &headers, site.as_deref(), Scope::TokensRead).await?;
@@ -427,7 +428,7 @@ fn put_fields(
                 .map(|e| e.to_string().trim_matches('"').to_owned()),
         )
     } else {
-        let pairs: Vec<(String, String)> = serde_urlencoded_pairs(body)?;
+        let pairs = form_pairs(body);
         let get = |k: &str| {
             pairs
                 .iter()
@@ -472,16 +473,8 @@ fn put_fields(
     Ok((scope, enabled))
 }
 
-fn serde_urlencoded_pairs(body: &Bytes) -> Result<Vec<(String, String)>, Fail> {
-    let text =
-        std::str::from_utf8(body).map_err(|_| Fail::form("__all__", "the form is not UTF-8"))?;
-    axum::extract::Query::<Vec<(String, String)>>::try_from_uri(
-        &format!("/?{text}")
-            .parse()
-            .map_err(|_| Fail::form("__all__", "malformed form"))?,
-    )
-    .map(|Query(p)| p)
-    .map_err(|_| Fail::form("__all__", "malformed form"))
+fn form_pairs(body: &Bytes) -> Vec<(String, String)> {
+    form_urlencoded::parse(body).into_owned().collect()
 }
 
 async fn put_item(
@@ -489,8 +482,9 @@ async fn put_item(
     headers: HeaderMap,
     site: Option<String>,
     id: String,
-    body: Bytes,
+    body: Result<Bytes, BytesRejection>,
 ) -> Result<Response, Fail> {
+    let body = params::body(body).map_err(|e| Fail::form("__all__", e.message))?;
     let caller = caller(&registry, &headers, site.as_deref(), Scope::TokensWrite).await?;
     let mut t = visible(&registry, &caller, &id).await?;
     let (scope, enabled) = put_fields(&headers, &body)?;
@@ -539,7 +533,7 @@ async fn item_put(
     State(r): State<Registry>,
     h: HeaderMap,
     Path(id): Path<String>,
-    b: Bytes,
+    b: Result<Bytes, BytesRejection>,
 ) -> Result<Response, Fail> {
     put_item(r, h, None, id, b).await
 }
@@ -548,7 +542,7 @@ async fn site_item_put(
     State(r): State<Registry>,
     h: HeaderMap,
     Path((site, id)): Path<(String, String)>,
-    b: Bytes,
+    b: Result<Bytes, BytesRejection>,
 ) -> Result<Response, Fail> {
     put_item(r, h, Some(site), id, b).await
 }

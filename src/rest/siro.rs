@@ -20,7 +20,7 @@
 //! `{"error": "..."}` with 400/401/403/404/500.
 
 use axum::Router;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, RawQuery, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Json, Response};
 use axum::routing::get;
@@ -212,7 +212,7 @@ async fn list(
     State(registry): State<Registry>,
     headers: HeaderMap,
     Path(client_id): Path<String>,
-    query: Query<Vec<(String, String)>>,
+    query: RawQuery,
 ) -> Response {
     let caller = match auth::caller(&registry, &headers).await {
         Ok(c) => c,

@@ -17,7 +17,7 @@
 //! are added.
 
 use axum::Router;
-use axum::extract::{Query, State};
+use axum::extract::{RawQuery, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Json, Response};
 use axum::routing::get;
@@ -110,11 +110,7 @@ fn integer(p: &Params, name: &str, default: i64) -> Result<i64, String> {
     }
 }
 
-async fn list(
-    State(registry): State<Registry>,
-    headers: HeaderMap,
-    query: Query<Vec<(String, String)>>,
-) -> Response {
+async fn list(State(registry): State<Registry>, headers: HeaderMap, query: RawQuery) -> Response {
     let p = Params::new(query);
     let (limit, offset) = match (
         integer(&p, "limit", DEFAULT_LIMIT),
