@@ -56,6 +56,9 @@ pub enum Command {
     /// Manage organizations and API keys.
     #[command(subcommand)]
     Admin(admin::AdminCommand),
+    /// Print the REST gateway's OpenAPI document (as served at /openapi.json).
+    #[cfg(feature = "rest")]
+    Openapi,
 }
 
 #[derive(Debug, clap::Args)]
@@ -117,6 +120,11 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             Ok(())
         }
         Command::Seed(args) => seed::run(&cli.database_url, &cli.store_options(), args).await,
+        #[cfg(feature = "rest")]
+        Command::Openapi => {
+            println!("{}", serde_json::to_string_pretty(&crate::rest::openapi())?);
+            Ok(())
+        }
         Command::Admin(cmd) => admin::run(&cli.database_url, &cli.store_options(), cmd).await,
     }
 }

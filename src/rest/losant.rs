@@ -20,18 +20,20 @@
 //! Errors are `{"type": ..., "message": ...}`: 400 `Validation`, 401
 //! `Unauthorized`, 403 `Forbidden`, 404 `NotFound`, 500 `ServerError`.
 
-use axum::Router;
 use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
 use axum::extract::{RawQuery, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Json, Response};
-use axum::routing::get;
 use chrono::SecondsFormat;
 use serde::Deserialize;
 use serde_json::{Value, json};
+use utoipa::{IntoParams, ToSchema};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use super::auth;
+use super::openapi::dialects::{LosantCollection, LosantCreated, LosantError};
 use super::params::{self, Params};
 use crate::domain::auth::Caller;
 use crate::domain::model::{ChallengeMethod, Pkce, Token, TokenKind, TokenStatus};
@@ -45,8 +47,29 @@ pub const DEFAULT_PER_PAGE: i64 = 100;
 pub const MAX_PER_PAGE: i64 = 1000;
 const ROLES: [&str; 5] = ["admin", "edit", "collaborate", "view", "none"];
 
-pub fn routes() -> Router<Registry> {
-    Router::new().route("/me/oauth-tokens", get(list).post(create))
+pub fn routes() -> OpenApiRouter<Registry> {
+    OpenApiRouter::new().routes(routes!(list, create))
+}
+
+#[derive(IntoParams)]
+#[into_params(parameter_in = Query)]
+#[expect(dead_code, reason = "describes parameters read from the raw query")]
+#[allow(non_snake_case)]
+struct ListQuery {
+    /// `name` (default), `status`, `id`, `creationDate` or `lastUpdated`.
+    sortField: Option<String>,
+    /// `asc` (default) or `desc`.
+    sortDirection: Option<String>,
+    /// 0-based page, default 0.
+    #[param(minimum = 0)]
+    page: Option<i64>,
+    /// 1..=1000, default 100.
+    #[param(minimum = 1, maximum = 1000)]
+    perPage: Option<i64>,
+    /// `name`: filter by `filter`.
+    filterField: Option<String>,
+    /// A glob over the name: `*` any run, `?` one character.
+    filter: Option<String>,
 }
 
 /// A Losant error: `{"type": ..., "message": ...}` with its status.
@@ -138,6 +161,21 @@ fn me(caller: &Caller) -> Result<String, Fail> {
     })
 }
 
+/// The API key's user's OAuth tokens.
+#[utoipa::path(
+    get,
+    path = "/me/oauth-tokens",
+    tag = "losant",
+    operation_id = "LosantListOAuthTokens",
+    params(ListQuery),
+    responses(
+        (status = 200, body = LosantCollection),
+        (status = 400, body = LosantError),
+        (status = 401, body = LosantError),
+        (status = 403, body = LosantError),
+    ),
+    security(("bearer" = []))
+)]
 async fn list(
     State(registry): State<Registry>,
     headers: HeaderMap,
@@ -224,8 +262,9 @@ async fn list(
 }
 
 /// The POST body; unknown keys are refused, as Losant's schema says.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
+#[schema(as = LosantCreateBody)]
 struct Post {
     name: String,
     #[serde(default)]
@@ -240,8 +279,9 @@ struct Post {
     oauth: OAuthPost,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(as = LosantOAuthBody)]
 struct OAuthPost {
     client_id: String,
     redirect_uri: String,
@@ -322,6 +362,23 @@ fn new_token(post: Post, user: String) -> Result<NewToken, Fail> {
     })
 }
 
+/// Create an OAuth token for the API key's user through a client.
+#[utoipa::path(
+    post,
+    path = "/me/oauth-tokens",
+    tag = "losant",
+    operation_id = "LosantCreateOAuthToken",
+    request_body = Post,
+    responses(
+        (status = 201, body = LosantCreated),
+        (status = 400, body = LosantError),
+        (status = 401, body = LosantError),
+        (status = 403, body = LosantError),
+        (status = 404, body = LosantError),
+        (status = 413, body = LosantError),
+    ),
+    security(("bearer" = []))
+)]
 async fn create(
     State(registry): State<Registry>,
     headers: HeaderMap,

@@ -8,6 +8,7 @@
 mod auth;
 mod canonical;
 mod losant;
+pub mod openapi;
 mod params;
 mod reviewboard;
 mod siro;
@@ -21,6 +22,9 @@ use axum::http::{StatusCode, Uri};
 use axum::response::{IntoResponse, Json, Response};
 use serde_json::json;
 use tokio::net::TcpListener;
+use utoipa::OpenApi as _;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use crate::service::Registry;
 use crate::trace::TraceLayer;
@@ -28,14 +32,28 @@ use crate::trace::TraceLayer;
 /// Largest accepted request body (JSON bodies here are a few KiB at most).
 pub const MAX_BODY_BYTES: usize = 64 * 1024;
 
-/// Every REST route.
-pub fn router(registry: Registry) -> Router {
-    Router::new()
+/// Every REST route, with its OpenAPI description.
+fn documented() -> OpenApiRouter<Registry> {
+    OpenApiRouter::with_openapi(openapi::ApiDoc::openapi())
         .merge(canonical::routes())
         .merge(losant::routes())
         .merge(reviewboard::routes())
         .merge(siro::routes())
         .merge(slashid::routes())
+        .routes(routes!(openapi::document))
+}
+
+/// The OpenAPI document of [`router`]'s routes.
+pub fn openapi() -> utoipa::openapi::OpenApi {
+    let (_, mut doc) = documented().split_for_parts();
+    openapi::finish(&mut doc);
+    doc
+}
+
+/// Every REST route.
+pub fn router(registry: Registry) -> Router {
+    let (routes, _) = documented().split_for_parts();
+    routes
         .fallback(unknown_route)
         .layer(axum::middleware::from_fn(dialect_rejections))
         .method_not_allowed_fallback(method_not_allowed)

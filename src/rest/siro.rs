@@ -19,15 +19,17 @@
 //! Validation failures are 422 with Zod's issue shape; other errors are
 //! `{"error": "..."}` with 400/401/403/404/500.
 
-use axum::Router;
 use axum::extract::{Path, RawQuery, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Json, Response};
-use axum::routing::get;
 use serde::Serialize;
 use serde_json::{Value, json};
+use utoipa::{IntoParams, ToSchema};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use super::auth;
+use super::openapi::dialects::{SiroError, ZodError};
 use super::params::Params;
 use crate::domain::Error;
 use crate::domain::Timestamp;
@@ -40,13 +42,40 @@ use crate::service::{ListRequest, Registry};
 pub const MAX_LIMIT: i64 = 100;
 pub const DEFAULT_LIMIT: i64 = 100;
 
-pub fn routes() -> Router<Registry> {
-    Router::new().route("/v1/core/oauth/apps/{client_id}/access-token", get(list))
+pub fn routes() -> OpenApiRouter<Registry> {
+    OpenApiRouter::new().routes(routes!(list))
+}
+
+/// The query parameters, as the seed names them.
+#[derive(IntoParams)]
+#[into_params(parameter_in = Query)]
+#[expect(dead_code, reason = "describes parameters read from the raw query")]
+#[allow(non_snake_case)]
+struct ListQuery {
+    /// The tokens' owner (required, at least 1 character).
+    owner: String,
+    /// Created strictly after (ISO 8601 date-time).
+    fromDate: Option<String>,
+    /// Created strictly before (ISO 8601 date-time).
+    toDate: Option<String>,
+    /// 1..=100, default 100.
+    #[param(minimum = 1, maximum = 100)]
+    limit: Option<i64>,
+    /// The previous page's `cursor`; used whenever non-blank.
+    cursor: Option<String>,
+    /// 1-based page number; used when `cursor` is blank or absent.
+    #[param(minimum = 1)]
+    page: Option<i64>,
+    /// `dateCreated` (default) or `dateUpdated`.
+    sortField: Option<String>,
+    /// `asc` or `desc` (default).
+    sortDirection: Option<String>,
 }
 
 /// One item of `data`: exactly the ten fields of the seed's schema.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
+#[schema(as = SiroAccessToken)]
 struct AccessToken {
     access_token_id: String,
     #[serde(rename = "oAuthAppId")]
@@ -58,16 +87,21 @@ struct AccessToken {
     expires_at: String,
     created_at: String,
     updated_at: String,
+    #[schema(required = true)]
     revoked_at: Option<String>,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
+#[schema(as = SiroListing)]
 struct Listing {
     data: Vec<AccessToken>,
+    /// The next page's cursor; null on the last page.
+    #[schema(required = true)]
     cursor: Option<String>,
     page_size: usize,
     limit: i64,
+    #[schema(required = true)]
     total: Option<u64>,
     has_next_page: bool,
 }
@@ -208,6 +242,24 @@ impl Issues {
     }
 }
 
+/// List an OAuth app's access tokens.
+#[utoipa::path(
+    get,
+    path = "/v1/core/oauth/apps/{clientId}/access-token",
+    tag = "siro",
+    operation_id = "SiroListAccessTokens",
+    params(("clientId" = String, Path, description = "The OAuth app (client) id"), ListQuery),
+    responses(
+        (status = 200, body = Listing),
+        (status = 400, body = SiroError),
+        (status = 401, body = SiroError),
+        (status = 403, body = SiroError),
+        (status = 404, body = SiroError),
+        (status = 422, body = ZodError),
+        (status = 500, body = SiroError),
+    ),
+    security(("bearer" = []))
+)]
 async fn list(
     State(registry): State<Registry>,
     headers: HeaderMap,

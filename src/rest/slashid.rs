@@ -16,15 +16,17 @@
 //! Order: oldest first (created, then id), so offsets stay stable as clients
 //! are added.
 
-use axum::Router;
 use axum::extract::{RawQuery, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Json, Response};
-use axum::routing::get;
 use serde::Serialize;
 use serde_json::json;
+use utoipa::{IntoParams, ToSchema};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use super::auth;
+use super::openapi::dialects::{SlashIdErrors, SlashIdMeta};
 use super::params::Params;
 use crate::domain::Error;
 use crate::domain::model::Client;
@@ -36,11 +38,32 @@ use crate::service::{ListRequest, Registry};
 pub const DEFAULT_LIMIT: i64 = 100;
 pub const MAX_LIMIT: i64 = 1000;
 
-pub fn routes() -> Router<Registry> {
-    Router::new().route("/oauth2/clients", get(list))
+pub fn routes() -> OpenApiRouter<Registry> {
+    OpenApiRouter::new().routes(routes!(list))
 }
 
-#[derive(Debug, Serialize)]
+#[derive(IntoParams)]
+#[into_params(parameter_in = Query)]
+#[expect(dead_code, reason = "describes parameters read from the raw query")]
+struct ListQuery {
+    /// Page size: 1..=1000, default 100.
+    #[param(minimum = 1, maximum = 1000)]
+    limit: Option<i64>,
+    /// Clients to skip, default 0.
+    #[param(minimum = 0)]
+    offset: Option<i64>,
+}
+
+/// The success envelope.
+#[derive(Serialize, ToSchema)]
+#[schema(as = SlashIdClientList)]
+struct ClientList {
+    meta: SlashIdMeta,
+    result: Vec<OAuthClient>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(as = SlashIdClient)]
 struct OAuthClient {
     client_id: String,
     client_name: String,
@@ -52,6 +75,8 @@ struct OAuthClient {
     public: bool,
     redirect_uris: Vec<String>,
     created_at: String,
+    /// When a token was last issued through the client; null if never.
+    #[schema(required = true)]
     last_used: Option<String>,
 }
 
@@ -110,6 +135,25 @@ fn integer(p: &Params, name: &str, default: i64) -> Result<i64, String> {
     }
 }
 
+/// List the organization's OAuth 2.0 clients, oldest first.
+#[utoipa::path(
+    get,
+    path = "/oauth2/clients",
+    tag = "slashid",
+    operation_id = "SlashIdListOAuth2Clients",
+    params(
+        ("SlashID-OrgID" = String, Header, description = "Must be the API key's organization id"),
+        ListQuery
+    ),
+    responses(
+        (status = 200, body = ClientList),
+        (status = 400, body = SlashIdErrors),
+        (status = 401, body = SlashIdErrors),
+        (status = 403, body = SlashIdErrors),
+        (status = 503, body = SlashIdErrors),
+    ),
+    security(("slashidKey" = []), ("bearer" = []))
+)]
 async fn list(State(registry): State<Registry>, headers: HeaderMap, query: RawQuery) -> Response {
     let p = Params::new(query);
     let (limit, offset) = match (

@@ -1,38 +1,16 @@
-//! Review Board: the OAuth2 Tokens List and Item resources, as
-//! `reviewboard-oauth-tokens.txt` documents them and as Review Board 8.1
-//! answers (`../shared/reference/reviewboard-8.1`).
-//!
-//! | Review Board | here |
-//! |---|---|
-//! | `GET /api/oauth-tokens/`, `/s/{local_site}/api/oauth-tokens/` | tokens of the key's organization; a local site must name that organization (id or name), else 113 |
-//! | `Authorization: token <key>` (or `Bearer`) | the API key; none or bad is 103 |
-//! | owner or superuser only | a superuser key sees every token; any other key only its bound user's (no bound user: 101) |
-//! | `start` (0), `max-results` (25; above 200 silently 200), `counts-only` | offset paging; counts-only answers `{"count", "stat"}` |
-//! | `links.self`, `links.next`, `links.prev` (only when that page exists) | absolute hrefs from the request's Host |
-//! | item `application` | the client's name (`""` without a client) |
-//! | item `expires`, `scope[]`, `links{self, update, delete}` | expiry (`+00:00`, microseconds when not zero), scopes, item hrefs |
-//! | item `token` | the non-secret prefix: this service never stores token secrets |
-//! | `GET`/`PUT`/`DELETE /api/oauth-tokens/{id}/` | get; update (`scope` comma-separated, `enabled=false` revokes); delete (204) |
-//! | `stat`, `total_results` | `ok`, total matching |
-//!
-//! Order is oldest first (creation, then id), like Review Board's id order.
-//! Errors: `{"stat": "fail", "err": {"code", "msg"}}` (+ `fields` for 105):
-//! 100/404, 101/403, 103/401, 105/400, 112/403 (key lacks the scope), 113/403.
+//! The Review Board resources: authentication and local sites, paging,
+//! links, the JSON bodies and the error codes.
 
 use std::collections::HashMap;
 
-use axum::Router;
 use axum::body::Bytes;
+use axum::extract::RawQuery;
 use axum::extract::rejection::BytesRejection;
-use axum::extract::{Path, RawQuery, State};
 use axum::http::header::{CONTENT_TYPE, HOST};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
 use serde_json::{Value, json};
 
-use super::auth;
-use super::params::{self, Params};
 use crate::domain::auth::{Caller, Scope};
 use crate::domain::model::Token;
 use crate::domain::patch::TokenPatch;
@@ -40,42 +18,28 @@ use crate::domain::query::{
     Direction, PageRequest, PageSize, PageStart, Sort, TokenFilter, TokenSortField,
 };
 use crate::domain::{Error, validate};
+use crate::rest::auth;
+use crate::rest::params::{self, Params};
 use crate::service::{ListRequest, Registry};
 
-pub const DEFAULT_MAX_RESULTS: i64 = 25;
-pub const MAX_RESULTS_CAP: i64 = 200;
+pub(super) const DEFAULT_MAX_RESULTS: i64 = 25;
+pub(super) const MAX_RESULTS_CAP: i64 = 200;
 const LIST_TYPE: &str = "application/vnd.reviewboard.org.oauth-tokens+json";
 const ITEM_TYPE: &str = "application/vnd.reviewboard.org.oauth-token+json";
 
-pub fn routes() -> Router<Registry> {
-    Router::new()
-        .route("/api/oauth-tokens/", get(list))
-        .route("/s/{site}/api/oauth-tokens/", get(list_on_site))
-        .route(
-            "/api/oauth-tokens/{id}/",
-            get(item_get).put(item_put).delete(item_delete),
-        )
-        .route(
-            "/s/{site}/api/oauth-tokens/{id}/",
-            get(site_item_get)
-                .put(site_item_put)
-                .delete(site_item_delete),
-        )
-}
-
 /// A Review Board error.
 #[derive(Debug)]
-struct Fail {
+pub(super) struct Fail {
     code: u16,
     fields: Option<Value>,
 }
 
 impl Fail {
-    fn new(code: u16) -> Fail {
+    pub(super) fn new(code: u16) -> Fail {
         Fail { code, fields: None }
     }
 
-    fn form(field: &str, message: impl Into<String>) -> Fail {
+    pub(super) fn form(field: &str, message: impl Into<String>) -> Fail {
         Fail {
             code: 105,
             fields: Some(json!({ field: [message.into()] })),
@@ -252,26 +216,7 @@ fn site_prefix(site: Option<&str>) -> String {
     site.map(|s| format!("/s/{s}")).unwrap_or_default()
 }
 
-async fn list(
-    State(r): State<Registry>,
-    headers: HeaderMap,
-    uri: Uri,
-    q: RawQuery,
-) -> Result<Response, Fail> {
-    list_tokens(r, headers, uri, q, None).await
-}
-
-async fn list_on_site(
-    State(r): State<Registry>,
-    headers: HeaderMap,
-    uri: Uri,
-    Path(site): Path<String>,
-    q: RawQuery,
-) -> Result<Response, Fail> {
-    list_tokens(r, headers, uri, q, Some(site)).await
-}
-
-async fn list_tokens(
+pub(super) async fn list_tokens(
     registry: Registry,
     headers: HeaderMap,
     uri: Uri,
@@ -398,7 +343,7 @@ async fn one(
     )
 }
 
-async fn get_item(
+pub(super) async fn get_item(
     registry: Registry,
     headers: HeaderMap,
     site: Option<String>,
@@ -477,7 +422,7 @@ fn form_pairs(body: &Bytes) -> Vec<(String, String)> {
     form_urlencoded::parse(body).into_owned().collect()
 }
 
-async fn put_item(
+pub(super) async fn put_item(
     registry: Registry,
     headers: HeaderMap,
     site: Option<String>,
@@ -501,7 +446,7 @@ async fn put_item(
     Ok(one(&registry, &headers, site.as_deref(), &t, &caller).await)
 }
 
-async fn delete_item(
+pub(super) async fn delete_item(
     registry: Registry,
     headers: HeaderMap,
     site: Option<String>,
@@ -511,54 +456,4 @@ async fn delete_item(
     let t = visible(&registry, &caller, &id).await?;
     registry.delete_token(&caller, &t.id).await?;
     Ok(StatusCode::NO_CONTENT.into_response())
-}
-
-async fn item_get(
-    State(r): State<Registry>,
-    h: HeaderMap,
-    Path(id): Path<String>,
-) -> Result<Response, Fail> {
-    get_item(r, h, None, id).await
-}
-
-async fn site_item_get(
-    State(r): State<Registry>,
-    h: HeaderMap,
-    Path((site, id)): Path<(String, String)>,
-) -> Result<Response, Fail> {
-    get_item(r, h, Some(site), id).await
-}
-
-async fn item_put(
-    State(r): State<Registry>,
-    h: HeaderMap,
-    Path(id): Path<String>,
-    b: Result<Bytes, BytesRejection>,
-) -> Result<Response, Fail> {
-    put_item(r, h, None, id, b).await
-}
-
-async fn site_item_put(
-    State(r): State<Registry>,
-    h: HeaderMap,
-    Path((site, id)): Path<(String, String)>,
-    b: Result<Bytes, BytesRejection>,
-) -> Result<Response, Fail> {
-    put_item(r, h, Some(site), id, b).await
-}
-
-async fn item_delete(
-    State(r): State<Registry>,
-    h: HeaderMap,
-    Path(id): Path<String>,
-) -> Result<Response, Fail> {
-    delete_item(r, h, None, id).await
-}
-
-async fn site_item_delete(
-    State(r): State<Registry>,
-    h: HeaderMap,
-    Path((site, id)): Path<(String, String)>,
-) -> Result<Response, Fail> {
-    delete_item(r, h, Some(site), id).await
 }

@@ -1,0 +1,365 @@
+//! The canonical REST API: the protobuf JSON mapping of `oauth_registry.v1`
+//! under `/v1/`, with the same field names grpcurl prints. Each route builds
+//! the gRPC request message from the path, query string and body, calls the
+//! gRPC service implementation in-process, and writes the response message
+//! as JSON, so REST and gRPC share every rule. Errors are `google.rpc.Status`
+//! JSON (`code`, `message`, `details` with `BadRequest` field violations)
+//! with the HTTP status grpc-gateway uses for each code.
+//!
+//! | route | RPC |
+//! |---|---|
+//! | `GET /v1/tokens` | ListTokens (`pageSize`, `pageToken`, `filter`, `orderBy`, `skip`, `pageNumber`, `includeTotalSize`) |
+//! | `GET /v1/tokens:count` | CountTokens (`filter`) |
+//! | `POST /v1/tokens` | CreateToken (body: Token) |
+//! | `GET /v1/tokens/{id}` | GetToken |
+//! | `PATCH /v1/tokens/{id}` | UpdateToken (body: Token; `updateMask=a,b`) |
+//! | `POST /v1/tokens/{id}:revoke` | RevokeToken |
+//! | `DELETE /v1/tokens/{id}` | DeleteToken |
+//! | `GET /v1/clients`, `POST /v1/clients` | ListClients, CreateClient |
+//! | `GET`/`PATCH`/`DELETE /v1/clients/{id}` | GetClient, UpdateClient, DeleteClient (`force`) |
+
+mod transcode;
+
+use axum::body::Bytes;
+use axum::extract::rejection::BytesRejection;
+use axum::extract::{Path, RawQuery, State};
+use axum::http::HeaderMap;
+use axum::response::Response;
+use tonic::Status;
+use utoipa::IntoParams;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+use super::openapi::{RpcStatus, proto};
+use super::params::Params;
+use crate::grpc::pb::client_service_server::ClientService;
+use crate::grpc::pb::token_service_server::TokenService;
+use crate::grpc::{ClientApi, TokenApi, pb};
+use crate::service::Registry;
+use transcode::{
+    body, boolean, error_response, grpc, int, respond, text, try_response, try_status, update_mask,
+};
+
+pub fn routes() -> OpenApiRouter<Registry> {
+    OpenApiRouter::new()
+        .routes(routes!(list_tokens, create_token))
+        .routes(routes!(count_tokens))
+        .routes(routes!(get_token, update_token, delete_token, token_action))
+        .routes(routes!(list_clients, create_client))
+        .routes(routes!(get_client, update_client, delete_client))
+}
+
+/// Query parameters of the List methods (AIP-132/158).
+#[derive(IntoParams)]
+#[into_params(parameter_in = Query, rename_all = "camelCase")]
+#[expect(dead_code, reason = "describes parameters read by transcode")]
+struct ListQuery {
+    /// Items per page: default 50, at most 1000.
+    page_size: Option<i32>,
+    /// `nextPageToken` of the previous page.
+    page_token: Option<String>,
+    /// AIP-160 subset, e.g. `user_id = "alice" AND status = ACTIVE`.
+    filter: Option<String>,
+    /// One field and `asc`/`desc`; default `create_time desc`.
+    order_by: Option<String>,
+    /// Rows to skip (offset mode; exclusive with pageToken and pageNumber).
+    skip: Option<i32>,
+    /// 1-based page number (exclusive with pageToken and skip).
+    page_number: Option<i32>,
+    /// Fill `totalSize` (costs a count).
+    include_total_size: Option<bool>,
+}
+
+/// The `filter` of CountTokens.
+#[derive(IntoParams)]
+#[into_params(parameter_in = Query)]
+#[expect(dead_code, reason = "describes parameters read by transcode")]
+struct CountQuery {
+    /// The same filter language as ListTokens.
+    filter: Option<String>,
+}
+
+/// The field mask of the Update methods.
+#[derive(IntoParams)]
+#[into_params(parameter_in = Query, rename_all = "camelCase")]
+#[expect(dead_code, reason = "describes parameters read by transcode")]
+struct UpdateQuery {
+    /// Comma-separated fields to update (`name,expireTime`); empty means the
+    /// fields set in the body, `*` means all.
+    update_mask: Option<String>,
+}
+
+/// DeleteClient's `force`.
+#[derive(IntoParams)]
+#[into_params(parameter_in = Query)]
+#[expect(dead_code, reason = "describes parameters read by transcode")]
+struct DeleteQuery {
+    /// Also delete the client's tokens (otherwise a client with tokens is
+    /// FAILED_PRECONDITION).
+    force: Option<bool>,
+}
+
+#[utoipa::path(
+    get,
+    path = "/v1/tokens",
+    tag = "canonical",
+    operation_id = "ListTokens",
+    params(ListQuery),
+    responses((status = 200, body = proto::ListTokensResponse), (status = "default", description = "google.rpc.Status with grpc-gateway's HTTP status", body = RpcStatus)),
+    security(("bearer" = []))
+)]
+async fn list_tokens(State(r): State<Registry>, headers: HeaderMap, q: RawQuery) -> Response {
+    let p = Params::new(q);
+    let msg = pb::ListTokensRequest {
+        page_size: try_status!(int(&p, "pageSize", "page_size")),
+        page_token: text(&p, "pageToken", "page_token"),
+        filter: text(&p, "filter", "filter"),
+        order_by: text(&p, "orderBy", "order_by"),
+        skip: try_status!(int(&p, "skip", "skip")),
+        page_number: try_status!(int(&p, "pageNumber", "page_number")),
+        include_total_size: try_status!(boolean(&p, "includeTotalSize", "include_total_size")),
+    };
+    respond(TokenApi::new(r).list_tokens(grpc(&headers, msg)).await)
+}
+
+#[utoipa::path(
+    get,
+    path = "/v1/tokens:count",
+    tag = "canonical",
+    operation_id = "CountTokens",
+    params(CountQuery),
+    responses((status = 200, body = proto::CountTokensResponse), (status = "default", description = "google.rpc.Status with grpc-gateway's HTTP status", body = RpcStatus)),
+    security(("bearer" = []))
+)]
+async fn count_tokens(State(r): State<Registry>, headers: HeaderMap, q: RawQuery) -> Response {
+    let p = Params::new(q);
+    let msg = pb::CountTokensRequest {
+        filter: text(&p, "filter", "filter"),
+    };
+    respond(TokenApi::new(r).count_tokens(grpc(&headers, msg)).await)
+}
+
+#[utoipa::path(
+    get,
+    path = "/v1/tokens/{id}",
+    tag = "canonical",
+    operation_id = "GetToken",
+    params(("id" = String, Path)),
+    responses((status = 200, body = proto::Token), (status = "default", description = "google.rpc.Status with grpc-gateway's HTTP status", body = RpcStatus)),
+    security(("bearer" = []))
+)]
+async fn get_token(
+    State(r): State<Registry>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+) -> Response {
+    respond(
+        TokenApi::new(r)
+            .get_token(grpc(&headers, pb::GetTokenRequest { id }))
+            .await,
+    )
+}
+
+#[utoipa::path(
+    post,
+    path = "/v1/tokens",
+    tag = "canonical",
+    operation_id = "CreateToken",
+    request_body = proto::Token,
+    responses((status = 200, body = proto::CreateTokenResponse, description = "The token, with its secret (shown once)"), (status = "default", description = "google.rpc.Status with grpc-gateway's HTTP status", body = RpcStatus)),
+    security(("bearer" = []))
+)]
+async fn create_token(
+    State(r): State<Registry>,
+    headers: HeaderMap,
+    bytes: Result<Bytes, BytesRejection>,
+) -> Response {
+    let token: pb::Token = try_response!(body(bytes));
+    let msg = pb::CreateTokenRequest { token: Some(token) };
+    respond(TokenApi::new(r).create_token(grpc(&headers, msg)).await)
+}
+
+#[utoipa::path(
+    patch,
+    path = "/v1/tokens/{id}",
+    tag = "canonical",
+    operation_id = "UpdateToken",
+    params(("id" = String, Path), UpdateQuery),
+    request_body = proto::Token,
+    responses((status = 200, body = proto::Token), (status = "default", description = "google.rpc.Status with grpc-gateway's HTTP status", body = RpcStatus)),
+    security(("bearer" = []))
+)]
+async fn update_token(
+    State(r): State<Registry>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    q: RawQuery,
+    bytes: Result<Bytes, BytesRejection>,
+) -> Response {
+    let mut token: pb::Token = try_response!(body(bytes));
+    token.id = id;
+    let msg = pb::UpdateTokenRequest {
+        token: Some(token),
+        update_mask: update_mask(&Params::new(q)),
+    };
+    respond(TokenApi::new(r).update_token(grpc(&headers, msg)).await)
+}
+
+/// `POST /v1/tokens/{id}:revoke` (custom method, AIP-136); documented at
+/// that path by [`super::openapi::finish`].
+#[utoipa::path(
+    post,
+    path = "/v1/tokens/{id}",
+    tag = "canonical",
+    operation_id = "RevokeToken",
+    params(("id" = String, Path)),
+    responses((status = 200, body = proto::Token, description = "The revoked token (idempotent)"), (status = "default", description = "google.rpc.Status with grpc-gateway's HTTP status", body = RpcStatus)),
+    security(("bearer" = []))
+)]
+async fn token_action(
+    State(r): State<Registry>,
+    headers: HeaderMap,
+    Path(name): Path<String>,
+) -> Response {
+    match name.split_once(':') {
+        Some((id, "revoke")) => {
+            let msg = pb::RevokeTokenRequest { id: id.to_owned() };
+            respond(TokenApi::new(r).revoke_token(grpc(&headers, msg)).await)
+        }
+        _ => error_response(&Status::not_found(format!(
+            "no method POST /v1/tokens/{name}"
+        ))),
+    }
+}
+
+#[utoipa::path(
+    delete,
+    path = "/v1/tokens/{id}",
+    tag = "canonical",
+    operation_id = "DeleteToken",
+    params(("id" = String, Path)),
+    responses((status = 200, description = "Deleted: `{}`", content_type = "application/json"), (status = "default", description = "google.rpc.Status with grpc-gateway's HTTP status", body = RpcStatus)),
+    security(("bearer" = []))
+)]
+async fn delete_token(
+    State(r): State<Registry>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+) -> Response {
+    respond(
+        TokenApi::new(r)
+            .delete_token(grpc(&headers, pb::DeleteTokenRequest { id }))
+            .await,
+    )
+}
+
+#[utoipa::path(
+    get,
+    path = "/v1/clients",
+    tag = "canonical",
+    operation_id = "ListClients",
+    params(ListQuery),
+    responses((status = 200, body = proto::ListClientsResponse), (status = "default", description = "google.rpc.Status with grpc-gateway's HTTP status", body = RpcStatus)),
+    security(("bearer" = []))
+)]
+async fn list_clients(State(r): State<Registry>, headers: HeaderMap, q: RawQuery) -> Response {
+    let p = Params::new(q);
+    let msg = pb::ListClientsRequest {
+        page_size: try_status!(int(&p, "pageSize", "page_size")),
+        page_token: text(&p, "pageToken", "page_token"),
+        filter: text(&p, "filter", "filter"),
+        order_by: text(&p, "orderBy", "order_by"),
+        skip: try_status!(int(&p, "skip", "skip")),
+        page_number: try_status!(int(&p, "pageNumber", "page_number")),
+        include_total_size: try_status!(boolean(&p, "includeTotalSize", "include_total_size")),
+    };
+    respond(ClientApi::new(r).list_clients(grpc(&headers, msg)).await)
+}
+
+#[utoipa::path(
+    get,
+    path = "/v1/clients/{id}",
+    tag = "canonical",
+    operation_id = "GetClient",
+    params(("id" = String, Path)),
+    responses((status = 200, body = proto::Client), (status = "default", description = "google.rpc.Status with grpc-gateway's HTTP status", body = RpcStatus)),
+    security(("bearer" = []))
+)]
+async fn get_client(
+    State(r): State<Registry>,
+    headers: HeaderMap,
+    Path(client_id): Path<String>,
+) -> Response {
+    respond(
+        ClientApi::new(r)
+            .get_client(grpc(&headers, pb::GetClientRequest { client_id }))
+            .await,
+    )
+}
+
+#[utoipa::path(
+    post,
+    path = "/v1/clients",
+    tag = "canonical",
+    operation_id = "CreateClient",
+    request_body = proto::Client,
+    responses((status = 200, body = proto::CreateClientResponse, description = "The client, with its secret (shown once)"), (status = "default", description = "google.rpc.Status with grpc-gateway's HTTP status", body = RpcStatus)),
+    security(("bearer" = []))
+)]
+async fn create_client(
+    State(r): State<Registry>,
+    headers: HeaderMap,
+    bytes: Result<Bytes, BytesRejection>,
+) -> Response {
+    let client: pb::Client = try_response!(body(bytes));
+    let msg = pb::CreateClientRequest {
+        client: Some(client),
+    };
+    respond(ClientApi::new(r).create_client(grpc(&headers, msg)).await)
+}
+
+#[utoipa::path(
+    patch,
+    path = "/v1/clients/{id}",
+    tag = "canonical",
+    operation_id = "UpdateClient",
+    params(("id" = String, Path), UpdateQuery),
+    request_body = proto::Client,
+    responses((status = 200, body = proto::Client), (status = "default", description = "google.rpc.Status with grpc-gateway's HTTP status", body = RpcStatus)),
+    security(("bearer" = []))
+)]
+async fn update_client(
+    State(r): State<Registry>,
+    headers: HeaderMap,
+    Path(client_id): Path<String>,
+    q: RawQuery,
+    bytes: Result<Bytes, BytesRejection>,
+) -> Response {
+    let mut client: pb::Client = try_response!(body(bytes));
+    client.client_id = client_id;
+    let msg = pb::UpdateClientRequest {
+        client: Some(client),
+        update_mask: update_mask(&Params::new(q)),
+    };
+    respond(ClientApi::new(r).update_client(grpc(&headers, msg)).await)
+}
+
+#[utoipa::path(
+    delete,
+    path = "/v1/clients/{id}",
+    tag = "canonical",
+    operation_id = "DeleteClient",
+    params(("id" = String, Path), DeleteQuery),
+    responses((status = 200, description = "Deleted: `{}`", content_type = "application/json"), (status = "default", description = "google.rpc.Status with grpc-gateway's HTTP status", body = RpcStatus)),
+    security(("bearer" = []))
+)]
+async fn delete_client(
+    State(r): State<Registry>,
+    headers: HeaderMap,
+    Path(client_id): Path<String>,
+    q: RawQuery,
+) -> Response {
+    let force = try_status!(boolean(&Params::new(q), "force", "force"));
+    let msg = pb::DeleteClientRequest { client_id, force };
+    respond(ClientApi::new(r).delete_client(grpc(&headers, msg)).await)
+}

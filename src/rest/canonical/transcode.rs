@@ -1,0 +1,170 @@
+//! Transcoding between HTTP and the gRPC messages: query parameters (by
+//! their JSON or proto name), JSON bodies, field masks, and `tonic::Status`
+//! as a `google.rpc.Status` JSON body with grpc-gateway's HTTP status.
+
+use axum::body::Bytes;
+use axum::extract::rejection::BytesRejection;
+use axum::http::header::AUTHORIZATION;
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Json, Response};
+use serde::de::DeserializeOwned;
+use tonic::{Code, Status};
+use tonic_types::StatusExt;
+
+use crate::domain::Error;
+use crate::rest::params::{self, Params};
+
+/// The HTTP status for a gRPC code (as grpc-gateway maps them).
+pub(super) fn http_status(code: Code) -> StatusCode {
+    match code {
+        Code::Ok => StatusCode::OK,
+        Code::InvalidArgument | Code::FailedPrecondition | Code::OutOfRange => {
+            StatusCode::BAD_REQUEST
+        }
+        Code::Unauthenticated => StatusCode::UNAUTHORIZED,
+        Code::PermissionDenied => StatusCode::FORBIDDEN,
+        Code::NotFound => StatusCode::NOT_FOUND,
+        Code::AlreadyExists | Code::Aborted => StatusCode::CONFLICT,
+        Code::ResourceExhausted => StatusCode::TOO_MANY_REQUESTS,
+        Code::Cancelled => StatusCode::from_u16(499).unwrap_or(StatusCode::BAD_REQUEST),
+        Code::Unimplemented => StatusCode::NOT_IMPLEMENTED,
+        Code::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
+        Code::DeadlineExceeded => StatusCode::GATEWAY_TIMEOUT,
+        _ => StatusCode::INTERNAL_SERVER_ERROR,
+    }
+}
+
+/// A `tonic::Status` as a `google.rpc.Status` JSON response.
+pub(super) fn error_response(status: &Status) -> Response {
+    let mut details = Vec::new();
+    if let Some(bad) = status.get_details_bad_request() {
+        let violations: Vec<_> = bad
+            .field_violations
+            .iter()
+            .map(|v| serde_json::json!({"field": v.field, "description": v.description}))
+            .collect();
+        details.push(serde_json::json!({
+            "@type": "type.googleapis.com/google.rpc.BadRequest",
+            "fieldViolations": violations,
+        }));
+    }
+    let body = serde_json::json!({
+        "code": status.code() as i32,
+        "message": status.message(),
+        "details": details,
+    });
+    (http_status(status.code()), Json(body)).into_response()
+}
+
+pub(super) fn respond<T: serde::Serialize>(result: Result<tonic::Response<T>, Status>) -> Response {
+    match result {
+        Ok(r) => Json(r.into_inner()).into_response(),
+        Err(s) => error_response(&s),
+    }
+}
+
+/// A gRPC request carrying the HTTP request's credentials.
+pub(super) fn grpc<T>(headers: &HeaderMap, msg: T) -> tonic::Request<T> {
+    let mut req = tonic::Request::new(msg);
+    if let Some(v) = headers.get(AUTHORIZATION).and_then(|v| v.to_str().ok())
+        && let Ok(v) = v.parse()
+    {
+        req.metadata_mut().insert("authorization", v);
+    }
+    req
+}
+
+pub(super) fn invalid(field: &str, why: &str) -> Status {
+    Status::from(Error::invalid(field, why))
+}
+
+/// A parameter by its JSON name or its proto name (both are accepted).
+pub(super) fn param<'a>(p: &'a Params, json: &str, proto: &str) -> Option<&'a str> {
+    p.get(json).or_else(|| p.get(proto))
+}
+
+pub(super) fn int(p: &Params, json: &str, proto: &str) -> Result<i32, Status> {
+    param(p, json, proto)
+        .map(|v| {
+            v.parse::<i32>()
+                .map_err(|_| invalid(proto, "must be a 32-bit integer"))
+        })
+        .transpose()
+        .map(Option::unwrap_or_default)
+}
+
+pub(super) fn boolean(p: &Params, json: &str, proto: &str) -> Result<bool, Status> {
+    match param(p, json, proto) {
+        None => Ok(false),
+        Some("true" | "1") => Ok(true),
+        Some("false" | "0") => Ok(false),
+        Some(_) => Err(invalid(proto, "must be true or false")),
+    }
+}
+
+pub(super) fn text(p: &Params, json: &str, proto: &str) -> String {
+    param(p, json, proto).unwrap_or_default().to_owned()
+}
+
+/// The JSON body as a message; an unreadable body is INVALID_ARGUMENT on
+/// `body` (HTTP 413 when it is over the size limit, 400 otherwise).
+/// The error is boxed: a `Response` is large and this is the cold path.
+pub(super) fn body<T: DeserializeOwned>(
+    bytes: Result<Bytes, BytesRejection>,
+) -> Result<T, Box<Response>> {
+    let bytes = params::body(bytes).map_err(|e| {
+        let mut resp = error_response(&invalid("body", &e.message));
+        *resp.status_mut() = e.status;
+        Box::new(resp)
+    })?;
+    serde_json::from_slice(&bytes).map_err(|e| {
+        Box::new(error_response(&invalid(
+            "body",
+            &format!("not a valid JSON message: {e}"),
+        )))
+    })
+}
+
+pub(super) fn update_mask(p: &Params) -> Option<pbjson_types::FieldMask> {
+    param(p, "updateMask", "update_mask").map(|m| pbjson_types::FieldMask {
+        paths: m
+            .split(',')
+            .filter(|s| !s.is_empty())
+            .map(snake_case)
+            .collect(),
+    })
+}
+
+/// `expireTime` → `expire_time` (field masks in JSON use lowerCamelCase).
+fn snake_case(path: &str) -> String {
+    let mut out = String::with_capacity(path.len() + 4);
+    for c in path.chars() {
+        if c.is_ascii_uppercase() {
+            out.push('_');
+            out.push(c.to_ascii_lowercase());
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
+macro_rules! try_response {
+    ($e:expr) => {
+        match $e {
+            Ok(v) => v,
+            Err(r) => return *r,
+        }
+    };
+}
+
+macro_rules! try_status {
+    ($e:expr) => {
+        match $e {
+            Ok(v) => v,
+            Err(s) => return error_response(&s),
+        }
+    };
+}
+
+pub(super) use {try_response, try_status};

@@ -1,0 +1,252 @@
+//! JSON Schemas for the canonical API's bodies, derived at run time from the
+//! compiled protobuf descriptors with the proto3 JSON mapping rules (the ones
+//! pbjson serializes by). The schemas follow `proto/` with no hand-kept copy:
+//! field names, types, enums, descriptions (from the `.proto` comments) and
+//! `readOnly` ("Output only.") all come from the descriptors.
+
+use std::borrow::Cow;
+use std::collections::{BTreeSet, HashMap};
+use std::sync::LazyLock;
+
+use prost::Message;
+use prost_types::field_descriptor_proto::{Label, Type};
+use prost_types::{DescriptorProto, EnumDescriptorProto, FieldDescriptorProto, FileDescriptorSet};
+use serde_json::{Map, Value, json};
+use utoipa::openapi::{RefOr, Schema};
+
+use crate::grpc::pb;
+
+const PACKAGE: &str = "oauth_registry.v1";
+
+/// Our package's messages and enums by full name (`.oauth_registry.v1.Token`),
+/// with their leading comments.
+#[derive(Default)]
+struct Catalog {
+    messages: HashMap<String, (DescriptorProto, String, Vec<String>)>,
+    enums: HashMap<String, (EnumDescriptorProto, String)>,
+}
+
+static CATALOG: LazyLock<Catalog> = LazyLock::new(|| {
+    let mut catalog = Catalog::default();
+    // The set is compiled into the binary by build.rs, so it always decodes;
+    // an empty catalog would only make the schemas empty, never panic.
+    let set = FileDescriptorSet::decode(pb::FILE_DESCRIPTOR_SET).unwrap_or_default();
+    for file in set.file.iter().filter(|f| f.package() == PACKAGE) {
+        let comments: HashMap<Vec<i32>, String> = file
+            .source_code_info
+            .iter()
+            .flat_map(|i| &i.location)
+            .map(|l| (l.path.clone(), l.leading_comments().trim().to_owned()))
+            .collect();
+        let comment = |path: &[i32]| comments.get(path).cloned().unwrap_or_default();
+        for (i, m) in file.message_type.iter().enumerate() {
+            let i = i as i32;
+            let fields = (0..m.field.len() as i32)
+                .map(|f| comment(&[4, i, 2, f]))
+                .collect();
+            let name = format!(".{PACKAGE}.{}", m.name());
+            catalog
+                .messages
+                .insert(name, (m.clone(), comment(&[4, i]), fields));
+        }
+        for (i, e) in file.enum_type.iter().enumerate() {
+            let name = format!(".{PACKAGE}.{}", e.name());
+            catalog
+                .enums
+                .insert(name, (e.clone(), comment(&[5, i as i32])));
+        }
+    }
+    catalog
+});
+
+/// The component name of a type: its name without the package.
+fn component(full: &str) -> &str {
+    full.rsplit('.').next().unwrap_or(full)
+}
+
+fn reference(full: &str) -> Value {
+    json!({"$ref": format!("#/components/schemas/{}", component(full))})
+}
+
+/// The JSON form of one (non-repeated) value of field `f`.
+fn value_schema(f: &FieldDescriptorProto) -> Value {
+    match f.r#type() {
+        Type::Double | Type::Float => json!({"type": "number"}),
+        Type::Int32 | Type::Sint32 | Type::Sfixed32 => {
+            json!({"type": "integer", "format": "int32"})
+        }
+        Type::Uint32 | Type::Fixed32 => {
+            json!({"type": "integer", "format": "int32", "minimum": 0})
+        }
+        // proto3 JSON writes 64-bit integers as decimal strings.
+        Type::Int64 | Type::Sint64 | Type::Sfixed64 | Type::Uint64 | Type::Fixed64 => {
+            json!({"type": "string", "format": "int64"})
+        }
+        Type::Bool => json!({"type": "boolean"}),
+        Type::String => json!({"type": "string"}),
+        Type::Bytes => json!({"type": "string", "contentEncoding": "base64"}),
+        Type::Enum => reference(f.type_name()),
+        Type::Message => match f.type_name() {
+            ".google.protobuf.Timestamp" => json!({"type": "string", "format": "date-time"}),
+            ".google.protobuf.Duration" => {
+                json!({"type": "string", "pattern": "^-?[0-9]+(\\.[0-9]+)?s$"})
+            }
+            ".google.protobuf.FieldMask" => {
+                json!({"type": "string", "description": "comma-separated lowerCamelCase field paths"})
+            }
+            ".google.protobuf.Empty" => json!({"type": "object"}),
+            name if name.starts_with(&format!(".{PACKAGE}.")) => reference(name),
+            _ => json!({}),
+        },
+        Type::Group => json!({}),
+    }
+}
+
+fn field_schema(f: &FieldDescriptorProto, comment: &str) -> Value {
+    let mut s = if f.label() == Label::Repeated {
+        json!({"type": "array", "items": value_schema(f)})
+    } else {
+        value_schema(f)
+    };
+    if !comment.is_empty() {
+        // A `$ref` cannot carry siblings in every tool; wrap it instead.
+        if s.get("$ref").is_some() {
+            s = json!({"allOf": [s]});
+        }
+        s["description"] = json!(comment);
+        if comment.contains("Output only") {
+            s["readOnly"] = json!(true);
+        }
+    }
+    s
+}
+
+fn message_schema(m: &DescriptorProto, comment: &str, fields: &[String]) -> Value {
+    let mut properties = Map::new();
+    for (f, c) in m.field.iter().zip(fields) {
+        properties.insert(f.json_name().to_owned(), field_schema(f, c));
+    }
+    json!({"type": "object", "description": comment, "properties": properties})
+}
+
+fn enum_schema(e: &EnumDescriptorProto, comment: &str) -> Value {
+    let names: Vec<&str> = e.value.iter().map(|v| v.name()).collect();
+    json!({"type": "string", "description": comment, "enum": names})
+}
+
+/// The schema of a message or enum of our package, by full name.
+fn schema_of(full: &str) -> Value {
+    let c = &*CATALOG;
+    if let Some((m, comment, fields)) = c.messages.get(full) {
+        message_schema(m, comment, fields)
+    } else if let Some((e, comment)) = c.enums.get(full) {
+        enum_schema(e, comment)
+    } else {
+        json!({})
+    }
+}
+
+/// Every type of our package that `full` refers to, transitively.
+fn dependencies(full: &str, out: &mut BTreeSet<String>) {
+    let Some((m, _, _)) = CATALOG.messages.get(full) else {
+        return;
+    };
+    for f in &m.field {
+        let name = f.type_name();
+        if name.starts_with(&format!(".{PACKAGE}.")) && out.insert(name.to_owned()) {
+            dependencies(name, out);
+        }
+    }
+}
+
+fn to_schema(v: Value) -> RefOr<Schema> {
+    serde_json::from_value(v).unwrap_or_else(|_| RefOr::T(Schema::default()))
+}
+
+/// A protobuf message as an OpenAPI body type: `impl ToSchema` whose schema
+/// is read from the descriptors. `$name` is the message's short name.
+macro_rules! proto_message {
+    ($(#[$doc:meta])* $ty:ident, $name:literal) => {
+        $(#[$doc])*
+        pub struct $ty;
+
+        impl utoipa::PartialSchema for $ty {
+            fn schema() -> RefOr<Schema> {
+                to_schema(schema_of(concat!(".oauth_registry.v1.", $name)))
+            }
+        }
+
+        impl utoipa::ToSchema for $ty {
+            fn name() -> Cow<'static, str> {
+                Cow::Borrowed($name)
+            }
+
+            fn schemas(out: &mut Vec<(String, RefOr<Schema>)>) {
+                let mut deps = BTreeSet::new();
+                dependencies(concat!(".oauth_registry.v1.", $name), &mut deps);
+                for d in deps {
+                    out.push((component(&d).to_owned(), to_schema(schema_of(&d))));
+                }
+            }
+        }
+    };
+}
+
+proto_message!(
+    /// `oauth_registry.v1.Token` in the protobuf JSON mapping.
+    Token,
+    "Token"
+);
+proto_message!(
+    /// `oauth_registry.v1.Client` in the protobuf JSON mapping.
+    Client,
+    "Client"
+);
+proto_message!(
+    /// `oauth_registry.v1.ListTokensResponse`.
+    ListTokensResponse,
+    "ListTokensResponse"
+);
+proto_message!(
+    /// `oauth_registry.v1.ListClientsResponse`.
+    ListClientsResponse,
+    "ListClientsResponse"
+);
+proto_message!(
+    /// `oauth_registry.v1.CountTokensResponse`.
+    CountTokensResponse,
+    "CountTokensResponse"
+);
+proto_message!(
+    /// `oauth_registry.v1.CreateTokenResponse` (the token and its secret).
+    CreateTokenResponse,
+    "CreateTokenResponse"
+);
+proto_message!(
+    /// `oauth_registry.v1.CreateClientResponse` (the client and its secret).
+    CreateClientResponse,
+    "CreateClientResponse"
+);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn token_schema_follows_the_descriptor() {
+        let s = schema_of(".oauth_registry.v1.Token");
+        assert_eq!(s["properties"]["expireTime"]["format"], "date-time");
+        assert_eq!(s["properties"]["scopes"]["type"], "array");
+        assert_eq!(s["properties"]["id"]["readOnly"], true);
+        assert!(s["properties"].get("userId").is_some());
+        assert!(
+            s["description"]
+                .as_str()
+                .is_some_and(|d| d.contains("OAuth 2.0 token"))
+        );
+        let mut deps = BTreeSet::new();
+        dependencies(".oauth_registry.v1.ListTokensResponse", &mut deps);
+        assert!(deps.contains(".oauth_registry.v1.Token"));
+        assert!(deps.contains(".oauth_registry.v1.TokenStatus"));
+    }
+}

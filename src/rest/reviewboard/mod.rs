@@ -1,0 +1,266 @@
+//! Review Board: the OAuth2 Tokens List and Item resources, as
+//! `reviewboard-oauth-tokens.txt` documents them and as Review Board 8.1
+//! answers (`../shared/reference/reviewboard-8.1`).
+//!
+//! | Review Board | here |
+//! |---|---|
+//! | `GET /api/oauth-tokens/`, `/s/{local_site}/api/oauth-tokens/` | tokens of the key's organization; a local site must name that organization (id or name), else 113 |
+//! | `Authorization: token <key>` (or `Bearer`) | the API key; none or bad is 103 |
+//! | owner or superuser only | a superuser key sees every token; any other key only its bound user's (no bound user: 101) |
+//! | `start` (0), `max-results` (25; above 200 silently 200), `counts-only` | offset paging; counts-only answers `{"count", "stat"}` |
+//! | `links.self`, `links.next`, `links.prev` (only when that page exists) | absolute hrefs from the request's Host |
+//! | item `application` | the client's name (`""` without a client) |
+//! | item `expires`, `scope[]`, `links{self, update, delete}` | expiry (`+00:00`, microseconds when not zero), scopes, item hrefs |
+//! | item `token` | the non-secret prefix: this service never stores token secrets |
+//! | `GET`/`PUT`/`DELETE /api/oauth-tokens/{id}/` | get; update (`scope` comma-separated, `enabled=false` revokes); delete (204) |
+//! | `stat`, `total_results` | `ok`, total matching |
+//!
+//! Order is oldest first (creation, then id), like Review Board's id order.
+//! Errors: `{"stat": "fail", "err": {"code", "msg"}}` (+ `fields` for 105):
+//! 100/404, 101/403, 103/401, 105/400, 112/403 (key lacks the scope), 113/403.
+
+mod resource;
+
+use axum::body::Bytes;
+use axum::extract::rejection::BytesRejection;
+use axum::extract::{Path, RawQuery, State};
+use axum::http::{HeaderMap, Uri};
+use axum::response::Response;
+use utoipa::IntoParams;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+use super::openapi::dialects::{RbError, RbItem, RbListing};
+use crate::service::Registry;
+use resource::{Fail, delete_item, get_item, list_tokens, put_item};
+
+pub fn routes() -> OpenApiRouter<Registry> {
+    OpenApiRouter::new()
+        .routes(routes!(list))
+        .routes(routes!(list_on_site))
+        .routes(routes!(item_get, item_put, item_delete))
+        .routes(routes!(site_item_get, site_item_put, site_item_delete))
+}
+
+#[derive(IntoParams)]
+#[into_params(parameter_in = Query)]
+#[expect(dead_code, reason = "describes parameters read from the raw query")]
+struct ListQuery {
+    /// 0-based index of the first result.
+    #[param(minimum = 0)]
+    start: Option<i64>,
+    /// Default 25; above 200 is silently 200.
+    #[param(rename = "max-results", minimum = 1)]
+    max_results: Option<i64>,
+    /// `1`/`true`: answer only `{"count", "stat"}`.
+    #[param(rename = "counts-only")]
+    counts_only: Option<String>,
+}
+
+/// The PUT fields (form-encoded or JSON).
+#[derive(utoipa::ToSchema)]
+#[schema(as = RbPutForm)]
+#[expect(dead_code, reason = "describes the body read by put_fields")]
+struct PutForm {
+    /// Comma-separated scopes (or a JSON list).
+    scope: Option<String>,
+    /// `false` revokes the token.
+    enabled: Option<bool>,
+}
+
+/// List the OAuth2 tokens the key may see.
+#[utoipa::path(
+    get,
+    path = "/api/oauth-tokens/",
+    tag = "reviewboard",
+    operation_id = "ReviewBoardListTokens",
+    params(ListQuery),
+    responses(
+        (status = 200, body = RbListing, content_type = "application/vnd.reviewboard.org.oauth-tokens+json"),
+        (status = 400, description = "105: bad parameters", body = RbError),
+        (status = 401, description = "103: no or bad API key", body = RbError),
+        (status = 403, description = "101, 112 or 113", body = RbError),
+    ),
+    security(("rbToken" = []), ("bearer" = []))
+)]
+async fn list(
+    State(r): State<Registry>,
+    headers: HeaderMap,
+    uri: Uri,
+    q: RawQuery,
+) -> Result<Response, Fail> {
+    list_tokens(r, headers, uri, q, None).await
+}
+
+/// List the OAuth2 tokens on a local site (the key's organization).
+#[utoipa::path(
+    get,
+    path = "/s/{local_site}/api/oauth-tokens/",
+    tag = "reviewboard",
+    operation_id = "ReviewBoardListSiteTokens",
+    params(("local_site" = String, Path, description = "The organization's id or name"), ListQuery),
+    responses(
+        (status = 200, body = RbListing, content_type = "application/vnd.reviewboard.org.oauth-tokens+json"),
+        (status = 400, description = "105: bad parameters", body = RbError),
+        (status = 401, description = "103: no or bad API key", body = RbError),
+        (status = 403, description = "101, 112 or 113", body = RbError),
+    ),
+    security(("rbToken" = []), ("bearer" = []))
+)]
+async fn list_on_site(
+    State(r): State<Registry>,
+    headers: HeaderMap,
+    uri: Uri,
+    Path(site): Path<String>,
+    q: RawQuery,
+) -> Result<Response, Fail> {
+    list_tokens(r, headers, uri, q, Some(site)).await
+}
+
+/// One token (owner or superuser).
+#[utoipa::path(
+    get,
+    path = "/api/oauth-tokens/{token_id}/",
+    tag = "reviewboard",
+    operation_id = "ReviewBoardGetToken",
+    params(("token_id" = String, Path)),
+    responses(
+        (status = 200, body = RbItem, content_type = "application/vnd.reviewboard.org.oauth-token+json"),
+        (status = 400, description = "105: bad parameters", body = RbError),
+        (status = 401, description = "103: no or bad API key", body = RbError),
+        (status = 403, description = "101, 112 or 113", body = RbError),
+        (status = 404, description = "100: no such token", body = RbError),
+    ),
+    security(("rbToken" = []), ("bearer" = []))
+)]
+async fn item_get(
+    State(r): State<Registry>,
+    h: HeaderMap,
+    Path(id): Path<String>,
+) -> Result<Response, Fail> {
+    get_item(r, h, None, id).await
+}
+
+/// Change scopes or revoke (`enabled=false`).
+#[utoipa::path(
+    put,
+    path = "/api/oauth-tokens/{token_id}/",
+    tag = "reviewboard",
+    operation_id = "ReviewBoardUpdateToken",
+    params(("token_id" = String, Path)),
+    request_body(content = PutForm, content_type = "application/x-www-form-urlencoded"),
+    responses(
+        (status = 200, body = RbItem, content_type = "application/vnd.reviewboard.org.oauth-token+json"),
+        (status = 400, description = "105: bad parameters", body = RbError),
+        (status = 401, description = "103: no or bad API key", body = RbError),
+        (status = 403, description = "101, 112 or 113", body = RbError),
+        (status = 404, description = "100: no such token", body = RbError),
+    ),
+    security(("rbToken" = []), ("bearer" = []))
+)]
+async fn item_put(
+    State(r): State<Registry>,
+    h: HeaderMap,
+    Path(id): Path<String>,
+    b: Result<Bytes, BytesRejection>,
+) -> Result<Response, Fail> {
+    put_item(r, h, None, id, b).await
+}
+
+/// Delete a token.
+#[utoipa::path(
+    delete,
+    path = "/api/oauth-tokens/{token_id}/",
+    tag = "reviewboard",
+    operation_id = "ReviewBoardDeleteToken",
+    params(("token_id" = String, Path)),
+    responses(
+        (status = 204, description = "Deleted"),
+        (status = 400, description = "105: bad parameters", body = RbError),
+        (status = 401, description = "103: no or bad API key", body = RbError),
+        (status = 403, description = "101, 112 or 113", body = RbError),
+        (status = 404, description = "100: no such token", body = RbError),
+    ),
+    security(("rbToken" = []), ("bearer" = []))
+)]
+async fn item_delete(
+    State(r): State<Registry>,
+    h: HeaderMap,
+    Path(id): Path<String>,
+) -> Result<Response, Fail> {
+    delete_item(r, h, None, id).await
+}
+
+/// One token on a local site.
+#[utoipa::path(
+    get,
+    path = "/s/{local_site}/api/oauth-tokens/{token_id}/",
+    tag = "reviewboard",
+    operation_id = "ReviewBoardGetSiteToken",
+    params(("local_site" = String, Path), ("token_id" = String, Path)),
+    responses(
+        (status = 200, body = RbItem, content_type = "application/vnd.reviewboard.org.oauth-token+json"),
+        (status = 400, description = "105: bad parameters", body = RbError),
+        (status = 401, description = "103: no or bad API key", body = RbError),
+        (status = 403, description = "101, 112 or 113", body = RbError),
+        (status = 404, description = "100: no such token", body = RbError),
+    ),
+    security(("rbToken" = []), ("bearer" = []))
+)]
+async fn site_item_get(
+    State(r): State<Registry>,
+    h: HeaderMap,
+    Path((site, id)): Path<(String, String)>,
+) -> Result<Response, Fail> {
+    get_item(r, h, Some(site), id).await
+}
+
+/// Change or revoke a token on a local site.
+#[utoipa::path(
+    put,
+    path = "/s/{local_site}/api/oauth-tokens/{token_id}/",
+    tag = "reviewboard",
+    operation_id = "ReviewBoardUpdateSiteToken",
+    params(("local_site" = String, Path), ("token_id" = String, Path)),
+    request_body(content = PutForm, content_type = "application/x-www-form-urlencoded"),
+    responses(
+        (status = 200, body = RbItem, content_type = "application/vnd.reviewboard.org.oauth-token+json"),
+        (status = 400, description = "105: bad parameters", body = RbError),
+        (status = 401, description = "103: no or bad API key", body = RbError),
+        (status = 403, description = "101, 112 or 113", body = RbError),
+        (status = 404, description = "100: no such token", body = RbError),
+    ),
+    security(("rbToken" = []), ("bearer" = []))
+)]
+async fn site_item_put(
+    State(r): State<Registry>,
+    h: HeaderMap,
+    Path((site, id)): Path<(String, String)>,
+    b: Result<Bytes, BytesRejection>,
+) -> Result<Response, Fail> {
+    put_item(r, h, Some(site), id, b).await
+}
+
+/// Delete a token on a local site.
+#[utoipa::path(
+    delete,
+    path = "/s/{local_site}/api/oauth-tokens/{token_id}/",
+    tag = "reviewboard",
+    operation_id = "ReviewBoardDeleteSiteToken",
+    params(("local_site" = String, Path), ("token_id" = String, Path)),
+    responses(
+        (status = 204, description = "Deleted"),
+        (status = 400, description = "105: bad parameters", body = RbError),
+        (status = 401, description = "103: no or bad API key", body = RbError),
+        (status = 403, description = "101, 112 or 113", body = RbError),
+        (status = 404, description = "100: no such token", body = RbError),
+    ),
+    security(("rbToken" = []), ("bearer" = []))
+)]
+async fn site_item_delete(
+    State(r): State<Registry>,
+    h: HeaderMap,
+    Path((site, id)): Path<(String, String)>,
+) -> Result<Response, Fail> {
+    delete_item(r, h, Some(site), id).await
+}
