@@ -148,6 +148,11 @@ async fn lifecycle_in_protobuf_json(backend: Backend) {
     );
     let id = created["token"]["id"].as_str().expect("id").to_owned();
     assert_eq!(created["token"]["status"], "TOKEN_STATUS_ACTIVE");
+    // Timestamps as proto3 JSON (and grpcurl) write them: UTC with `Z`.
+    for field in ["createTime", "updateTime", "expireTime"] {
+        let t = created["token"][field].as_str().expect(field);
+        assert!(t.ends_with('Z') && !t.contains("+00:00"), "{field}: {t}");
+    }
 
     let (status, got) = get(&app, &k, &format!("/v1/tokens/{id}")).await;
     assert_eq!(status, StatusCode::OK);

@@ -206,6 +206,9 @@ async fn errors_use_the_slashid_envelope(backend: Backend) {
             "offset=1.5",
             StatusCode::BAD_REQUEST,
         ),
+        // Another organization named by its name, or no organization at all.
+        (Some(key), Some("org-b"), "", StatusCode::FORBIDDEN),
+        (Some(key), Some("no-such-org"), "", StatusCode::FORBIDDEN),
         (None, Some(app.org_a.as_str()), "", StatusCode::UNAUTHORIZED),
         (
             Some(("SlashID-API-Key", "oak_forged")),
@@ -218,6 +221,9 @@ async fn errors_use_the_slashid_envelope(backend: Backend) {
         assert_eq!(got, status, "{query} {org:?}: {body}");
         assert_error_envelope(&body, status);
     }
+    // The key's own organization may be named by its name.
+    let (status, body) = call(&app, Some(key), Some("org-a"), "").await;
+    assert_eq!(status, StatusCode::OK, "{body}");
     // A key without clients:read.
     let tokens_only = app
         .key(

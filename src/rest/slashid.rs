@@ -3,7 +3,7 @@
 //!
 //! | SlashID | here |
 //! |---|---|
-//! | `SlashID-OrgID` header (required) | must be the API key's organization id, else 403 |
+//! | `SlashID-OrgID` header (required) | must name the API key's organization (its id, or its name), else 403 |
 //! | `SlashID-API-Key` header (or `Authorization: Bearer`) | the API key |
 //! | `limit` (default 100, 1..=1000), `offset` (default 0) | page size, offset mode |
 //! | `meta.pagination.{limit, offset, total_count}` | the page asked for and the count of all clients |
@@ -142,7 +142,7 @@ fn integer(p: &Params, name: &str, default: i64) -> Result<i64, String> {
     tag = "slashid",
     operation_id = "SlashIdListOAuth2Clients",
     params(
-        ("SlashID-OrgID" = String, Header, description = "Must be the API key's organization id"),
+        ("SlashID-OrgID" = String, Header, description = "The API key's organization (id or name)"),
         ListQuery
     ),
     responses(
@@ -177,12 +177,19 @@ async fn list(State(registry): State<Registry>, headers: HeaderMap, query: RawQu
             );
         }
         Some(org) if org != caller.org_id => {
-            return error(
-                StatusCode::FORBIDDEN,
-                "SlashID-OrgID does not match the API key's organization",
-                limit,
-                offset,
-            );
+            // The organization's name is accepted too (as `admin` and `seed` print it).
+            let same = registry
+                .find_org(org)
+                .await
+                .is_ok_and(|o| o.id == caller.org_id);
+            if !same {
+                return error(
+                    StatusCode::FORBIDDEN,
+                    "SlashID-OrgID does not match the API key's organization",
+                    limit,
+                    offset,
+                );
+            }
         }
         Some(_) => {}
     }

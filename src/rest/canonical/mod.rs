@@ -119,7 +119,10 @@ async fn list_tokens(State(r): State<Registry>, headers: HeaderMap, q: RawQuery)
         page_number: try_status!(int(&p, "pageNumber", "page_number")),
         include_total_size: try_status!(boolean(&p, "includeTotalSize", "include_total_size")),
     };
-    respond(TokenApi::new(r).list_tokens(grpc(&headers, msg)).await)
+    respond(
+        TokenApi::new(r).list_tokens(grpc(&headers, msg)).await,
+        "ListTokensResponse",
+    )
 }
 
 #[utoipa::path(
@@ -136,7 +139,10 @@ async fn count_tokens(State(r): State<Registry>, headers: HeaderMap, q: RawQuery
     let msg = pb::CountTokensRequest {
         filter: text(&p, "filter", "filter"),
     };
-    respond(TokenApi::new(r).count_tokens(grpc(&headers, msg)).await)
+    respond(
+        TokenApi::new(r).count_tokens(grpc(&headers, msg)).await,
+        "CountTokensResponse",
+    )
 }
 
 #[utoipa::path(
@@ -157,6 +163,7 @@ async fn get_token(
         TokenApi::new(r)
             .get_token(grpc(&headers, pb::GetTokenRequest { id }))
             .await,
+        "Token",
     )
 }
 
@@ -176,7 +183,10 @@ async fn create_token(
 ) -> Response {
     let token: pb::Token = try_response!(body(bytes));
     let msg = pb::CreateTokenRequest { token: Some(token) };
-    respond(TokenApi::new(r).create_token(grpc(&headers, msg)).await)
+    respond(
+        TokenApi::new(r).create_token(grpc(&headers, msg)).await,
+        "CreateTokenResponse",
+    )
 }
 
 #[utoipa::path(
@@ -202,7 +212,10 @@ async fn update_token(
         token: Some(token),
         update_mask: update_mask(&Params::new(q)),
     };
-    respond(TokenApi::new(r).update_token(grpc(&headers, msg)).await)
+    respond(
+        TokenApi::new(r).update_token(grpc(&headers, msg)).await,
+        "Token",
+    )
 }
 
 /// `POST /v1/tokens/{id}:revoke` (custom method, AIP-136); documented at
@@ -224,7 +237,10 @@ async fn token_action(
     match name.split_once(':') {
         Some((id, "revoke")) => {
             let msg = pb::RevokeTokenRequest { id: id.to_owned() };
-            respond(TokenApi::new(r).revoke_token(grpc(&headers, msg)).await)
+            respond(
+                TokenApi::new(r).revoke_token(grpc(&headers, msg)).await,
+                "Token",
+            )
         }
         _ => error_response(&Status::not_found(format!(
             "no method POST /v1/tokens/{name}"
@@ -250,6 +266,7 @@ async fn delete_token(
         TokenApi::new(r)
             .delete_token(grpc(&headers, pb::DeleteTokenRequest { id }))
             .await,
+        "Empty",
     )
 }
 
@@ -273,7 +290,10 @@ async fn list_clients(State(r): State<Registry>, headers: HeaderMap, q: RawQuery
         page_number: try_status!(int(&p, "pageNumber", "page_number")),
         include_total_size: try_status!(boolean(&p, "includeTotalSize", "include_total_size")),
     };
-    respond(ClientApi::new(r).list_clients(grpc(&headers, msg)).await)
+    respond(
+        ClientApi::new(r).list_clients(grpc(&headers, msg)).await,
+        "ListClientsResponse",
+    )
 }
 
 #[utoipa::path(
@@ -294,6 +314,7 @@ async fn get_client(
         ClientApi::new(r)
             .get_client(grpc(&headers, pb::GetClientRequest { client_id }))
             .await,
+        "Client",
     )
 }
 
@@ -315,7 +336,10 @@ async fn create_client(
     let msg = pb::CreateClientRequest {
         client: Some(client),
     };
-    respond(ClientApi::new(r).create_client(grpc(&headers, msg)).await)
+    respond(
+        ClientApi::new(r).create_client(grpc(&headers, msg)).await,
+        "CreateClientResponse",
+    )
 }
 
 #[utoipa::path(
@@ -341,7 +365,10 @@ async fn update_client(
         client: Some(client),
         update_mask: update_mask(&Params::new(q)),
     };
-    respond(ClientApi::new(r).update_client(grpc(&headers, msg)).await)
+    respond(
+        ClientApi::new(r).update_client(grpc(&headers, msg)).await,
+        "Client",
+    )
 }
 
 #[utoipa::path(
@@ -361,5 +388,8 @@ async fn delete_client(
 ) -> Response {
     let force = try_status!(boolean(&Params::new(q), "force", "force"));
     let msg = pb::DeleteClientRequest { client_id, force };
-    respond(ClientApi::new(r).delete_client(grpc(&headers, msg)).await)
+    respond(
+        ClientApi::new(r).delete_client(grpc(&headers, msg)).await,
+        "Empty",
+    )
 }

@@ -12,6 +12,7 @@ use tonic::{Code, Status};
 use tonic_types::StatusExt;
 
 use crate::domain::Error;
+use crate::rest::openapi::proto::normalize_timestamps;
 use crate::rest::params::{self, Params};
 
 /// The HTTP status for a gRPC code (as grpc-gateway maps them).
@@ -56,9 +57,17 @@ pub(super) fn error_response(status: &Status) -> Response {
     (http_status(status.code()), Json(body)).into_response()
 }
 
-pub(super) fn respond<T: serde::Serialize>(result: Result<tonic::Response<T>, Status>) -> Response {
-    match result {
-        Ok(r) => Json(r.into_inner()).into_response(),
+/// The response message `name` as JSON, timestamps as grpcurl prints them.
+pub(super) fn respond<T: serde::Serialize>(
+    result: Result<tonic::Response<T>, Status>,
+    name: &str,
+) -> Response {
+    match result.map(|r| serde_json::to_value(r.into_inner())) {
+        Ok(Ok(mut v)) => {
+            normalize_timestamps(&mut v, name);
+            Json(v).into_response()
+        }
+        Ok(Err(e)) => error_response(&Status::internal(format!("encoding the response: {e}"))),
         Err(s) => error_response(&s),
     }
 }

@@ -159,6 +159,50 @@ fn dependencies(full: &str, out: &mut BTreeSet<String>) {
     }
 }
 
+/// Rewrites the `google.protobuf.Timestamp` fields of `value` (the JSON of
+/// message `name` of our package) into the proto3 JSON form grpcurl prints:
+/// UTC with `Z` and 0, 3, 6 or 9 fractional digits (pbjson writes `+00:00`).
+/// The descriptors say which fields are timestamps, so no other string is
+/// ever touched.
+pub fn normalize_timestamps(value: &mut Value, name: &str) {
+    walk(value, &format!(".{PACKAGE}.{name}"));
+}
+
+fn walk(value: &mut Value, full: &str) {
+    let Some((m, _, _)) = CATALOG.messages.get(full) else {
+        return;
+    };
+    let Some(obj) = value.as_object_mut() else {
+        return;
+    };
+    for f in &m.field {
+        let Some(v) = obj.get_mut(f.json_name()) else {
+            continue;
+        };
+        let items: Vec<&mut Value> = match v {
+            Value::Array(a) if f.label() == Label::Repeated => a.iter_mut().collect(),
+            other => vec![other],
+        };
+        for item in items {
+            match f.type_name() {
+                ".google.protobuf.Timestamp" => {
+                    if let Some(t) = item
+                        .as_str()
+                        .and_then(|s| chrono::DateTime::parse_from_rfc3339(s).ok())
+                    {
+                        *item = Value::String(
+                            t.with_timezone(&chrono::Utc)
+                                .to_rfc3339_opts(chrono::SecondsFormat::AutoSi, true),
+                        );
+                    }
+                }
+                name if name.starts_with(&format!(".{PACKAGE}.")) => walk(item, name),
+                _ => {}
+            }
+        }
+    }
+}
+
 fn to_schema(v: Value) -> RefOr<Schema> {
     serde_json::from_value(v).unwrap_or_else(|_| RefOr::T(Schema::default()))
 }
@@ -248,5 +292,16 @@ mod tests {
         dependencies(".oauth_registry.v1.ListTokensResponse", &mut deps);
         assert!(deps.contains(".oauth_registry.v1.Token"));
         assert!(deps.contains(".oauth_registry.v1.TokenStatus"));
+    }
+
+    #[test]
+    fn timestamps_become_z_normalized_and_nothing_else_changes() {
+        let mut v = json!({"tokens": [{"name": "2024-01-01T00:00:00+00:00",
+            "createTime": "2024-01-01T00:00:00.120+00:00", "expireTime": "2024-01-01T00:00:00+00:00"}]});
+        normalize_timestamps(&mut v, "ListTokensResponse");
+        let t = &v["tokens"][0];
+        assert_eq!(t["createTime"], "2024-01-01T00:00:00.120Z");
+        assert_eq!(t["expireTime"], "2024-01-01T00:00:00Z");
+        assert_eq!(t["name"], "2024-01-01T00:00:00+00:00");
     }
 }
