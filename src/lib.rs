@@ -2,7 +2,7 @@
 //! an organization's OAuth 2.0 clients and tokens.
 //!
 //! Layers, top to bottom (arrows point down only):
-//! - faces: `grpc` (and later `rest`), translating wire messages;
+//! - faces: `grpc` and `rest` (the JSON gateway and its dialects), translating wire messages;
 //! - `service`: the use cases, shared by every face;
 //! - `domain`: resources, the one query model, cursors, validation rules;
 //! - `store`: SQL behind one `Store` trait, for SQLite and PostgreSQL.

@@ -1,24 +1,4 @@
-//! Losant: `GET` and `POST /me/oauth-tokens`, as
-//! `losant-user-oauth-tokens.txt` documents them. `/me` is the user the API
-//! key is bound to (`admin create-key --user`); a key with no user gets 403.
-//!
-//! | Losant | here |
-//! |---|---|
-//! | `sortField` name\|status\|id\|creationDate\|lastUpdated (name) | sort by name, status, id, created, updated; ties by id |
-//! | `sortDirection` asc\|desc (asc; ASC/DESC accepted) | direction |
-//! | `page` (0-based, 0), `perPage` (100, 1..=1000) | offset = page × perPage |
-//! | `filterField=name` + `filter` glob (`my*app`) | name glob (case-sensitive); blank means none |
-//! | `items`, `count`, `totalCount`, `perPage`, `page`, `sortField`, `sortDirection` (+ `filter`, `filterField` when given) | the page and its echo |
-//! | item `id` = `oauthTokenId` | token id |
-//! | `name`, `description`, `defaultRole`, `scope[]` | the token's fields |
-//! | `creationDate`, `lastUpdated` | created/updated, ISO 8601 with milliseconds |
-//! | `status` active\|inactive | active, or inactive when expired or revoked |
-//! | `orgRoles` | always `[]` (no per-organization roles here) |
-//! | `oauth{client_id, redirect_uri, resource, code_challenge, code_challenge_method, authorizationStatus}` | client, redirect URI, audience, PKCE data; always `authorized` |
-//! | POST body `name`, `description`, `scope`, `defaultRole`, `expirationDate`, `orgRoles`, `oauth{client_id, redirect_uri, code_challenge, code_challenge_method=S256}` | a new access token through that client; 201 with the item plus `token` (the secret, shown once) |
-//!
-//! Errors are `{"type": ..., "message": ...}`: 400 `Validation`, 401
-//! `Unauthorized`, 403 `Forbidden`, 404 `NotFound`, 500 `ServerError`.
+#![doc = include_str!("../../docs/dialects/losant.md")]
 
 use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;

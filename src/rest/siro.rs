@@ -1,23 +1,4 @@
-//! Siro: `GET /v1/core/oauth/apps/{clientId}/access-token`, as
-//! `siro-list-access-tokens.openapi.md` documents it.
-//!
-//! | Siro | here |
-//! |---|---|
-//! | `clientId` (path) | tokens of that client (404 if not in the caller's organization) |
-//! | `owner` (required, min 1) | `user_id` filter |
-//! | `fromDate` / `toDate` | created strictly after / strictly before |
-//! | `limit` 1..100, default 100 | page size; out of range is 422 |
-//! | `cursor` | page token (used whenever non-blank) |
-//! | `page` ≥ 1 | page-number mode when `cursor` is blank or absent |
-//! | `sortField` dateCreated\|dateUpdated, `sortDirection` asc\|desc (desc) | sort by created/updated, ties by id |
-//! | item `accessTokenId`, `oAuthAppId`, `userId`, `audience`, `subject` | id, client, owner, audience, subject |
-//! | item `scope` (`read`\|`write`) | `write` when the token has the `write` scope, else `read` |
-//! | item `expiresAt`, `createdAt`, `updatedAt`, `revokedAt` (null) | the token's times, RFC 3339 UTC |
-//! | `cursor` (null on the last page), `pageSize` (items on this page), `limit`, `total`, `hasNextPage` | page token, counts |
-//!
-//! Only access tokens are listed (Siro's resource is "access tokens").
-//! Validation failures are 422 with Zod's issue shape; other errors are
-//! `{"error": "..."}` with 400/401/403/404/500.
+#![doc = include_str!("../../docs/dialects/siro.md")]
 
 use axum::extract::{Path, RawQuery, State};
 use axum::http::{HeaderMap, StatusCode};

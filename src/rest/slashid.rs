@@ -1,20 +1,4 @@
-//! SlashID: `GET /oauth2/clients`, as `slashid-list-oauth2-clients.txt`
-//! documents it.
-//!
-//! | SlashID | here |
-//! |---|---|
-//! | `SlashID-OrgID` header (required) | must name the API key's organization (its id, or its name), else 403 |
-//! | `SlashID-API-Key` header (or `Authorization: Bearer`) | the API key |
-//! | `limit` (default 100, 1..=1000), `offset` (default 0) | page size, offset mode |
-//! | `meta.pagination.{limit, offset, total_count}` | the page asked for and the count of all clients |
-//! | `result[]` `client_id`, `client_name`, `grant_types`, `scopes`, `public`, `redirect_uris`, `created_at` | the client's fields |
-//! | `response_types` (a list of lists) | each stored combination (`"code id_token"`) split into its parts |
-//! | `access_token_duration`, `refresh_token_duration` (s) | lifetimes (defaults 86400 / 864000) |
-//! | `last_used` | last time a token was issued through the client; `null` if never |
-//! | `errors[{httpcode, message}]` | every failure, with `meta.pagination` as asked |
-//!
-//! Order: oldest first (created, then id), so offsets stay stable as clients
-//! are added.
+#![doc = include_str!("../../docs/dialects/slashid.md")]
 
 use axum::extract::{RawQuery, State};
 use axum::http::{HeaderMap, StatusCode};

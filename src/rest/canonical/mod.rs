@@ -1,22 +1,4 @@
-//! The canonical REST API: the protobuf JSON mapping of `oauth_registry.v1`
-//! under `/v1/`, with the same field names grpcurl prints. Each route builds
-//! the gRPC request message from the path, query string and body, calls the
-//! gRPC service implementation in-process, and writes the response message
-//! as JSON, so REST and gRPC share every rule. Errors are `google.rpc.Status`
-//! JSON (`code`, `message`, `details` with `BadRequest` field violations)
-//! with the HTTP status grpc-gateway uses for each code.
-//!
-//! | route | RPC |
-//! |---|---|
-//! | `GET /v1/tokens` | ListTokens (`pageSize`, `pageToken`, `filter`, `orderBy`, `skip`, `pageNumber`, `includeTotalSize`) |
-//! | `GET /v1/tokens:count` | CountTokens (`filter`) |
-//! | `POST /v1/tokens` | CreateToken (body: Token) |
-//! | `GET /v1/tokens/{id}` | GetToken |
-//! | `PATCH /v1/tokens/{id}` | UpdateToken (body: Token; `updateMask=a,b`) |
-//! | `POST /v1/tokens/{id}:revoke` | RevokeToken |
-//! | `DELETE /v1/tokens/{id}` | DeleteToken |
-//! | `GET /v1/clients`, `POST /v1/clients` | ListClients, CreateClient |
-//! | `GET`/`PATCH`/`DELETE /v1/clients/{id}` | GetClient, UpdateClient, DeleteClient (`force`) |
+#![doc = include_str!("../../../docs/dialects/canonical.md")]
 
 mod transcode;
 

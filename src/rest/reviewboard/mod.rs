@@ -1,23 +1,4 @@
-//! Review Board: the OAuth2 Tokens List and Item resources, as
-//! `reviewboard-oauth-tokens.txt` documents them and as Review Board 8.1
-//! answers (`../shared/reference/reviewboard-8.1`).
-//!
-//! | Review Board | here |
-//! |---|---|
-//! | `GET /api/oauth-tokens/`, `/s/{local_site}/api/oauth-tokens/` | tokens of the key's organization; a local site must name that organization (id or name), else 113 |
-//! | `Authorization: token <key>` (or `Bearer`) | the API key; none or bad is 103 |
-//! | owner or superuser only | a superuser key sees every token; any other key only its bound user's (no bound user: 101) |
-//! | `start` (0), `max-results` (25; above 200 silently 200), `counts-only` | offset paging; counts-only answers `{"count", "stat"}` |
-//! | `links.self`, `links.next`, `links.prev` (only when that page exists) | absolute hrefs from the request's Host |
-//! | item `application` | the client's name (`""` without a client) |
-//! | item `expires`, `scope[]`, `links{self, update, delete}` | expiry (`+00:00`, microseconds when not zero), scopes, item hrefs |
-//! | item `token` | the non-secret prefix: this service never stores token secrets |
-//! | `GET`/`PUT`/`DELETE /api/oauth-tokens/{id}/` | get; update (`scope` comma-separated, `enabled=false` revokes); delete (204) |
-//! | `stat`, `total_results` | `ok`, total matching |
-//!
-//! Order is oldest first (creation, then id), like Review Board's id order.
-//! Errors: `{"stat": "fail", "err": {"code", "msg"}}` (+ `fields` for 105):
-//! 100/404, 101/403, 103/401, 105/400, 112/403 (key lacks the scope), 113/403.
+#![doc = include_str!("../../../docs/dialects/reviewboard.md")]
 
 mod resource;
 
