@@ -82,8 +82,10 @@ async fn list_matches_the_reference(backend: Backend) {
         headers["item-content-type"],
         "application/vnd.reviewboard.org.oauth-token+json"
     );
-    let reference: Value =
-        serde_json::from_str(&std::fs::read_to_string(REFERENCE).expect("reference file")).unwrap();
+    let reference: Value = serde_json::from_str(
+        &std::fs::read_to_string(REFERENCE).expect("../shared/reference beside the repository"),
+    )
+    .unwrap();
     assert_eq!(keys(&body), keys(&reference));
     assert_eq!(
         keys(&body["links"]),

@@ -1,0 +1,197 @@
+#!/usr/bin/env bash
+# Rerunnable benchmarks: builds in release mode, seeds, starts the server,
+# runs each case against its baseline measured in the same run, stops what it
+# started and writes a markdown table.
+#
+#   bench/run.sh                         # full run: 1,000,000 tokens, both backends
+#   bench/run.sh --tokens 20000 --duration 2 --backends sqlite --out /tmp/smoke.md   # smoke
+#
+# Needs sqlite3, psql (for postgres) and h2load (Debian nghttp2-client; installed
+# with apt-get when missing and possible). PostgreSQL: $BENCH_PG_ADMIN_URL
+# (default postgres://postgres@127.0.0.1:5432/postgres); a throwaway database
+# is created and dropped.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+TOKENS=1000000
+DURATION=20
+BACKENDS="sqlite postgres"
+OUT=bench/RESULTS.md
+REPEAT=50
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --tokens) TOKENS=$2; shift 2 ;;
+    --duration) DURATION=$2; shift 2 ;;
+    --backends) BACKENDS=$2; shift 2 ;;
+    --out) OUT=$2; shift 2 ;;
+    --repeat) REPEAT=$2; shift 2 ;;
+    *) echo "unknown argument $1" >&2; exit 2 ;;
+  esac
+done
+PG_ADMIN=${BENCH_PG_ADMIN_URL:-postgres://postgres@127.0.0.1:5432/postgres}
+CLIENTS=$(( TOKENS >= 1000000 ? 1000 : (TOKENS / 1000 > 10 ? TOKENS / 1000 : 10) ))
+OWNERS=$(( TOKENS >= 1000000 ? 10000 : (TOKENS / 100 > 10 ? TOKENS / 100 : 10) ))
+
+need() { command -v "$1" >/dev/null 2>&1; }
+if ! need h2load; then
+  (apt-get update -qq && apt-get install -y -qq nghttp2-client >/dev/null) || true
+fi
+need h2load || { echo "h2load (nghttp2-client) is required" >&2; exit 1; }
+need sqlite3 || { echo "sqlite3 is required" >&2; exit 1; }
+
+cargo build --release --bins -q
+BIN=target/release/oauth-registry
+CLIENT=target/release/bench-client
+WORK=$(mktemp -d)
+GRPC_PORT=$(( 20000 + RANDOM % 10000 ))
+REST_PORT=$(( GRPC_PORT + 1 ))
+SERVER_PID=""
+PG_DB=""
+stop_server() {
+  if [ -n "$SERVER_PID" ]; then kill "$SERVER_PID" 2>/dev/null || true; wait "$SERVER_PID" 2>/dev/null || true; SERVER_PID=""; fi
+}
+cleanup() {
+  stop_server
+  if [ -n "$PG_DB" ]; then psql -q "$PG_ADMIN" -c "DROP DATABASE IF EXISTS $PG_DB" >/dev/null 2>&1 || true; fi
+  rm -rf "$WORK"
+}
+trap cleanup EXIT
+
+json() { python3 -c "import json,sys; print(json.load(sys.stdin)$1)"; }
+ratio() { python3 -c "print(f'{$1/$2:.2f}')"; }
+# Median of the numbers on stdin.
+median() { python3 -c "import sys,statistics; print(f'{statistics.median(float(x) for x in sys.stdin.read().split()):.3f}')"; }
+
+serve_cmd() {
+  echo "exec env RUST_LOG=warn $BIN --database-url '$1' serve --grpc-addr 127.0.0.1:$GRPC_PORT --rest-addr 127.0.0.1:$REST_PORT"
+}
+start_server() {
+  sh -c "$(serve_cmd "$1")" > "$WORK/server.log" 2>&1 &
+  SERVER_PID=$!
+  for _ in $(seq 1 300); do
+    if "$CLIENT" --addr "http://127.0.0.1:$GRPC_PORT" count --repeat 1 >/dev/null 2>&1; then return; fi
+    sleep 0.1
+  done
+  echo "server did not start" >&2; cat "$WORK/server.log" >&2; exit 1
+}
+
+# h2load over gRPC (framed body) or REST; prints "req/s p50_ms p99_ms errors".
+load() {
+  local streams=$1 url=$2; shift 2
+  local conns=$(( streams >= 16 ? streams / 8 : 1 ))
+  local per=$(( streams / conns ))
+  rm -f "$WORK/h2.log"
+  h2load -D "$DURATION" -c "$conns" -m "$per" --log-file="$WORK/h2.log" "$@" "$url" > "$WORK/h2.out" 2>&1 || true
+  python3 - "$WORK/h2.out" "$WORK/h2.log" <<'EOF'
+import re, statistics, sys
+out = open(sys.argv[1]).read()
+lat = []
+codes = {}
+for line in open(sys.argv[2]):
+    parts = line.split()
+    if len(parts) >= 3:
+        codes[parts[1]] = codes.get(parts[1], 0) + 1
+        lat.append(int(parts[2]) / 1000.0)
+lat.sort()
+rps = re.search(r"finished in [^,]+, ([0-9.]+) req/s", out)
+req = re.search(r"requests: (\d+) total, \d+ started, \d+ done, (\d+) succeeded, (\d+) failed, (\d+) errored", out)
+errors = int(req.group(3)) + int(req.group(4)) if req else -1
+non200 = sum(v for k, v in codes.items() if k != "200")
+p = lambda q: lat[min(len(lat) - 1, int(q * len(lat)))] if lat else float("nan")
+print(f"{float(rps.group(1)) if rps else float('nan'):.0f} {p(0.5):.2f} {p(0.99):.2f} {errors + non200}")
+EOF
+}
+
+ROWS=()
+row() { ROWS+=("| $* |"); }
+
+for BACKEND in $BACKENDS; do
+  stop_server
+  if [ "$BACKEND" = sqlite ]; then
+    DB="sqlite://$WORK/bench.db"
+  else
+    need psql || { echo "psql is required for postgres" >&2; exit 1; }
+    PG_DB="bench_$$"
+    psql -q "$PG_ADMIN" -c "DROP DATABASE IF EXISTS $PG_DB" >/dev/null
+    psql -q "$PG_ADMIN" -c "CREATE DATABASE $PG_DB" >/dev/null
+    DB="${PG_ADMIN%/*}/$PG_DB"
+  fi
+  echo "== $BACKEND: seeding $TOKENS tokens ($CLIENTS clients, $OWNERS owners)" >&2
+  T0=$(date +%s.%N)
+  KEY=$("$BIN" --database-url "$DB" seed --org bench --tokens "$TOKENS" --clients "$CLIENTS" --owners "$OWNERS" --batch 20000)
+  SEED_S=$(python3 -c "print(f'{$(date +%s.%N) - $T0:.1f}')")
+  export KEY
+  row "$BACKEND | seed $TOKENS tokens | ${SEED_S} s | | | |"
+  if [ "$BACKEND" = sqlite ]; then
+    sqlite3 "$WORK/bench.db" "PRAGMA wal_checkpoint(TRUNCATE);" >/dev/null
+    ORG=$(sqlite3 "$WORK/bench.db" "SELECT id FROM orgs WHERE name = 'bench'")
+  else
+    ORG=$(psql -qtA "$DB" -c "SELECT id FROM orgs WHERE name = 'bench'")
+  fi
+  COLS="id, org_id, client_id, user_id, audience, subject, scopes, name, description, default_role, code_challenge, code_challenge_method, redirect_uri, kind, secret_prefix, expires_at, created_at, updated_at, revoked_at"
+  # SQL timing of one statement, in ms, by the database's own CLI.
+  sql_ms() {
+    if [ "$BACKEND" = sqlite ]; then
+      printf '.timer on\n.output /dev/null\n%s;\n' "$1" | sqlite3 "$WORK/bench.db" 2>&1 | grep -o 'real [0-9.]*' | awk '{print $2 * 1000}' | tail -1
+    else
+      printf '\\timing on\n\\copy (%s) to '"'"'/dev/null'"'"'\n' "$1" | psql -q "$DB" 2>&1 | grep -o 'Time: [0-9.]*' | awk '{print $2}' | tail -1
+    fi
+  }
+
+  # 5. Start-up to SERVING (first, on a cold process).
+  STARTUP=$("$CLIENT" --addr "http://127.0.0.1:$GRPC_PORT" startup "$(serve_cmd "$DB")" | json '["startup_ms"]')
+  row "$BACKEND | start-up to health SERVING | $(printf %.0f "$STARTUP") ms | target ≤ 200 ms | | |"
+
+  # 1. Stream the organization (fresh server, so peak RSS is the stream's).
+  start_server "$DB"
+  S=$("$CLIENT" --addr "http://127.0.0.1:$GRPC_PORT" stream)
+  RPS=$(echo "$S" | json '["rows_per_sec"]'); NROWS=$(echo "$S" | json '["rows"]')
+  HWM=$(awk '/VmHWM/ {print int($2/1024)}' "/proc/$SERVER_PID/status")
+  BASE_MS=$(for _ in 1 2 3; do sql_ms "SELECT $COLS FROM tokens WHERE org_id = '$ORG' ORDER BY created_at DESC, id DESC"; done | median)
+  BASE_RPS=$(python3 -c "print($NROWS / ($BASE_MS / 1000))")
+  row "$BACKEND | StreamTokens, $NROWS rows | $(printf %.0f "$RPS") rows/s | $( [ "$BACKEND" = sqlite ] && echo sqlite3 || echo 'psql \copy') $(printf %.0f "$BASE_RPS") rows/s | $(ratio "$RPS" "$BASE_RPS")× (target ≥ 0.5) | peak RSS $HWM MiB (target ≤ 64) |"
+
+  # 2. Deep paging.
+  DEPTH=$(( TOKENS - 100 ))
+  for ORDER in "create_time desc" "name"; do
+    P=$("$CLIENT" --addr "http://127.0.0.1:$GRPC_PORT" paging --depth "$DEPTH" --order-by "$ORDER" --repeat "$REPEAT")
+    row "$BACKEND | ListTokens 100 at depth $DEPTH, order_by $ORDER | cursor $(echo "$P" | json '["cursor_ms"]' | xargs printf %.2f) ms | first page $(echo "$P" | json '["first_ms"]' | xargs printf %.2f) ms | $(echo "$P" | json '["cursor_ratio"]' | xargs printf %.2f)× (target ≤ 1.5) | offset $(echo "$P" | json '["offset_ms"]' | xargs printf %.1f) ms ($(echo "$P" | json '["offset_ratio"]' | xargs printf %.0f)×) |"
+  done
+
+  # 3. Unary listing under load, gRPC and REST.
+  OWNER=user-00042
+  "$CLIENT" frame --filter "user_id = \"$OWNER\"" "$WORK/list.grpc" >/dev/null
+  for STREAMS in 16 64; do
+    read -r G_RPS G_P50 G_P99 G_ERR < <(load "$STREAMS" "http://127.0.0.1:$GRPC_PORT/oauth_registry.v1.TokenService/ListTokens" \
+      -d "$WORK/list.grpc" -H 'content-type: application/grpc' -H 'te: trailers' -H "authorization: Bearer $KEY")
+    read -r R_RPS R_P50 R_P99 R_ERR < <(load "$STREAMS" "http://127.0.0.1:$REST_PORT/v1/tokens?pageSize=100&filter=user_id%20%3D%20%22$OWNER%22" \
+      --h1 -H "authorization: Bearer $KEY")
+    row "$BACKEND | ListTokens(owner) 100, $STREAMS concurrent, ${DURATION}s | gRPC $G_RPS req/s, p50 $G_P50 ms, p99 $G_P99 ms, errors $G_ERR | REST $R_RPS req/s, p50 $R_P50 ms, p99 $R_P99 ms, errors $R_ERR | | |"
+  done
+
+  # 4. Counting.
+  for FILTER in "" "user_id = \"$OWNER\""; do
+    C=$("$CLIENT" --addr "http://127.0.0.1:$GRPC_PORT" count --filter "$FILTER" --repeat 20)
+    WHERE="org_id = '$ORG'"; [ -n "$FILTER" ] && WHERE="$WHERE AND user_id = '$OWNER'"
+    BASE=$(for _ in 1 2 3 4 5; do sql_ms "SELECT count(*) FROM tokens WHERE $WHERE"; done | median)
+    MS=$(echo "$C" | json '["median_ms"]')
+    row "$BACKEND | CountTokens ${FILTER:-(no filter)} = $(echo "$C" | json '["count"]') | $(printf %.2f "$MS") ms | $(printf %.2f "$BASE") ms | $(ratio "$MS" "$BASE")× (target ≤ 1.5) | |"
+  done
+  stop_server
+  if [ "$BACKEND" = postgres ]; then psql -q "$PG_ADMIN" -c "DROP DATABASE IF EXISTS $PG_DB" >/dev/null; PG_DB=""; fi
+done
+
+{
+  echo "# Benchmark results"
+  echo
+  echo "\`bench/run.sh --tokens $TOKENS --duration $DURATION --backends \"$BACKENDS\"\` on $(date -u +%Y-%m-%d)."
+  echo
+  echo "Machine: $(nproc) cores, $(awk '/MemTotal/ {printf "%.0f GiB", $2/1048576}' /proc/meminfo), $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs); $(sqlite3 --version | cut -d' ' -f1-1) sqlite3; $(psql --version 2>/dev/null || echo no psql)."
+  echo "Dataset: $TOKENS tokens, $CLIENTS clients, $OWNERS owners, one organization (\`oauth-registry seed\`)."
+  echo "Baselines are the database's own CLI running the equivalent SQL on the same data in the same run; ratios are service ÷ baseline (time) or service ÷ baseline (rows/s) as labelled."
+  echo
+  echo "| backend | case | service | baseline | ratio | notes |"
+  echo "|---|---|---|---|---|---|"
+  printf '%s\n' "${ROWS[@]}"
+} > "$OUT"
+cat "$OUT"

@@ -1,0 +1,230 @@
+//! `bench-client`: the gRPC side of `bench/run.sh`. Each subcommand runs one
+//! measurement against a running server and prints one JSON object on
+//! stdout, which the script turns into `bench/RESULTS.md`. Timings are
+//! medians over repeated requests, since single timings on shared machines
+//! are noise.
+
+use std::time::{Duration, Instant};
+
+use clap::{Parser, Subcommand};
+use oauth_registry::grpc::pb::token_service_client::TokenServiceClient;
+use oauth_registry::grpc::pb::{CountTokensRequest, ListTokensRequest, StreamTokensRequest};
+use prost::Message;
+use serde_json::json;
+use tonic::transport::Channel;
+use tonic_health::pb::HealthCheckRequest;
+use tonic_health::pb::health_check_response::ServingStatus;
+use tonic_health::pb::health_client::HealthClient;
+
+#[derive(Parser)]
+struct Args {
+    /// Server address.
+    #[arg(long, default_value = "http://127.0.0.1:50051")]
+    addr: String,
+    /// API key (`Bearer` credential).
+    #[arg(long, env = "KEY", default_value = "")]
+    key: String,
+    #[command(subcommand)]
+    case: Case,
+}
+
+#[derive(Subcommand)]
+enum Case {
+    /// StreamTokens over the whole organization; count rows.
+    Stream {
+        #[arg(long, default_value = "")]
+        order_by: String,
+    },
+    /// Median ListTokens latency: first page, keyset cursor at `depth`, and
+    /// offset at `depth`.
+    Paging {
+        #[arg(long)]
+        depth: u64,
+        #[arg(long, default_value = "create_time desc")]
+        order_by: String,
+        #[arg(long, default_value_t = 100)]
+        page_size: i32,
+        #[arg(long, default_value_t = 50)]
+        repeat: usize,
+    },
+    /// Median CountTokens latency for `filter`.
+    Count {
+        #[arg(long, default_value = "")]
+        filter: String,
+        #[arg(long, default_value_t = 20)]
+        repeat: usize,
+    },
+    /// Milliseconds from spawning `command` until health says SERVING.
+    Startup {
+        /// The server command line (run through `sh -c`).
+        command: String,
+    },
+    /// Writes a gRPC-framed ListTokensRequest (for h2load -d) to `out`.
+    Frame {
+        #[arg(long)]
+        filter: String,
+        #[arg(long, default_value_t = 100)]
+        page_size: i32,
+        out: std::path::PathBuf,
+    },
+}
+
+fn authed<T>(key: &str, msg: T) -> anyhow::Result<tonic::Request<T>> {
+    let mut req = tonic::Request::new(msg);
+    req.metadata_mut()
+        .insert("authorization", format!("Bearer {key}").parse()?);
+    Ok(req)
+}
+
+fn median(mut v: Vec<Duration>) -> f64 {
+    v.sort();
+    v.get(v.len() / 2)
+        .map(|d| d.as_secs_f64() * 1e3)
+        .unwrap_or(f64::NAN)
+}
+
+async fn connect(addr: &str) -> anyhow::Result<Channel> {
+    Ok(Channel::from_shared(addr.to_owned())?.connect().await?)
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let args = Args::parse();
+    let out = match &args.case {
+        Case::Stream { order_by } => {
+            let mut client = TokenServiceClient::new(connect(&args.addr).await?)
+                .max_decoding_message_size(64 << 20);
+            let start = Instant::now();
+            let req = StreamTokensRequest {
+                order_by: order_by.clone(),
+                ..Default::default()
+            };
+            let mut stream = client
+                .stream_tokens(authed(&args.key, req)?)
+                .await?
+                .into_inner();
+            let mut rows = 0u64;
+            let mut pages = 0u64;
+            while let Some(page) = stream.message().await? {
+                rows += page.tokens.len() as u64;
+                pages += 1;
+            }
+            let secs = start.elapsed().as_secs_f64();
+            json!({"rows": rows, "pages": pages, "seconds": secs, "rows_per_sec": rows as f64 / secs})
+        }
+        Case::Paging {
+            depth,
+            order_by,
+            page_size,
+            repeat,
+        } => {
+            let mut client = TokenServiceClient::new(connect(&args.addr).await?);
+            let list = |page_token: String, skip: i32, size: i32| ListTokensRequest {
+                page_size: size,
+                page_token,
+                order_by: order_by.clone(),
+                skip,
+                ..Default::default()
+            };
+            // Walk to `depth` with big pages, then finish with small ones.
+            let mut token = String::new();
+            let mut walked = 0u64;
+            let walk_start = Instant::now();
+            while walked < *depth {
+                let step = (*depth - walked).min(1000) as i32;
+                let page = client
+                    .list_tokens(authed(&args.key, list(token.clone(), 0, step))?)
+                    .await?
+                    .into_inner();
+                walked += page.tokens.len() as u64;
+                token = page.next_page_token;
+                anyhow::ensure!(!token.is_empty(), "only {walked} rows: less than --depth");
+            }
+            let walk_secs = walk_start.elapsed().as_secs_f64();
+            let mut timed = async |req: ListTokensRequest| -> anyhow::Result<f64> {
+                let mut times = Vec::with_capacity(*repeat);
+                for _ in 0..*repeat {
+                    let t = Instant::now();
+                    let page = client
+                        .list_tokens(authed(&args.key, req.clone())?)
+                        .await?
+                        .into_inner();
+                    times.push(t.elapsed());
+                    anyhow::ensure!(page.tokens.len() == *page_size as usize, "short page");
+                }
+                Ok(median(times))
+            };
+            let first = timed(list(String::new(), 0, *page_size)).await?;
+            let deep = timed(list(token, 0, *page_size)).await?;
+            let skip = i32::try_from(*depth)?;
+            let offset = timed(list(String::new(), skip, *page_size)).await?;
+            json!({"depth": depth, "order_by": order_by, "first_ms": first, "cursor_ms": deep,
+                   "offset_ms": offset, "cursor_ratio": deep / first, "offset_ratio": offset / first,
+                   "walk_seconds": walk_secs})
+        }
+        Case::Count { filter, repeat } => {
+            let mut client = TokenServiceClient::new(connect(&args.addr).await?);
+            let mut times = Vec::with_capacity(*repeat);
+            let mut count = 0;
+            for _ in 0..*repeat {
+                let req = CountTokensRequest {
+                    filter: filter.clone(),
+                };
+                let t = Instant::now();
+                count = client
+                    .count_tokens(authed(&args.key, req)?)
+                    .await?
+                    .into_inner()
+                    .total_size;
+                times.push(t.elapsed());
+            }
+            json!({"filter": filter, "count": count, "median_ms": median(times)})
+        }
+        Case::Startup { command } => {
+            let start = Instant::now();
+            let mut child = tokio::process::Command::new("sh")
+                .arg("-c")
+                .arg(command)
+                .kill_on_drop(true)
+                .spawn()?;
+            let serving = loop {
+                anyhow::ensure!(
+                    start.elapsed() < Duration::from_secs(30),
+                    "not SERVING after 30 s"
+                );
+                if let Ok(ch) = connect(&args.addr).await {
+                    let status = HealthClient::new(ch)
+                        .check(HealthCheckRequest::default())
+                        .await
+                        .map(|r| r.into_inner().status);
+                    if status.is_ok_and(|s| s == ServingStatus::Serving as i32) {
+                        break start.elapsed();
+                    }
+                }
+                tokio::time::sleep(Duration::from_millis(2)).await;
+            };
+            child.start_kill()?;
+            child.wait().await?;
+            json!({"startup_ms": serving.as_secs_f64() * 1e3})
+        }
+        Case::Frame {
+            filter,
+            page_size,
+            out,
+        } => {
+            let msg = ListTokensRequest {
+                page_size: *page_size,
+                filter: filter.clone(),
+                ..Default::default()
+            }
+            .encode_to_vec();
+            let mut framed = vec![0u8];
+            framed.extend_from_slice(&u32::try_from(msg.len())?.to_be_bytes());
+            framed.extend_from_slice(&msg);
+            std::fs::write(out, &framed)?;
+            json!({"bytes": framed.len()})
+        }
+    };
+    println!("{out}");
+    Ok(())
+}
