@@ -18,7 +18,7 @@ use crate::telemetry::{self, LogFormat};
 #[command(
     name = "oauth-registry",
     version,
-    about = "Keeps an organization's OAuth 2.0 clients and tokens; serves them over gRPC."
+    about = "Keeps an organization's OAuth 2.0 clients and tokens; serves them over gRPC and a REST gateway."
 )]
 pub struct Cli {
     /// Database: sqlite://path (created if missing) or postgres://...
