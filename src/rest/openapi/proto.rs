@@ -17,6 +17,8 @@ use utoipa::openapi::{RefOr, Schema};
 use crate::grpc::pb;
 
 const PACKAGE: &str = "oauth_registry.v1";
+/// Full names of our package's types start with this.
+const PREFIX: &str = ".oauth_registry.v1.";
 
 /// Our package's messages and enums by full name (`.oauth_registry.v1.Token`),
 /// with their leading comments.
@@ -44,13 +46,13 @@ static CATALOG: LazyLock<Catalog> = LazyLock::new(|| {
             let fields = (0..m.field.len() as i32)
                 .map(|f| comment(&[4, i, 2, f]))
                 .collect();
-            let name = format!(".{PACKAGE}.{}", m.name());
+            let name = format!("{PREFIX}{}", m.name());
             catalog
                 .messages
                 .insert(name, (m.clone(), comment(&[4, i]), fields));
         }
         for (i, e) in file.enum_type.iter().enumerate() {
-            let name = format!(".{PACKAGE}.{}", e.name());
+            let name = format!("{PREFIX}{}", e.name());
             catalog
                 .enums
                 .insert(name, (e.clone(), comment(&[5, i as i32])));
@@ -95,7 +97,7 @@ fn value_schema(f: &FieldDescriptorProto) -> Value {
                 json!({"type": "string", "description": "comma-separated lowerCamelCase field paths"})
             }
             ".google.protobuf.Empty" => json!({"type": "object"}),
-            name if name.starts_with(&format!(".{PACKAGE}.")) => reference(name),
+            name if name.starts_with(PREFIX) => reference(name),
             _ => json!({}),
         },
         Type::Group => json!({}),
@@ -153,7 +155,7 @@ fn dependencies(full: &str, out: &mut BTreeSet<String>) {
     };
     for f in &m.field {
         let name = f.type_name();
-        if name.starts_with(&format!(".{PACKAGE}.")) && out.insert(name.to_owned()) {
+        if name.starts_with(PREFIX) && out.insert(name.to_owned()) {
             dependencies(name, out);
         }
     }
@@ -165,7 +167,7 @@ fn dependencies(full: &str, out: &mut BTreeSet<String>) {
 /// The descriptors say which fields are timestamps, so no other string is
 /// ever touched.
 pub fn normalize_timestamps(value: &mut Value, name: &str) {
-    walk(value, &format!(".{PACKAGE}.{name}"));
+    walk(value, &format!("{PREFIX}{name}"));
 }
 
 fn walk(value: &mut Value, full: &str) {
@@ -196,7 +198,7 @@ fn walk(value: &mut Value, full: &str) {
                         );
                     }
                 }
-                name if name.starts_with(&format!(".{PACKAGE}.")) => walk(item, name),
+                name if name.starts_with(PREFIX) => walk(item, name),
                 _ => {}
             }
         }
