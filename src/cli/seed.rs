@@ -2,8 +2,9 @@
 //! organization, prints a new admin API key once on stdout (bound to the
 //! first owner, superuser), then clients and tokens spread over owners,
 //! scopes, kinds, statuses and a year of dates. Tokens go in through the
-//! store's bulk insert, in batches of one transaction each, with a progress
-//! bar; the same `--rng-seed` gives the same data apart from ids and secrets.
+//! store's bulk load (one transaction, fed batch by batch while the next is
+//! generated), with a progress bar; the same `--rng-seed` gives the same data
+//! apart from ids and secrets.
 
 use std::time::Instant;
 
@@ -112,15 +113,36 @@ pub async fn run(database_url: &str, opts: &StoreOptions, args: &SeedArgs) -> an
         ProgressStyle::with_template("{spinner} tokens {bar:40} {pos}/{len} {per_sec} eta {eta}")
             .unwrap_or_else(|_| ProgressStyle::default_bar()),
     );
-    let mut batch = Vec::with_capacity(args.batch.min(args.tokens));
-    for i in 0..args.tokens {
-        batch.push(token(&mut rng, &org.id, &clients, args.owners, now, i));
-        if batch.len() == args.batch || i + 1 == args.tokens {
-            store.insert_tokens(&batch).await?;
-            bar.inc(batch.len() as u64);
-            batch.clear();
-        }
-    }
+    // Tokens are generated on a blocking thread while the store writes the
+    // previous batch; the bounded channel keeps at most a few batches queued.
+    let (tx, rx) = tokio::sync::mpsc::channel(2);
+    let generator = {
+        let (bar, org_id, owners, tokens, batch_size) = (
+            bar.clone(),
+            org.id.clone(),
+            args.owners,
+            args.tokens,
+            args.batch,
+        );
+        let clients = clients.clone();
+        tokio::task::spawn_blocking(move || {
+            let mut batch = Vec::with_capacity(batch_size.min(tokens));
+            for i in 0..tokens {
+                batch.push(token(&mut rng, &org_id, &clients, owners, now, i, tokens));
+                if batch.len() == batch_size || i + 1 == tokens {
+                    let full = std::mem::replace(&mut batch, Vec::with_capacity(batch_size));
+                    let n = full.len() as u64;
+                    if tx.blocking_send(full).is_err() {
+                        return; // the load failed; its error is reported below
+                    }
+                    bar.inc(n);
+                }
+            }
+        })
+    };
+    let loaded = store.bulk_load_tokens(rx).await;
+    generator.await?;
+    loaded?;
     bar.finish_and_clear();
     eprintln!(
         "seeded organization {:?} ({}): {} clients, {} tokens over {} owners in {:.1}s",
@@ -136,8 +158,9 @@ pub async fn run(database_url: &str, opts: &StoreOptions, args: &SeedArgs) -> an
     Ok(())
 }
 
-/// One pseudo-random token; created times spread over the past year with
-/// time-ordered ids to match.
+/// Token `i` of `total`, pseudo-random apart from its creation time: those
+/// rise evenly over the past year (with jitter inside each step), so ids,
+/// which are time-ordered, arrive in order and append to the primary key.
 fn token(
     rng: &mut StdRng,
     org_id: &str,
@@ -145,9 +168,11 @@ fn token(
     owners: usize,
     now: Timestamp,
     i: usize,
+    total: usize,
 ) -> NewTokenRow {
     let client = &clients[rng.random_range(0..clients.len())];
-    let created = now.micros() - rng.random_range(0..365 * DAY_US);
+    let step = (365 * DAY_US / total.max(1) as i64).max(1);
+    let created = now.micros() - 365 * DAY_US + i as i64 * step + rng.random_range(0..step);
     let lifetime = [1, 30, 365, 730][rng.random_range(0..4)] * DAY_US;
     let revoked = rng
         .random_bool(0.1)

@@ -31,9 +31,6 @@ macro_rules! sql_store {
         use $crate::domain::{Result, Timestamp};
         use sqlx::AssertSqlSafe;
 
-        /// Rows per multi-row INSERT (20 columns each; well under both
-        /// backends' parameter limits).
-        const INSERT_CHUNK: usize = 500;
 
         impl $store {
             async fn fetch_token(
@@ -258,34 +255,7 @@ macro_rules! sql_store {
 
             async fn insert_tokens(&self, rows: &[NewTokenRow]) -> Result<()> {
                 let mut tx = self.begin_write().await?;
-                for chunk in rows.chunks(INSERT_CHUNK) {
-                    let mut q = sqlx::query(AssertSqlSafe(sqlgen::insert_tokens($dialect, chunk.len())));
-                    for r in chunk {
-                        let t = &r.token;
-                        q = q
-                            .bind(t.id.clone())
-                            .bind(t.org_id.clone())
-                            .bind(t.client_id.clone())
-                            .bind(t.user_id.clone())
-                            .bind(t.audience.clone())
-                            .bind(t.subject.clone())
-                            .bind(to_json_list(&t.scopes))
-                            .bind(t.name.clone())
-                            .bind(t.description.clone())
-                            .bind(t.default_role.clone())
-                            .bind(t.pkce.as_ref().map(|p| p.challenge.clone()))
-                            .bind(t.pkce.as_ref().map(|p| p.method.as_str().to_owned()))
-                            .bind(t.redirect_uri.clone())
-                            .bind(t.kind.as_str())
-                            .bind(t.secret_prefix.clone())
-                            .bind(t.expires_at.micros())
-                            .bind(t.created_at.micros())
-                            .bind(t.updated_at.micros())
-                            .bind(t.revoked_at.map(Timestamp::micros))
-                            .bind(r.secret_hash.clone());
-                    }
-                    q.execute(&mut *tx).await?;
-                }
+                Self::insert_rows(&mut tx, rows).await?;
                 // A single create marks its client as used; bulk loads (seed)
                 // set `last_used` themselves.
                 if let [one] = rows {
@@ -300,6 +270,10 @@ macro_rules! sql_store {
                 }
                 tx.commit().await?;
                 Ok(())
+            }
+
+            async fn bulk_load_tokens(&self, batches: $crate::store::bulk::TokenBatches) -> Result<u64> {
+                self.bulk_load(batches).await
             }
 
             async fn get_token(&self, org_id: &str, id: &str) -> Result<Option<Token>> {

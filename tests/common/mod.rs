@@ -234,8 +234,19 @@ pub const NAMES: [&str; 6] = ["alpha", "beta", "Gamma", "delta", "ßeta", "a*b"]
 /// Inserts `n` tokens into `org` with deliberate ties in every sort key,
 /// statuses of all three kinds, three owners and two clients-less kinds.
 pub async fn insert_tokens(app: &TestApp, org: &str, n: usize) -> Vec<Token> {
+    let rows = token_rows(org, n);
+    app.registry
+        .store()
+        .insert_tokens(&rows)
+        .await
+        .expect("insert");
+    rows.into_iter().map(|r| r.token).collect()
+}
+
+/// The rows `insert_tokens` inserts, without inserting them.
+pub fn token_rows(org: &str, n: usize) -> Vec<NewTokenRow> {
     let now = Timestamp::now().micros();
-    let rows: Vec<NewTokenRow> = (0..n)
+    (0..n)
         .map(|i| {
             let created = now - 30 * DAY + (i as i64 % 9) * DAY;
             let token = Token {
@@ -272,13 +283,7 @@ pub async fn insert_tokens(app: &TestApp, org: &str, n: usize) -> Vec<Token> {
                 secret_hash: vec![i as u8; 32],
             }
         })
-        .collect();
-    app.registry
-        .store()
-        .insert_tokens(&rows)
-        .await
-        .expect("insert");
-    rows.into_iter().map(|r| r.token).collect()
+        .collect()
 }
 
 /// Wraps a message with `authorization: Bearer <key>`.
