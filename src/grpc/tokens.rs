@@ -27,9 +27,9 @@ impl TokenApi {
 
 type PageStream = Pin<Box<dyn Stream<Item = Result<pb::StreamTokensResponse, Status>> + Send>>;
 
-fn tokens_out(tokens: &[crate::domain::model::Token]) -> Vec<pb::Token> {
+fn tokens_out(tokens: Vec<crate::domain::model::Token>) -> Vec<pb::Token> {
     let now = Timestamp::now();
-    tokens.iter().map(|t| convert::token(t, now)).collect()
+    tokens.into_iter().map(|t| convert::token(t, now)).collect()
 }
 
 #[tonic::async_trait]
@@ -56,7 +56,7 @@ impl TokenService for TokenApi {
         };
         let page = self.registry.list_tokens(&caller, &list).await?;
         Ok(Response::new(pb::ListTokensResponse {
-            tokens: tokens_out(&page.items),
+            tokens: tokens_out(page.items),
             next_page_token: page.next_page_token.unwrap_or_default(),
             total_size: page.total_size.map(|n| n as i64),
         }))
@@ -83,7 +83,7 @@ impl TokenService for TokenApi {
             .map(|page| {
                 let page = page?;
                 Ok(pb::StreamTokensResponse {
-                    tokens: tokens_out(&page.items),
+                    tokens: tokens_out(page.items),
                     next_page_token: page.next_page_token.unwrap_or_default(),
                 })
             });
@@ -109,7 +109,7 @@ impl TokenService for TokenApi {
         let caller = caller(&self.registry, &req).await?;
         let id = validate::id("id", &req.get_ref().id)?;
         let t = self.registry.get_token(&caller, &id).await?;
-        Ok(Response::new(convert::token(&t, Timestamp::now())))
+        Ok(Response::new(convert::token(t, Timestamp::now())))
     }
 
     async fn create_token(
@@ -124,7 +124,7 @@ impl TokenService for TokenApi {
             .await
             .map_err(|e| e.prefix_fields("token"))?;
         Ok(Response::new(pb::CreateTokenResponse {
-            token: Some(convert::token(&t, Timestamp::now())),
+            token: Some(convert::token(t, Timestamp::now())),
             secret,
         }))
     }
@@ -137,7 +137,7 @@ impl TokenService for TokenApi {
         let r = req.get_ref();
         let (id, patch) = convert::token_patch(r.token.as_ref(), r.update_mask.as_ref())?;
         let t = self.registry.update_token(&caller, &id, &patch).await?;
-        Ok(Response::new(convert::token(&t, Timestamp::now())))
+        Ok(Response::new(convert::token(t, Timestamp::now())))
     }
 
     async fn revoke_token(
@@ -147,7 +147,7 @@ impl TokenService for TokenApi {
         let caller = caller(&self.registry, &req).await?;
         let id = validate::id("id", &req.get_ref().id)?;
         let t = self.registry.revoke_token(&caller, &id).await?;
-        Ok(Response::new(convert::token(&t, Timestamp::now())))
+        Ok(Response::new(convert::token(t, Timestamp::now())))
     }
 
     async fn delete_token(

@@ -13,6 +13,7 @@ mod rows;
 pub mod sql;
 mod sql_store;
 mod sqlite;
+mod sqlite_read;
 
 use std::sync::Arc;
 use std::time::Duration;

@@ -10,6 +10,7 @@ use sqlx::{PgPool, Postgres, Transaction};
 use super::StoreOptions;
 use super::bulk::bulk_store;
 use super::sql::Dialect;
+use super::sql::Sql;
 use super::sql_store::{bind_params, sql_store};
 
 /// The PostgreSQL store.
@@ -49,6 +50,24 @@ impl PgStore {
     ];
     const BULK_RESET: &[&str] = &[];
     const BULK_AFTER: &[&str] = &[];
+
+    async fn query_tokens(&self, sql: Sql) -> Result<Vec<Token>> {
+        let rows: Vec<TokenRow> =
+            bind_params!(sqlx::query_as(sqlx::AssertSqlSafe(sql.text)), sql.params)
+                .fetch_all(&self.pool)
+                .await?;
+        rows.into_iter().map(Token::try_from).collect()
+    }
+
+    async fn query_count(&self, sql: Sql) -> Result<u64> {
+        let n: i64 = bind_params!(
+            sqlx::query_scalar(sqlx::AssertSqlSafe(sql.text)),
+            sql.params
+        )
+        .fetch_one(&self.pool)
+        .await?;
+        Ok(n as u64)
+    }
 
     async fn begin_write(&self) -> Result<Transaction<'static, Postgres>> {
         Ok(self.pool.begin().await?)

@@ -2,7 +2,9 @@
 //! PostgreSQL. A macro rather than generics over `sqlx::Database`: the
 //! statements are identical, and spelling out sqlx's per-type trait bounds for
 //! every column would bury the SQL. Each backend supplies `pool`,
-//! `begin_write()` (SQLite: `BEGIN IMMEDIATE`) and `run_migrations()`.
+//! `begin_write()` (SQLite: `BEGIN IMMEDIATE`), `run_migrations()`, and the
+//! listing reads `query_tokens()`/`query_count()` (SQLite runs those outside
+//! sqlx, see `sqlite_read.rs`).
 
 /// Binds `Param`s to any sqlx query type, in placeholder order.
 macro_rules! bind_params {
@@ -246,11 +248,7 @@ macro_rules! sql_store {
             }
 
             async fn count_clients(&self, org_id: &str, f: &ClientFilter) -> Result<u64> {
-                let sql = sqlgen::count_clients($dialect, org_id, f);
-                let n: i64 = bind_params!(sqlx::query_scalar(AssertSqlSafe(sql.text)), sql.params)
-                    .fetch_one(&self.pool)
-                    .await?;
-                Ok(n as u64)
+                self.query_count(sqlgen::count_clients($dialect, org_id, f)).await
             }
 
             async fn insert_tokens(&self, rows: &[NewTokenRow]) -> Result<()> {
@@ -334,19 +332,11 @@ macro_rules! sql_store {
             }
 
             async fn list_tokens(&self, q: &TokenQuery) -> Result<Vec<Token>> {
-                let sql = sqlgen::list_tokens($dialect, q);
-                let rows: Vec<TokenRow> = bind_params!(sqlx::query_as(AssertSqlSafe(sql.text)), sql.params)
-                    .fetch_all(&self.pool)
-                    .await?;
-                rows.into_iter().map(Token::try_from).collect()
+                self.query_tokens(sqlgen::list_tokens($dialect, q)).await
             }
 
             async fn count_tokens(&self, org_id: &str, f: &TokenFilter, now: Timestamp) -> Result<u64> {
-                let sql = sqlgen::count_tokens($dialect, org_id, f, now);
-                let n: i64 = bind_params!(sqlx::query_scalar(AssertSqlSafe(sql.text)), sql.params)
-                    .fetch_one(&self.pool)
-                    .await?;
-                Ok(n as u64)
+                self.query_count(sqlgen::count_tokens($dialect, org_id, f, now)).await
             }
         }
     };

@@ -7,6 +7,7 @@
 //! with "database is locked" when a read transaction tries to upgrade.
 
 use std::str::FromStr;
+use std::sync::Arc;
 use std::time::Duration;
 
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
@@ -15,12 +16,19 @@ use sqlx::{Sqlite, SqlitePool, Transaction};
 use super::StoreOptions;
 use super::bulk::bulk_store;
 use super::sql::Dialect;
+use super::sql::Sql;
 use super::sql_store::{bind_params, sql_store};
+use super::sqlite_read::ReadPool;
+
+/// How long a statement waits for a lock before failing.
+const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// The SQLite store.
 #[derive(Debug, Clone)]
 pub struct SqliteStore {
     pool: SqlitePool,
+    /// Listing and counting reads (see `sqlite_read.rs`).
+    readers: Arc<ReadPool>,
 }
 
 impl SqliteStore {
@@ -31,7 +39,7 @@ impl SqliteStore {
             .create_if_missing(true)
             .journal_mode(SqliteJournalMode::Wal)
             .synchronous(SqliteSynchronous::Normal)
-            .busy_timeout(Duration::from_secs(10))
+            .busy_timeout(BUSY_TIMEOUT)
             .foreign_keys(true)
             .pragma("temp_store", "memory");
         if let Some(dir) = options.get_filename().parent()
@@ -44,9 +52,14 @@ impl SqliteStore {
         let pool = SqlitePoolOptions::new()
             .max_connections(opts.max_connections)
             .acquire_timeout(opts.acquire_timeout)
-            .connect_with(options)
+            .connect_with(options.clone())
             .await?;
-        Ok(SqliteStore { pool })
+        let readers = Arc::new(ReadPool::new(
+            options.get_filename().to_path_buf(),
+            opts.max_connections,
+            BUSY_TIMEOUT,
+        ));
+        Ok(SqliteStore { pool, readers })
     }
 
     /// The underlying pool, for tests and benchmarks.
@@ -64,6 +77,14 @@ impl SqliteStore {
     /// Moves the load from the WAL into the database file and truncates the
     /// WAL, rather than leaving a log as large as the data behind.
     const BULK_AFTER: &[&str] = &["PRAGMA wal_checkpoint(TRUNCATE)"];
+
+    async fn query_tokens(&self, sql: Sql) -> Result<Vec<Token>> {
+        self.readers.tokens(sql).await
+    }
+
+    async fn query_count(&self, sql: Sql) -> Result<u64> {
+        self.readers.count(sql).await
+    }
 
     async fn begin_write(&self) -> Result<Transaction<'static, Sqlite>> {
         Ok(self.pool.begin_with("BEGIN IMMEDIATE").await?)

@@ -10,38 +10,43 @@ use crate::domain::{Error, Result, Timestamp};
 use crate::grpc::pb;
 use crate::service::NewToken;
 
-pub fn token(t: &Token, now: Timestamp) -> pb::Token {
+/// Takes the token by value: listings and streams convert a page they no
+/// longer need, so every string moves instead of being copied.
+pub fn token(t: Token, now: Timestamp) -> pb::Token {
+    let status = match t.status(now) {
+        TokenStatus::Active => pb::TokenStatus::Active,
+        TokenStatus::Expired => pb::TokenStatus::Expired,
+        TokenStatus::Revoked => pb::TokenStatus::Revoked,
+    } as i32;
+    let (code_challenge, method) = match t.pkce {
+        None => (String::new(), pb::CodeChallengeMethod::Unspecified),
+        Some(p) => (
+            p.challenge,
+            match p.method {
+                ChallengeMethod::S256 => pb::CodeChallengeMethod::S256,
+                ChallengeMethod::Plain => pb::CodeChallengeMethod::Plain,
+            },
+        ),
+    };
     pb::Token {
-        id: t.id.clone(),
-        client_id: t.client_id.clone().unwrap_or_default(),
-        user_id: t.user_id.clone(),
-        audience: t.audience.clone(),
-        subject: t.subject.clone(),
-        scopes: t.scopes.clone(),
-        name: t.name.clone(),
-        description: t.description.clone(),
-        default_role: t.default_role.clone(),
-        code_challenge: t
-            .pkce
-            .as_ref()
-            .map(|p| p.challenge.clone())
-            .unwrap_or_default(),
-        code_challenge_method: match t.pkce.as_ref().map(|p| p.method) {
-            None => pb::CodeChallengeMethod::Unspecified,
-            Some(ChallengeMethod::S256) => pb::CodeChallengeMethod::S256,
-            Some(ChallengeMethod::Plain) => pb::CodeChallengeMethod::Plain,
-        } as i32,
-        redirect_uri: t.redirect_uri.clone().unwrap_or_default(),
+        id: t.id,
+        client_id: t.client_id.unwrap_or_default(),
+        user_id: t.user_id,
+        audience: t.audience,
+        subject: t.subject,
+        scopes: t.scopes,
+        name: t.name,
+        description: t.description,
+        default_role: t.default_role,
+        code_challenge,
+        code_challenge_method: method as i32,
+        redirect_uri: t.redirect_uri.unwrap_or_default(),
         kind: match t.kind {
             TokenKind::Access => pb::TokenKind::Access,
             TokenKind::Refresh => pb::TokenKind::Refresh,
         } as i32,
-        status: match t.status(now) {
-            TokenStatus::Active => pb::TokenStatus::Active,
-            TokenStatus::Expired => pb::TokenStatus::Expired,
-            TokenStatus::Revoked => pb::TokenStatus::Revoked,
-        } as i32,
-        secret_prefix: t.secret_prefix.clone(),
+        status,
+        secret_prefix: t.secret_prefix,
         expire_time: Some(timestamp(t.expires_at)),
         create_time: Some(timestamp(t.created_at)),
         update_time: Some(timestamp(t.updated_at)),
