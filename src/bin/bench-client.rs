@@ -54,6 +54,12 @@ enum Case {
         #[arg(long, default_value_t = 20)]
         repeat: usize,
     },
+    /// Median latency of a grpc.health.v1 Check: the round-trip floor
+    /// under every unary figure (no auth, no database).
+    Health {
+        #[arg(long, default_value_t = 200)]
+        repeat: usize,
+    },
     /// Milliseconds from spawning `command` until health says SERVING.
     Startup {
         /// The server command line (run through `sh -c`).
@@ -179,6 +185,16 @@ async fn main() -> anyhow::Result<()> {
                 times.push(t.elapsed());
             }
             json!({"filter": filter, "count": count, "median_ms": median(times)})
+        }
+        Case::Health { repeat } => {
+            let mut client = HealthClient::new(connect(&args.addr).await?);
+            let mut times = Vec::with_capacity(*repeat);
+            for _ in 0..*repeat {
+                let t = Instant::now();
+                client.check(HealthCheckRequest::default()).await?;
+                times.push(t.elapsed());
+            }
+            json!({"median_ms": median(times)})
         }
         Case::Startup { command } => {
             let start = Instant::now();

@@ -49,7 +49,10 @@ impl PgStore {
         "SET LOCAL synchronous_commit = off",
     ];
     const BULK_RESET: &[&str] = &[];
-    const BULK_AFTER: &[&str] = &[];
+    /// Planner statistics for the new rows, and hint bits and the visibility
+    /// map set now rather than by the first reader (which otherwise rewrites
+    /// every page it touches: the first stream after a load ran 30× slower).
+    const BULK_AFTER: &[&str] = &["VACUUM (ANALYZE) tokens"];
 
     async fn query_tokens(&self, sql: Sql) -> Result<Vec<Token>> {
         let rows: Vec<TokenRow> =
