@@ -1,5 +1,7 @@
 //! Logging set-up: human-readable by default, JSON lines with
-//! `--log-format json`; the level comes from `RUST_LOG` (default `info`).
+//! `--log-format json`; the level comes from `RUST_LOG` (default `info`, and
+//! for `seed` also `sqlx::query=error`: its index rebuilds are meant to be
+//! slow, and sqlx would warn about each).
 
 use tracing_subscriber::EnvFilter;
 
@@ -10,9 +12,10 @@ pub enum LogFormat {
 }
 
 /// Installs the global subscriber, writing to stderr (stdout is kept for
-/// command output such as a new key's secret). Safe to call once.
-pub fn init(format: LogFormat) {
-    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
+/// command output such as a new key's secret). `default` applies when
+/// `RUST_LOG` is unset. Safe to call once.
+pub fn init(format: LogFormat, default: &str) {
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(default));
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr);

@@ -64,7 +64,7 @@ async fn stream_yields_every_row_once(backend: Backend) {
     assert_eq!(unique, want);
     // The default page size (0) is the documented streaming default.
     let default = collect(&app, pb::StreamTokensRequest::default()).await;
-    assert_eq!(default[0].tokens.len(), 500);
+    assert_eq!(default[0].tokens.len(), 1000);
     // An empty listing is one empty, final page... or none: never an error.
     let none = collect(
         &app,

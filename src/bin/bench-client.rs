@@ -34,6 +34,9 @@ enum Case {
     Stream {
         #[arg(long, default_value = "")]
         order_by: String,
+        /// 0 = the server's default.
+        #[arg(long, default_value_t = 0)]
+        page_size: i32,
     },
     /// Median ListTokens latency: first page, keyset cursor at `depth`, and
     /// offset at `depth`.
@@ -97,12 +100,16 @@ async fn connect(addr: &str) -> anyhow::Result<Channel> {
 async fn main() -> anyhow::Result<()> {
     let args = Args::parse();
     let out = match &args.case {
-        Case::Stream { order_by } => {
+        Case::Stream {
+            order_by,
+            page_size,
+        } => {
             let mut client = TokenServiceClient::new(connect(&args.addr).await?)
                 .max_decoding_message_size(64 << 20);
             let start = Instant::now();
             let req = StreamTokensRequest {
                 order_by: order_by.clone(),
+                page_size: *page_size,
                 ..Default::default()
             };
             let mut stream = client

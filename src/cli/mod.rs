@@ -98,7 +98,11 @@ impl Cli {
 
 /// Runs the parsed command line.
 pub async fn run(cli: Cli) -> anyhow::Result<()> {
-    telemetry::init(cli.log_format);
+    let default_filter = match cli.command {
+        Command::Seed(_) => "info,sqlx::query=error",
+        _ => "info",
+    };
+    telemetry::init(cli.log_format, default_filter);
     match &cli.command {
         Command::Serve(args) => {
             let config = ServerConfig {
