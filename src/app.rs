@@ -102,10 +102,12 @@ impl Application {
         let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
         let (drain_tx, drain_rx) = tokio::sync::watch::channel(false);
         let drain_reporter = reporter.clone();
+        let drain_registry = self.registry.clone();
         let signal = async move {
             shutdown.await;
             tracing::info!("shutdown requested; draining");
             set_all(&drain_reporter, ServingStatus::NotServing).await;
+            drain_registry.begin_drain();
             let _ = drain_tx.send(true);
             let _ = stop_tx.send(());
         };

@@ -15,7 +15,7 @@ use crate::domain::query::{
     ClientFilter, ClientQuery, ClientSortField, Page, PageRequest, PageStart, Position, Sort,
     SortValue, TokenFilter, TokenQuery, TokenSortField,
 };
-use crate::domain::{Result, Timestamp};
+use crate::domain::{Error, Result, Timestamp};
 
 /// A listing request in canonical form.
 #[derive(Debug, Clone)]
@@ -223,7 +223,9 @@ impl Registry {
     /// (streaming a million rows took ~40% longer strictly in turn) while a
     /// slow client still slows the query and memory stays at a few pages.
     /// When the consumer goes away the task stops, abandoning a query in
-    /// progress, and issues no further queries.
+    /// progress, and issues no further queries. When the server drains, the
+    /// stream ends after the page in hand with UNAVAILABLE; that page's
+    /// `next_page_token` resumes it on any replica.
     fn pages<T: Listable + Sync>(
         &self,
         caller: Caller,
@@ -236,6 +238,15 @@ impl Registry {
         let producer = async move {
             let mut sent = 0u32;
             while max_pages == 0 || sent < max_pages {
+                if sent > 0 && this.is_draining() {
+                    let _ = tx
+                        .send(Err(Error::Unavailable(
+                            "server is shutting down; resume with the last page's next_page_token"
+                                .into(),
+                        )))
+                        .await;
+                    return;
+                }
                 let page = tokio::select! {
                     page = this.page::<T>(&caller, &req) => page,
                     () = tx.closed() => return,

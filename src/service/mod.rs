@@ -39,6 +39,8 @@ pub struct Registry {
     store: Arc<dyn Store>,
     cursors: CursorCodec,
     stats: Arc<Stats>,
+    /// Set once the server starts draining: streams stop at the next page.
+    draining: Arc<tokio::sync::watch::Sender<bool>>,
 }
 
 impl Registry {
@@ -51,7 +53,19 @@ impl Registry {
             store,
             cursors: CursorCodec::new(key),
             stats: Arc::default(),
+            draining: Arc::new(tokio::sync::watch::Sender::new(false)),
         })
+    }
+
+    /// Starts a drain: every stream ends after the page it is on, with
+    /// UNAVAILABLE and that page's resume token, so clients resume on another
+    /// replica instead of the grace period cutting them off mid-page.
+    pub fn begin_drain(&self) {
+        self.draining.send_replace(true);
+    }
+
+    pub(crate) fn is_draining(&self) -> bool {
+        *self.draining.borrow()
     }
 
     pub fn store(&self) -> &Arc<dyn Store> {
