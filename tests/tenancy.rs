@@ -530,8 +530,53 @@ async fn bad_credentials_are_unauthenticated(backend: Backend) {
     }
 }
 
+/// A revoked key is refused on its very next call, over gRPC and REST; one
+/// organization cannot revoke another's key.
+async fn revoked_key_is_refused_at_once(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let created = app
+        .registry
+        .create_api_key(&app.org_a, None, vec![Scope::TokensRead], false, None)
+        .await
+        .expect("key");
+    let list = |key: String| {
+        let app = &app;
+        async move {
+            app.tokens()
+                .list_tokens(authed(&key, pb::ListTokensRequest::default()))
+                .await
+                .map(|_| ())
+                .map_err(|s| s.code())
+        }
+    };
+    assert_eq!(list(created.secret.clone()).await, Ok(()));
+    let cross = app
+        .registry
+        .revoke_api_key(&app.org_b, &created.key.id)
+        .await;
+    assert!(cross.is_err(), "organization B cannot revoke A's key");
+    assert_eq!(list(created.secret.clone()).await, Ok(()), "still valid");
+
+    app.registry
+        .revoke_api_key(&app.org_a, &created.key.id)
+        .await
+        .expect("revoke");
+    assert_eq!(
+        list(created.secret.clone()).await,
+        Err(Code::Unauthenticated)
+    );
+    let rest = reqwest::Client::new()
+        .get(format!("{}/v1/tokens", app.rest))
+        .bearer_auth(&created.secret)
+        .send()
+        .await
+        .expect("REST call");
+    assert_eq!(rest.status(), reqwest::StatusCode::UNAUTHORIZED);
+}
+
 backend_tests!(
     org_b_never_touches_org_a,
     scopes_are_enforced_per_rpc,
-    bad_credentials_are_unauthenticated
+    bad_credentials_are_unauthenticated,
+    revoked_key_is_refused_at_once
 );

@@ -35,6 +35,14 @@ pub enum AdminCommand {
         #[arg(long)]
         expires_at: Option<String>,
     },
+    /// Revoke an API key at once: its next call is refused.
+    RevokeKey {
+        /// Organization id or name.
+        #[arg(long)]
+        org: String,
+        /// The key's id (printed by `create-key`).
+        id: String,
+    },
 }
 
 pub async fn run(
@@ -73,6 +81,11 @@ pub async fn run(
                 created.key.id, org.name
             );
             println!("{}", created.secret);
+        }
+        AdminCommand::RevokeKey { org, id } => {
+            let org = registry.find_org(org).await?;
+            registry.revoke_api_key(&org.id, id).await?;
+            eprintln!("API key {id} of organization {} revoked", org.name);
         }
     }
     Ok(())

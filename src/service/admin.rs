@@ -69,6 +69,20 @@ impl Registry {
         })
     }
 
+    /// Revokes the organization's API key `key_id`. Keys are looked up on
+    /// every call (no cache), so the next call with it is refused.
+    pub async fn revoke_api_key(&self, org_id: &str, key_id: &str) -> Result<()> {
+        if self
+            .store
+            .revoke_api_key(org_id, key_id, Timestamp::now())
+            .await?
+        {
+            Ok(())
+        } else {
+            Err(Error::not_found("API key", key_id))
+        }
+    }
+
     /// Authenticates the value of an `authorization` header (`Bearer <key>`;
     /// `token <key>` is accepted too, as Review Board clients send it).
     pub async fn authenticate(&self, header: Option<&str>) -> Result<Caller> {

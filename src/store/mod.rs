@@ -65,6 +65,9 @@ pub trait Store: Send + Sync + 'static {
     /// The key whose non-secret prefix is `prefix` (the caller verifies the hash).
     async fn find_api_key(&self, prefix: &str) -> Result<Option<ApiKey>>;
     async fn touch_api_key(&self, id: &str, at: Timestamp) -> Result<()>;
+    /// Marks the organization's key `id` revoked (keeping the first revoke
+    /// time); false if the organization has no such key.
+    async fn revoke_api_key(&self, org_id: &str, id: &str, at: Timestamp) -> Result<bool>;
 
     async fn insert_client(&self, client: &Client, secret_hash: Option<&[u8]>) -> Result<()>;
     async fn get_client(&self, org_id: &str, id: &str) -> Result<Option<Client>>;

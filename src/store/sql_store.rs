@@ -155,6 +155,18 @@ macro_rules! sql_store {
                 Ok(())
             }
 
+            async fn revoke_api_key(&self, org_id: &str, id: &str, at: Timestamp) -> Result<bool> {
+                let done = sqlx::query(
+                    "UPDATE api_keys SET revoked_at = COALESCE(revoked_at, $1) WHERE org_id = $2 AND id = $3",
+                )
+                .bind(at.micros())
+                .bind(org_id)
+                .bind(id)
+                .execute(&self.pool)
+                .await?;
+                Ok(done.rows_affected() > 0)
+            }
+
             async fn insert_client(&self, c: &Client, secret_hash: Option<&[u8]>) -> Result<()> {
                 sqlx::query(AssertSqlSafe(format!(
                     "INSERT INTO clients ({CLIENT_COLUMNS}, secret_hash) \
