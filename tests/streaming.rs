@@ -270,7 +270,67 @@ async fn clients_stream_too(backend: Backend) {
     assert_eq!(sizes, vec![(3, false), (3, false), (1, true)]);
 }
 
+/// `grpc-timeout` bounds the whole stream, not just its start: a slow reader
+/// gets DEADLINE_EXCEEDED from the server once it passes, and no query runs
+/// afterwards.
+async fn deadline_covers_the_whole_stream(backend: Backend) {
+    let app = spawn_app(backend).await;
+    insert_tokens(&app, &app.org_a, 2000).await;
+    let fetched = || app.registry.stats().pages_fetched.load(Ordering::SeqCst);
+    let mut req = authed(
+        &app.key_a,
+        pb::StreamTokensRequest {
+            page_size: 10,
+            ..Default::default()
+        },
+    );
+    req.metadata_mut()
+        .insert("grpc-timeout", "500m".parse().expect("ascii"));
+    // A small HTTP/2 window, so the server cannot finish into the client's
+    // buffers before the deadline: it has to wait for this slow reader.
+    let channel = tonic::transport::Endpoint::from_shared(format!("http://{}", app.addr))
+        .expect("endpoint")
+        .initial_stream_window_size(16 * 1024)
+        .connect()
+        .await
+        .expect("connect");
+    let start = std::time::Instant::now();
+    let mut stream = pb::token_service_client::TokenServiceClient::new(channel)
+        .stream_tokens(req)
+        .await
+        .expect("the stream starts")
+        .into_inner();
+    let mut pages = 0;
+    let status = loop {
+        match stream.message().await {
+            Ok(Some(_)) => {
+                pages += 1;
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+            Ok(None) => panic!("a slow reader finished 200 pages within 500 ms"),
+            Err(status) => break status,
+        }
+    };
+    let took = start.elapsed();
+    assert_eq!(status.code(), Code::DeadlineExceeded, "{status:?}");
+    assert!(
+        status.message().contains("before the stream ended"),
+        "the server ended it"
+    );
+    assert!(pages < 200);
+    assert!(
+        took >= Duration::from_millis(450) && took < Duration::from_secs(3),
+        "ended at the deadline: {took:?}"
+    );
+    drop(stream);
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let settled = fetched();
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert_eq!(fetched(), settled, "no query after the deadline");
+}
+
 backend_tests!(
+    deadline_covers_the_whole_stream,
     stream_yields_every_row_once,
     resume_after_drop_has_no_gap_or_duplicate,
     max_pages_stops_with_a_resume_token,

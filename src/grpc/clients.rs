@@ -1,12 +1,10 @@
 //! `ClientService`: each RPC authenticates, translates, calls the core once.
 
-use std::pin::Pin;
-
-use futures::{Stream, StreamExt};
+use futures::StreamExt;
 use tonic::{Request, Response, Status};
 
 use super::pb::client_service_server::ClientService;
-use super::{caller, convert, pb};
+use super::{caller, convert, deadline, pb};
 use crate::domain::filter_expr;
 use crate::domain::query::{LIST_BOUNDS, STREAM_BOUNDS};
 use crate::domain::{Error, validate};
@@ -24,7 +22,7 @@ impl ClientApi {
     }
 }
 
-type PageStream = Pin<Box<dyn Stream<Item = Result<pb::StreamClientsResponse, Status>> + Send>>;
+type PageStream = deadline::BoxStream<pb::StreamClientsResponse>;
 
 #[tonic::async_trait]
 impl ClientService for ClientApi {
@@ -60,6 +58,7 @@ impl ClientService for ClientApi {
         &self,
         req: Request<pb::StreamClientsRequest>,
     ) -> Result<Response<PageStream>, Status> {
+        let timeout = deadline::timeout(req.metadata());
         let caller = caller(&self.registry, &req).await?;
         let r = req.get_ref();
         if r.max_pages < 0 {
@@ -81,7 +80,7 @@ impl ClientService for ClientApi {
                     next_page_token: page.next_page_token.unwrap_or_default(),
                 })
             });
-        Ok(Response::new(Box::pin(pages)))
+        Ok(Response::new(deadline::bounded(timeout, pages)))
     }
 
     async fn get_client(

@@ -4,6 +4,7 @@
 
 mod clients;
 pub mod convert;
+mod deadline;
 mod status;
 mod tokens;
 

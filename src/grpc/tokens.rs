@@ -1,13 +1,11 @@
 //! `TokenService`: each RPC authenticates, translates its request, calls the
 //! core once, and translates the result.
 
-use std::pin::Pin;
-
-use futures::{Stream, StreamExt};
+use futures::StreamExt;
 use tonic::{Request, Response, Status};
 
 use super::pb::token_service_server::TokenService;
-use super::{caller, convert, pb};
+use super::{caller, convert, deadline, pb};
 use crate::domain::filter_expr;
 use crate::domain::query::{LIST_BOUNDS, STREAM_BOUNDS};
 use crate::domain::{Error, Timestamp, validate};
@@ -25,7 +23,7 @@ impl TokenApi {
     }
 }
 
-type PageStream = Pin<Box<dyn Stream<Item = Result<pb::StreamTokensResponse, Status>> + Send>>;
+type PageStream = deadline::BoxStream<pb::StreamTokensResponse>;
 
 fn tokens_out(tokens: Vec<crate::domain::model::Token>) -> Vec<pb::Token> {
     let now = Timestamp::now();
@@ -66,6 +64,7 @@ impl TokenService for TokenApi {
         &self,
         req: Request<pb::StreamTokensRequest>,
     ) -> Result<Response<PageStream>, Status> {
+        let timeout = deadline::timeout(req.metadata());
         let caller = caller(&self.registry, &req).await?;
         let r = req.get_ref();
         if r.max_pages < 0 {
@@ -87,7 +86,7 @@ impl TokenService for TokenApi {
                     next_page_token: page.next_page_token.unwrap_or_default(),
                 })
             });
-        Ok(Response::new(Box::pin(pages)))
+        Ok(Response::new(deadline::bounded(timeout, pages)))
     }
 
     async fn count_tokens(
