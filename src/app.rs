@@ -121,7 +121,12 @@ impl Application {
         });
 
         tracing::info!(addr = %self.grpc_addr, backend = self.registry.store().backend(), "gRPC listening");
+        // Overload: a connection's calls beyond the limit are shed at once
+        // (RESOURCE_EXHAUSTED) rather than queued without bound.
         let server = Server::builder()
+            .max_concurrent_streams(Some(self.config.max_concurrent_streams))
+            .concurrency_limit_per_connection(self.config.max_calls_per_connection)
+            .load_shed(true)
             .layer(TraceLayer)
             .add_service(health_service)
             .add_service(reflection_v1)

@@ -26,6 +26,12 @@ pub struct ServerConfig {
     pub health_interval: Duration,
     /// Longest wait for in-flight calls after a shutdown signal.
     pub shutdown_grace: Duration,
+    /// HTTP/2 streams (calls) one connection may have open at once; more
+    /// wait in the client, per the protocol.
+    pub max_concurrent_streams: u32,
+    /// Unary calls one connection may have in progress; beyond it calls are
+    /// refused at once with RESOURCE_EXHAUSTED instead of queueing.
+    pub max_calls_per_connection: usize,
 }
 
 impl ServerConfig {
@@ -39,6 +45,8 @@ impl ServerConfig {
             migrate: true,
             health_interval: Duration::from_secs(1),
             shutdown_grace: Duration::from_secs(10),
+            max_concurrent_streams: 256,
+            max_calls_per_connection: 128,
         }
     }
 }

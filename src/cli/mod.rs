@@ -85,6 +85,21 @@ pub struct ServeArgs {
     /// Longest wait for in-flight calls on shutdown, in seconds.
     #[arg(long, env = "OAUTH_REGISTRY_SHUTDOWN_GRACE_SECS", default_value_t = 10)]
     pub shutdown_grace_secs: u64,
+    /// HTTP/2 streams one connection may have open at once.
+    #[arg(
+        long,
+        env = "OAUTH_REGISTRY_MAX_CONCURRENT_STREAMS",
+        default_value_t = 256
+    )]
+    pub max_concurrent_streams: u32,
+    /// Calls one connection may have in progress before new ones are refused
+    /// with RESOURCE_EXHAUSTED.
+    #[arg(
+        long,
+        env = "OAUTH_REGISTRY_MAX_CALLS_PER_CONNECTION",
+        default_value_t = 128
+    )]
+    pub max_calls_per_connection: usize,
 }
 
 impl Cli {
@@ -113,6 +128,8 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                 migrate: !args.no_migrate,
                 health_interval: Duration::from_millis(args.health_interval_ms.max(50)),
                 shutdown_grace: Duration::from_secs(args.shutdown_grace_secs),
+                max_concurrent_streams: args.max_concurrent_streams.max(1),
+                max_calls_per_connection: args.max_calls_per_connection.max(1),
             };
             let app = Application::build(config).await?;
             app.run_until(shutdown_signal()).await
