@@ -53,6 +53,18 @@ async fn connect(port: u16) -> Channel {
     }
 }
 
+/// `oauth-registry healthcheck` (the container probe) against `port`.
+fn healthcheck(port: u16) -> bool {
+    std::process::Command::new(BIN)
+        .args(["healthcheck", "--timeout-ms", "1000"])
+        .args(["--addr", &format!("http://127.0.0.1:{port}")])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .expect("healthcheck")
+        .success()
+}
+
 fn authed<T>(key: &str, msg: T) -> tonic::Request<T> {
     let mut req = tonic::Request::new(msg);
     let value = format!("Bearer {key}").parse().expect("ascii key");
@@ -90,6 +102,10 @@ async fn sigterm_ends_streams_resumably_and_exits_zero() {
         .into_inner();
     let first = health.message().await.expect("status").expect("a status");
     assert_eq!(first.status(), ServingStatus::Serving);
+    assert!(
+        healthcheck(port),
+        "`oauth-registry healthcheck` says SERVING"
+    );
 
     let request = StreamTokensRequest {
         page_size: 5,
@@ -147,6 +163,10 @@ async fn sigterm_ends_streams_resumably_and_exits_zero() {
         signalled.elapsed() < Duration::from_secs(5),
         "drained within the grace period: {:?}",
         signalled.elapsed()
+    );
+    assert!(
+        !healthcheck(port),
+        "`healthcheck` fails once the server is gone"
     );
 
     // Another server over the same database resumes where the drain stopped.

@@ -59,6 +59,16 @@ pub enum Command {
     /// Print the REST gateway's OpenAPI document (as served at /openapi.json).
     #[cfg(feature = "rest")]
     Openapi,
+    /// Ask a running server's grpc.health.v1 service; exit 0 only if SERVING
+    /// (for container health checks: no other probe is needed in the image).
+    Healthcheck {
+        /// The server's gRPC address.
+        #[arg(long, default_value = "http://127.0.0.1:50051")]
+        addr: String,
+        /// Give up after this many milliseconds.
+        #[arg(long, default_value_t = 2000)]
+        timeout_ms: u64,
+    },
 }
 
 #[derive(Debug, clap::Args)]
@@ -147,6 +157,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             Ok(())
         }
         Command::Admin(cmd) => admin::run(&cli.database_url, &cli.store_options(), cmd).await,
+        Command::Healthcheck { addr, timeout_ms } => healthcheck(addr, *timeout_ms).await,
     }
 }
 
@@ -155,4 +166,31 @@ async fn open(database_url: &str, opts: &StoreOptions) -> anyhow::Result<crate::
     let store = store::connect(database_url, opts).await?;
     store.migrate().await?;
     Ok(crate::service::Registry::new(store).await?)
+}
+
+/// `healthcheck`: one grpc.health.v1 Check of the whole server.
+async fn healthcheck(addr: &str, timeout_ms: u64) -> anyhow::Result<()> {
+    use tonic_health::pb::health_check_response::ServingStatus;
+    use tonic_health::pb::{HealthCheckRequest, health_client::HealthClient};
+    let check = async {
+        let channel = tonic::transport::Endpoint::from_shared(addr.to_owned())?
+            .connect()
+            .await?;
+        let status = HealthClient::new(channel)
+            .check(HealthCheckRequest::default())
+            .await?
+            .into_inner()
+            .status();
+        anyhow::Ok(status)
+    };
+    let status = tokio::time::timeout(Duration::from_millis(timeout_ms), check)
+        .await
+        .map_err(|_| anyhow::anyhow!("no answer from {addr} within {timeout_ms} ms"))??;
+    println!("{}", status.as_str_name());
+    anyhow::ensure!(
+        status == ServingStatus::Serving,
+        "{addr} is {}",
+        status.as_str_name()
+    );
+    Ok(())
 }
