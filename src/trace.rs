@@ -1,6 +1,10 @@
-//! One tracing span per request (gRPC call or REST request) with method or
-//! path, organization, status code and latency. Handlers fill `org` once the
-//! caller is known. Shared by both faces.
+//! One tracing span per request (gRPC call or REST request) with a request
+//! id, method or path, organization, status code and latency. Handlers fill
+//! `org` once the caller is known. Shared by both faces.
+//!
+//! The request id is the caller's `x-request-id` when it sends a sane one
+//! (so one id follows a call through a mesh), else a new UUID; either way it
+//! is logged on every line of the request and returned in `x-request-id`.
 
 use std::task::{Context, Poll};
 use std::time::Instant;
@@ -39,8 +43,10 @@ where
     }
 
     fn call(&mut self, req: http::Request<B>) -> Self::Future {
+        let request_id = request_id(req.headers());
         let span = tracing::info_span!(
             "request",
+            request_id = %request_id,
             method = %req.method(),
             path = %req.uri().path(),
             org = field::Empty,
@@ -58,7 +64,10 @@ where
         };
         Box::pin(
             async move {
-                let result = fut.await;
+                let mut result = fut.await;
+                if let (Ok(resp), Ok(value)) = (&mut result, request_id.parse()) {
+                    resp.headers_mut().insert(REQUEST_ID, value);
+                }
                 let span = tracing::Span::current();
                 span.record("latency_ms", start.elapsed().as_secs_f64() * 1000.0);
                 match &result {
@@ -88,4 +97,17 @@ where
             .instrument(span),
         )
     }
+}
+
+const REQUEST_ID: &str = "x-request-id";
+
+/// The caller's `x-request-id` if it is 1–64 visible ASCII characters
+/// (anything else could forge log lines), else a fresh UUID.
+fn request_id(headers: &http::HeaderMap) -> String {
+    headers
+        .get(REQUEST_ID)
+        .and_then(|v| v.to_str().ok())
+        .filter(|v| !v.is_empty() && v.len() <= 64 && v.bytes().all(|b| b.is_ascii_graphic()))
+        .map(str::to_owned)
+        .unwrap_or_else(|| uuid::Uuid::now_v7().to_string())
 }
