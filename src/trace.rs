@@ -58,6 +58,12 @@ where
             .headers()
             .get(http::header::CONTENT_TYPE)
             .is_some_and(|v| v.as_bytes().starts_with(b"application/grpc"));
+        let metric_method = if is_grpc {
+            req.uri().path().to_owned()
+        } else {
+            let first = req.uri().path().split('/').nth(1).unwrap_or_default();
+            format!("{} /{}", req.method(), first)
+        };
         let fut = {
             let _enter = span.enter();
             self.inner.call(req)
@@ -88,6 +94,11 @@ where
                                 }
                             });
                         span.record("code", code.as_str());
+                        crate::metrics::record_request(
+                            &metric_method,
+                            &code,
+                            start.elapsed().as_secs_f64(),
+                        );
                         tracing::info!("request finished");
                     }
                     Err(e) => tracing::warn!(error = %e, "request failed in transport"),

@@ -2,7 +2,8 @@
 //! `grpc-timeout` only until the response starts, so a stream could outlive
 //! its deadline by hours. `bounded` ends the stream with DEADLINE_EXCEEDED
 //! when the deadline passes; dropping it stops the page producer, so no query
-//! runs after that.
+//! runs after that. Every response stream passes through here, so it is also
+//! where streams in flight are counted.
 
 use std::pin::Pin;
 use std::time::Duration;
@@ -36,11 +37,17 @@ pub fn timeout(metadata: &MetadataMap) -> Option<Duration> {
 }
 
 /// `stream`, ended with DEADLINE_EXCEEDED once `timeout` has passed since
-/// now (the call's start, give or take authentication).
+/// now (the call's start, give or take authentication), and counted in
+/// `streams_in_flight` until dropped.
 pub fn bounded<T: Send + 'static>(
     timeout: Option<Duration>,
     stream: impl Stream<Item = Result<T, Status>> + Send + 'static,
 ) -> BoxStream<T> {
+    let guard = crate::metrics::StreamGuard::new();
+    let stream = stream.map(move |item| {
+        let _counted = &guard;
+        item
+    });
     let Some(timeout) = timeout else {
         return Box::pin(stream);
     };

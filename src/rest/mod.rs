@@ -41,6 +41,7 @@ fn documented() -> OpenApiRouter<Registry> {
         .merge(siro::routes())
         .merge(slashid::routes())
         .routes(routes!(openapi::document))
+        .routes(routes!(openapi::metrics))
 }
 
 /// The OpenAPI document of [`router`]'s routes.

@@ -46,10 +46,19 @@ pub enum DeleteClientOutcome {
     HasTokens(u64),
 }
 
+/// Connection pool usage, for metrics.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct PoolStats {
+    pub size: u32,
+    pub idle: usize,
+}
+
 #[async_trait]
 pub trait Store: Send + Sync + 'static {
     /// `"sqlite"` or `"postgres"`, for logs and tests.
     fn backend(&self) -> &'static str;
+    /// The (sqlx) pool's open and idle connections.
+    fn pool_stats(&self) -> PoolStats;
     /// Cheap round trip, for health checks.
     async fn ping(&self) -> Result<()>;
     /// Applies pending migrations.
