@@ -148,3 +148,174 @@ async fn postgres_outage_is_not_serving_and_recovers() {
         .expect("recovered");
     eprintln!("NOT_SERVING after {down:?}; SERVING again after {up:?}");
 }
+
+/// A PostgreSQL server of the test's own (initdb + pg_ctl in a temp dir on a
+/// free port), so the test can stop and start it; the machine's shared server
+/// is never touched. As root, the tools run as the `postgres` user.
+struct ThrowawayPg {
+    dir: tempfile::TempDir,
+    bin: std::path::PathBuf,
+    port: u16,
+    as_postgres: bool,
+}
+
+impl ThrowawayPg {
+    fn bin_dir() -> Option<std::path::PathBuf> {
+        let out = std::process::Command::new("pg_config")
+            .arg("--bindir")
+            .output()
+            .ok()?;
+        let dir = std::path::PathBuf::from(String::from_utf8(out.stdout).ok()?.trim());
+        if dir.join("initdb").exists() {
+            return Some(dir);
+        }
+        // Debian puts the server tools under /usr/lib/postgresql/<version>/bin.
+        let mut found: Vec<_> = std::fs::read_dir("/usr/lib/postgresql")
+            .ok()?
+            .filter_map(|e| e.ok().map(|e| e.path().join("bin")))
+            .filter(|b| b.join("initdb").exists())
+            .collect();
+        found.sort();
+        found.pop()
+    }
+
+    fn run(&self, tool: &str, args: &[&str]) -> bool {
+        let tool = self.bin.join(tool);
+        let mut cmd = if self.as_postgres {
+            let mut c = std::process::Command::new("runuser");
+            c.args(["-u", "postgres", "--"]).arg(&tool);
+            c
+        } else {
+            std::process::Command::new(&tool)
+        };
+        cmd.args(args)
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .status()
+            .is_ok_and(|s| s.success())
+    }
+
+    fn new() -> Option<Self> {
+        let bin = Self::bin_dir()?;
+        let root = std::process::Command::new("id")
+            .arg("-u")
+            .output()
+            .is_ok_and(|o| o.stdout.starts_with(b"0\n"));
+        let dir = tempfile::tempdir().ok()?;
+        if root {
+            let owned = std::process::Command::new("chown")
+                .arg("postgres")
+                .arg(dir.path())
+                .status()
+                .is_ok_and(|s| s.success());
+            if !owned {
+                return None;
+            }
+        }
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .ok()?
+            .port();
+        let pg = ThrowawayPg {
+            dir,
+            bin,
+            port,
+            as_postgres: root,
+        };
+        let data = pg.dir.path().join("data");
+        let data = data.to_str()?;
+        pg.run("initdb", &["-D", data, "-A", "trust", "-U", "postgres"])
+            .then_some(pg)
+    }
+
+    fn start(&self) {
+        let data = self.dir.path().join("data");
+        let log = self.dir.path().join("log");
+        let opts = format!(
+            "-p {} -k {} -c listen_addresses=127.0.0.1",
+            self.port,
+            self.dir.path().display()
+        );
+        let started = self.run(
+            "pg_ctl",
+            &[
+                "-D",
+                data.to_str().expect("utf-8"),
+                "-o",
+                &opts,
+                "-l",
+                log.to_str().expect("utf-8"),
+                "-w",
+                "start",
+            ],
+        );
+        assert!(started, "throwaway PostgreSQL started");
+    }
+
+    fn stop(&self) {
+        let data = self.dir.path().join("data");
+        self.run(
+            "pg_ctl",
+            &[
+                "-D",
+                data.to_str().expect("utf-8"),
+                "-m",
+                "fast",
+                "-w",
+                "stop",
+            ],
+        );
+    }
+
+    fn url(&self) -> String {
+        format!("postgres://postgres@127.0.0.1:{}/postgres", self.port)
+    }
+}
+
+impl Drop for ThrowawayPg {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
+
+/// Stops and restarts a real PostgreSQL under the service: NOT_SERVING within
+/// 5 s, calls fail fast with UNAVAILABLE, and recovery within 5 s of the
+/// restart with no service restart.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn throwaway_postgres_stopped_and_restarted() {
+    let Some(pg) = ThrowawayPg::new() else {
+        eprintln!(
+            "SKIPPED health::throwaway_postgres_stopped_and_restarted: no initdb/pg_ctl (Debian postgresql) here"
+        );
+        return;
+    };
+    pg.start();
+    let url = pg.url();
+    // The test's own database replaces the harness's default one.
+    let app = spawn_with(Backend::Sqlite, move |c| {
+        c.database_url = url;
+        c.health_interval = Duration::from_millis(200);
+        c.store.acquire_timeout = Duration::from_secs(1);
+    })
+    .await;
+    wait_for(&app, ServingStatus::Serving, Duration::from_secs(5)).await;
+
+    pg.stop();
+    let down = wait_for(&app, ServingStatus::NotServing, Duration::from_secs(5)).await;
+    let start = Instant::now();
+    let err = app
+        .tokens()
+        .list_tokens(authed(&app.key_a, pb::ListTokensRequest::default()))
+        .await
+        .expect_err("no database, no listing");
+    assert_eq!(err.code(), tonic::Code::Unavailable, "{err:?}");
+    assert!(start.elapsed() < Duration::from_secs(3), "fails fast");
+
+    pg.start();
+    let up = wait_for(&app, ServingStatus::Serving, Duration::from_secs(5)).await;
+    app.tokens()
+        .list_tokens(authed(&app.key_a, pb::ListTokensRequest::default()))
+        .await
+        .expect("recovered without a restart");
+    eprintln!("stopped: NOT_SERVING after {down:?}; restarted: SERVING after {up:?}");
+}
