@@ -68,6 +68,14 @@ enum Case {
         /// The server command line (run through `sh -c`).
         command: String,
     },
+    /// Creates tokens from `concurrency` tasks until the server stops
+    /// answering, appending each acknowledged token id to `out` as soon as
+    /// its response arrives (for scripts/crash-safety.sh).
+    WriteLoad {
+        #[arg(long, default_value_t = 16)]
+        concurrency: usize,
+        out: std::path::PathBuf,
+    },
     /// Writes a gRPC-framed ListTokensRequest (for h2load -d) to `out`.
     Frame {
         #[arg(long)]
@@ -229,6 +237,54 @@ async fn main() -> anyhow::Result<()> {
             child.start_kill()?;
             child.wait().await?;
             json!({"startup_ms": serving.as_secs_f64() * 1e3})
+        }
+        Case::WriteLoad { concurrency, out } => {
+            use std::io::Write;
+            let file = std::fs::OpenOptions::new()
+                .create(true)
+                .append(true)
+                .open(out)?;
+            let file = std::sync::Arc::new(std::sync::Mutex::new(file));
+            let channel = connect(&args.addr).await?;
+            let mut tasks = Vec::new();
+            for w in 0..*concurrency {
+                let (file, key) = (file.clone(), args.key.clone());
+                let mut client = TokenServiceClient::new(channel.clone());
+                tasks.push(tokio::spawn(async move {
+                    let mut acked = 0u64;
+                    let mut failures = 0;
+                    for i in 0u64.. {
+                        let token = oauth_registry::grpc::pb::Token {
+                            user_id: format!("load-{w}"),
+                            name: format!("load-{w}-{i}"),
+                            scopes: vec!["read".into()],
+                            ..Default::default()
+                        };
+                        let req = authed(
+                            &key,
+                            oauth_registry::grpc::pb::CreateTokenRequest { token: Some(token) },
+                        )?;
+                        match client.create_token(req).await {
+                            Ok(r) => {
+                                let id = r.into_inner().token.map(|t| t.id).unwrap_or_default();
+                                let mut f = file.lock().map_err(|_| anyhow::anyhow!("poisoned"))?;
+                                writeln!(f, "{id}")?;
+                                acked += 1;
+                                failures = 0;
+                            }
+                            // The server is gone (killed): stop after a few tries.
+                            Err(_) if failures < 3 => failures += 1,
+                            Err(_) => break,
+                        }
+                    }
+                    anyhow::Ok(acked)
+                }));
+            }
+            let mut acked = 0;
+            for t in tasks {
+                acked += t.await??;
+            }
+            json!({"acknowledged": acked})
         }
         Case::Frame {
             filter,
