@@ -99,6 +99,13 @@ impl Application {
             self.config.health_interval,
             ok,
         ));
+        let sweeper = self.config.retention.map(|retention| {
+            tokio::spawn(sweep_periodically(
+                self.registry.clone(),
+                retention,
+                self.config.retention_interval,
+            ))
+        });
         let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
         let (drain_tx, drain_rx) = tokio::sync::watch::channel(false);
         let drain_reporter = reporter.clone();
@@ -154,10 +161,28 @@ impl Application {
             }
         };
         probe.abort();
+        if let Some(sweeper) = sweeper {
+            sweeper.abort();
+        }
         if let Some(rest) = rest {
             rest.abort();
         }
         result
+    }
+}
+
+/// The retention sweeper: one pass every `interval`, errors logged and
+/// retried next time (the database may be down for a while).
+async fn sweep_periodically(registry: Registry, retention: Duration, interval: Duration) {
+    let mut tick = tokio::time::interval(interval);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tick.tick().await;
+        match registry.sweep_expired(retention).await {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(deleted = n, ?retention, "retention sweep"),
+            Err(e) => tracing::warn!(error = %e, "retention sweep failed; retrying next interval"),
+        }
     }
 }
 

@@ -32,6 +32,10 @@ pub struct ServerConfig {
     /// Unary calls one connection may have in progress; beyond it calls are
     /// refused at once with RESOURCE_EXHAUSTED instead of queueing.
     pub max_calls_per_connection: usize,
+    /// Delete tokens expired or revoked longer ago than this (off if None),
+    /// checking every `retention_interval`.
+    pub retention: Option<Duration>,
+    pub retention_interval: Duration,
 }
 
 impl ServerConfig {
@@ -47,6 +51,8 @@ impl ServerConfig {
             shutdown_grace: Duration::from_secs(10),
             max_concurrent_streams: 256,
             max_calls_per_connection: 128,
+            retention: None,
+            retention_interval: Duration::from_secs(300),
         }
     }
 }

@@ -7,6 +7,7 @@
 mod admin;
 mod clients;
 mod listing;
+mod retention;
 mod tokens;
 
 use std::sync::Arc;

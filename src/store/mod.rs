@@ -114,6 +114,11 @@ pub trait Store: Send + Sync + 'static {
     /// Sets `revoked_at` unless already set; returns the token as stored.
     async fn revoke_token(&self, org_id: &str, id: &str, at: Timestamp) -> Result<Option<Token>>;
     async fn delete_token(&self, org_id: &str, id: &str) -> Result<bool>;
+    /// Ids of every organization, for maintenance jobs that work org by org.
+    async fn org_ids(&self) -> Result<Vec<String>>;
+    /// Deletes up to `limit` of the organization's tokens that expired or
+    /// were revoked before `before` (one short transaction); returns how many.
+    async fn sweep_tokens(&self, org_id: &str, before: Timestamp, limit: u32) -> Result<u64>;
     async fn list_tokens(&self, q: &TokenQuery) -> Result<Vec<Token>>;
     async fn count_tokens(&self, org_id: &str, f: &TokenFilter, now: Timestamp) -> Result<u64>;
 }

@@ -350,6 +350,31 @@ macro_rules! sql_store {
                 Ok(done.rows_affected() > 0)
             }
 
+            async fn org_ids(&self) -> Result<Vec<String>> {
+                Ok(sqlx::query_scalar("SELECT id FROM orgs ORDER BY id")
+                    .fetch_all(&self.pool)
+                    .await?)
+            }
+
+            async fn sweep_tokens(&self, org_id: &str, before: Timestamp, limit: u32) -> Result<u64> {
+                // Each branch is an index range (expires_at; the revoked
+                // partial index), and the LIMIT keeps the write lock short.
+                let sql = format!(
+                    "DELETE FROM tokens WHERE id IN (\
+                     SELECT id FROM tokens WHERE org_id = $1 AND expires_at < $2 \
+                     UNION SELECT id FROM tokens WHERE org_id = $1 AND revoked_at IS NOT NULL AND revoked_at < $2 \
+                     LIMIT {limit})"
+                );
+                let mut tx = self.begin_write().await?;
+                let done = sqlx::query(AssertSqlSafe(sql))
+                    .bind(org_id)
+                    .bind(before.micros())
+                    .execute(&mut *tx)
+                    .await?;
+                tx.commit().await?;
+                Ok(done.rows_affected())
+            }
+
             async fn list_tokens(&self, q: &TokenQuery) -> Result<Vec<Token>> {
                 self.query_tokens(sqlgen::list_tokens($dialect, q)).await
             }
