@@ -41,7 +41,9 @@ impl Application {
         if config.migrate {
             store.migrate().await?;
         }
-        let registry = Registry::new(store).await?;
+        let registry = Registry::new(store)
+            .await?
+            .with_rate_limit(config.rate_limit_per_key);
         let listener = TcpListener::bind(config.grpc_addr).await?;
         let grpc_addr = listener.local_addr()?;
         let rest = match config.rest_addr {

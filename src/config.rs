@@ -36,6 +36,8 @@ pub struct ServerConfig {
     /// checking every `retention_interval`.
     pub retention: Option<Duration>,
     pub retention_interval: Duration,
+    /// Requests per second each API key may make (0: unlimited).
+    pub rate_limit_per_key: u32,
 }
 
 impl ServerConfig {
@@ -53,6 +55,7 @@ impl ServerConfig {
             max_calls_per_connection: 128,
             retention: None,
             retention_interval: Duration::from_secs(300),
+            rate_limit_per_key: 0,
         }
     }
 }

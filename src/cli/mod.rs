@@ -120,6 +120,10 @@ pub struct ServeArgs {
         default_value_t = 300
     )]
     pub retention_interval_secs: u64,
+    /// Requests per second each API key may make, in bursts of up to one
+    /// second's worth; over it, RESOURCE_EXHAUSTED / HTTP 429 (0: unlimited).
+    #[arg(long, env = "OAUTH_REGISTRY_RATE_LIMIT_PER_KEY", default_value_t = 0)]
+    pub rate_limit_per_key: u32,
 }
 
 impl Cli {
@@ -153,6 +157,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                 retention: (args.retention_days > 0)
                     .then(|| Duration::from_secs(u64::from(args.retention_days) * 86_400)),
                 retention_interval: Duration::from_secs(args.retention_interval_secs.max(1)),
+                rate_limit_per_key: args.rate_limit_per_key,
             };
             let app = Application::build(config).await?;
             app.run_until(shutdown_signal()).await

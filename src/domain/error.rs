@@ -47,6 +47,10 @@ pub enum Error {
     /// The request is valid but the current state forbids it.
     #[error("failed precondition: {0}")]
     FailedPrecondition(String),
+    /// The caller went over a limit (its API key's request rate); retrying
+    /// later works.
+    #[error("{0}")]
+    ResourceExhausted(String),
     /// The database cannot be reached; retrying later may work.
     #[error("unavailable: {0}")]
     Unavailable(String),

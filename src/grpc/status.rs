@@ -29,6 +29,7 @@ impl From<Error> for Status {
             e @ Error::NotFound { .. } => Status::not_found(e.to_string()),
             Error::AlreadyExists(m) => Status::already_exists(m),
             Error::FailedPrecondition(m) => Status::failed_precondition(m),
+            Error::ResourceExhausted(m) => Status::resource_exhausted(m),
             Error::Unavailable(m) => {
                 tracing::warn!(error = %m, "database unavailable");
                 Status::unavailable("the database is unavailable; retry later")

@@ -79,6 +79,9 @@ impl From<Error> for Fail {
                 "NotFound",
                 format!("{} was not found", capitalize(kind)),
             ),
+            Error::ResourceExhausted(m) => {
+                Fail(StatusCode::TOO_MANY_REQUESTS, "TooManyRequests", m)
+            }
             Error::Unavailable(_) => Fail(
                 StatusCode::SERVICE_UNAVAILABLE,
                 "ServiceUnavailable",

@@ -100,6 +100,7 @@ fn domain_error(e: Error, limit: i64, offset: i64) -> Response {
         Error::PermissionDenied(_) => StatusCode::FORBIDDEN,
         Error::NotFound { .. } => StatusCode::NOT_FOUND,
         Error::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+        Error::ResourceExhausted(_) => StatusCode::TOO_MANY_REQUESTS,
         _ => StatusCode::INTERNAL_SERVER_ERROR,
     };
     let message = match &e {

@@ -121,6 +121,7 @@ impl Registry {
         if key.expires_at.is_some_and(|e| e <= now) {
             return Err(Error::Unauthenticated("API key has expired".into()));
         }
+        self.limits.check(&key.id)?;
         if key
             .last_used_at
             .is_none_or(|t| now.micros() - t.micros() > TOUCH_INTERVAL_US)

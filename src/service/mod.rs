@@ -7,6 +7,7 @@
 mod admin;
 mod clients;
 mod listing;
+mod rate_limit;
 mod retention;
 mod tokens;
 
@@ -42,6 +43,7 @@ pub struct Registry {
     stats: Arc<Stats>,
     /// Set once the server starts draining: streams stop at the next page.
     draining: Arc<tokio::sync::watch::Sender<bool>>,
+    limits: rate_limit::KeyLimits,
 }
 
 impl Registry {
@@ -55,7 +57,14 @@ impl Registry {
             cursors: CursorCodec::new(key),
             stats: Arc::default(),
             draining: Arc::new(tokio::sync::watch::Sender::new(false)),
+            limits: rate_limit::KeyLimits::default(),
         })
+    }
+
+    /// Limits every API key to `per_second` requests a second (0: no limit).
+    pub fn with_rate_limit(mut self, per_second: u32) -> Self {
+        self.limits = rate_limit::KeyLimits::new(per_second);
+        self
     }
 
     /// Starts a drain: every stream ends after the page it is on, with

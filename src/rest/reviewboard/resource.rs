@@ -62,6 +62,10 @@ impl IntoResponse for Fail {
                 StatusCode::FORBIDDEN,
                 "OAuth2 token access for this resource is prohibited.",
             ),
+            114 => (
+                StatusCode::TOO_MANY_REQUESTS,
+                "API rate limit has been exceeded.",
+            ),
             _ => (
                 StatusCode::INTERNAL_SERVER_ERROR,
                 "An internal error occurred",
@@ -94,6 +98,7 @@ impl From<Error> for Fail {
             Error::Unauthenticated(_) => Fail::new(103),
             Error::PermissionDenied(_) => Fail::new(112),
             Error::NotFound { .. } => Fail::new(100),
+            Error::ResourceExhausted(_) => Fail::new(114),
             Error::FailedPrecondition(m) | Error::AlreadyExists(m) => Fail::form("__all__", m),
             Error::Unavailable(m) | Error::Internal(m) => {
                 tracing::error!(error = %m, "review board request failed");
@@ -169,9 +174,8 @@ async fn caller(
     site: Option<&str>,
     scope: Scope,
 ) -> Result<Caller, Fail> {
-    let caller = auth::caller(registry, headers)
-        .await
-        .map_err(|_| Fail::new(103))?;
+    // Bad credentials are 103; a rate limit (114) or an outage keep their own code.
+    let caller = auth::caller(registry, headers).await.map_err(Fail::from)?;
     if let Some(site) = site {
         let org = registry.find_org(site).await.map_err(|_| Fail::new(113))?;
         if org.id != caller.org_id {
