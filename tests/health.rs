@@ -129,24 +129,33 @@ async fn postgres_outage_is_not_serving_and_recovers() {
     .await;
     wait_for(&app, ServingStatus::Serving, Duration::from_secs(5)).await;
 
-    proxy.set_up(false);
-    let down = wait_for(&app, ServingStatus::NotServing, Duration::from_secs(5)).await;
-    let start = Instant::now();
+    let (down, up) = outage(&app, || proxy.set_up(false), || proxy.set_up(true)).await;
+    eprintln!("NOT_SERVING after {down:?}; SERVING again after {up:?}");
+}
+
+/// Takes the database away with `stop`: NOT_SERVING within 5 s and a call
+/// failing fast with UNAVAILABLE; brings it back with `start`: SERVING within
+/// 5 s and calls working, with no service restart. Returns how long each
+/// transition took.
+async fn outage(app: &TestApp, stop: impl FnOnce(), start: impl FnOnce()) -> (Duration, Duration) {
+    stop();
+    let down = wait_for(app, ServingStatus::NotServing, Duration::from_secs(5)).await;
+    let t = Instant::now();
     let err = app
         .tokens()
         .list_tokens(authed(&app.key_a, pb::ListTokensRequest::default()))
         .await
         .expect_err("no database, no listing");
     assert_eq!(err.code(), tonic::Code::Unavailable, "{err:?}");
-    assert!(start.elapsed() < Duration::from_secs(3), "fails fast");
+    assert!(t.elapsed() < Duration::from_secs(3), "fails fast");
 
-    proxy.set_up(true);
-    let up = wait_for(&app, ServingStatus::Serving, Duration::from_secs(5)).await;
+    start();
+    let up = wait_for(app, ServingStatus::Serving, Duration::from_secs(5)).await;
     app.tokens()
         .list_tokens(authed(&app.key_a, pb::ListTokensRequest::default()))
         .await
-        .expect("recovered");
-    eprintln!("NOT_SERVING after {down:?}; SERVING again after {up:?}");
+        .expect("recovered without a restart");
+    (down, up)
 }
 
 /// A PostgreSQL server of the test's own (initdb + pg_ctl in a temp dir on a
@@ -300,22 +309,6 @@ async fn throwaway_postgres_stopped_and_restarted() {
     .await;
     wait_for(&app, ServingStatus::Serving, Duration::from_secs(5)).await;
 
-    pg.stop();
-    let down = wait_for(&app, ServingStatus::NotServing, Duration::from_secs(5)).await;
-    let start = Instant::now();
-    let err = app
-        .tokens()
-        .list_tokens(authed(&app.key_a, pb::ListTokensRequest::default()))
-        .await
-        .expect_err("no database, no listing");
-    assert_eq!(err.code(), tonic::Code::Unavailable, "{err:?}");
-    assert!(start.elapsed() < Duration::from_secs(3), "fails fast");
-
-    pg.start();
-    let up = wait_for(&app, ServingStatus::Serving, Duration::from_secs(5)).await;
-    app.tokens()
-        .list_tokens(authed(&app.key_a, pb::ListTokensRequest::default()))
-        .await
-        .expect("recovered without a restart");
+    let (down, up) = outage(&app, || pg.stop(), || pg.start()).await;
     eprintln!("stopped: NOT_SERVING after {down:?}; restarted: SERVING after {up:?}");
 }

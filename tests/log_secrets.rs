@@ -4,45 +4,16 @@
 //! stderr is searched for every secret it handled, whole and by its tail.
 
 use std::process::Stdio;
-use std::time::{Duration, Instant};
 
+mod common;
+
+use common::authed;
+use common::process::{BIN, connect_retrying, free_port};
 use oauth_registry::grpc::pb;
 use oauth_registry::grpc::pb::client_service_client::ClientServiceClient;
 use oauth_registry::grpc::pb::token_service_client::TokenServiceClient;
 use tokio::io::AsyncReadExt;
 use tokio::process::Command;
-use tonic::transport::Channel;
-
-const BIN: &str = env!("CARGO_BIN_EXE_oauth-registry");
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .expect("a free port")
-        .port()
-}
-
-fn authed<T>(key: &str, msg: T) -> tonic::Request<T> {
-    let mut req = tonic::Request::new(msg);
-    let value = format!("Bearer {key}").parse().expect("ascii key");
-    req.metadata_mut().insert("authorization", value);
-    req
-}
-
-async fn connect(port: u16) -> Channel {
-    let deadline = Instant::now() + Duration::from_secs(30);
-    loop {
-        match Channel::from_shared(format!("http://127.0.0.1:{port}"))
-            .expect("uri")
-            .connect()
-            .await
-        {
-            Ok(ch) => return ch,
-            Err(e) if Instant::now() > deadline => panic!("server did not start: {e}"),
-            Err(_) => tokio::time::sleep(Duration::from_millis(50)).await,
-        }
-    }
-}
 
 /// Runs the calls against a server logging at debug in `format`; returns
 /// its stderr and every secret it saw.
@@ -69,7 +40,7 @@ async fn exercise(format: &str) -> (String, Vec<String>) {
         .spawn()
         .expect("serve");
     let mut stderr = server.stderr.take().expect("stderr");
-    let channel = connect(grpc).await;
+    let channel = connect_retrying(grpc, None).await;
     let mut secrets = vec![key.clone()];
 
     let client = ClientServiceClient::new(channel.clone())

@@ -50,12 +50,7 @@ async fn metrics_follow_traffic() {
         .await;
     assert!(refused.is_err());
     // A stream held open (small window, unread) while scraping.
-    let channel = tonic::transport::Endpoint::from_shared(format!("http://{}", app.addr))
-        .expect("endpoint")
-        .initial_stream_window_size(16 * 1024)
-        .connect()
-        .await
-        .expect("connect");
+    let channel = common::process::small_window_channel(app.addr).await;
     let mut stream = pb::token_service_client::TokenServiceClient::new(channel)
         .stream_tokens(authed(
             &app.key_a,

@@ -7,24 +7,19 @@ use std::collections::HashSet;
 use std::process::Stdio;
 use std::time::{Duration, Instant};
 
+mod common;
+
+use common::authed;
+use common::process::{BIN, connect_retrying, free_port};
 use oauth_registry::grpc::pb::StreamTokensRequest;
 use oauth_registry::grpc::pb::token_service_client::TokenServiceClient;
 use tokio::process::{Child, Command};
 use tonic::Code;
-use tonic::transport::{Channel, Endpoint};
 use tonic_health::pb::HealthCheckRequest;
 use tonic_health::pb::health_check_response::ServingStatus;
 use tonic_health::pb::health_client::HealthClient;
 
-const BIN: &str = env!("CARGO_BIN_EXE_oauth-registry");
 const TOKENS: usize = 3000;
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .expect("a free port")
-        .port()
-}
 
 fn serve(url: &str, port: u16) -> Child {
     Command::new(BIN)
@@ -37,22 +32,6 @@ fn serve(url: &str, port: u16) -> Child {
         .expect("spawn the server")
 }
 
-/// A connection whose HTTP/2 stream window is small, so the server cannot
-/// run far ahead of what the test has read.
-async fn connect(port: u16) -> Channel {
-    let endpoint = Endpoint::from_shared(format!("http://127.0.0.1:{port}"))
-        .expect("endpoint")
-        .initial_stream_window_size(16 * 1024);
-    let deadline = Instant::now() + Duration::from_secs(30);
-    loop {
-        match endpoint.connect().await {
-            Ok(ch) => return ch,
-            Err(e) if Instant::now() > deadline => panic!("server did not start: {e}"),
-            Err(_) => tokio::time::sleep(Duration::from_millis(50)).await,
-        }
-    }
-}
-
 /// `oauth-registry healthcheck` (the container probe) against `port`.
 fn healthcheck(port: u16) -> bool {
     std::process::Command::new(BIN)
@@ -63,13 +42,6 @@ fn healthcheck(port: u16) -> bool {
         .status()
         .expect("healthcheck")
         .success()
-}
-
-fn authed<T>(key: &str, msg: T) -> tonic::Request<T> {
-    let mut req = tonic::Request::new(msg);
-    let value = format!("Bearer {key}").parse().expect("ascii key");
-    req.metadata_mut().insert("authorization", value);
-    req
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -95,7 +67,7 @@ async fn sigterm_ends_streams_resumably_and_exits_zero() {
 
     let port = free_port();
     let mut server = serve(&url, port);
-    let mut health = HealthClient::new(connect(port).await)
+    let mut health = HealthClient::new(connect_retrying(port, Some(16 * 1024)).await)
         .watch(HealthCheckRequest::default())
         .await
         .expect("watch health")
@@ -111,7 +83,7 @@ async fn sigterm_ends_streams_resumably_and_exits_zero() {
         page_size: 5,
         ..Default::default()
     };
-    let mut stream = TokenServiceClient::new(connect(port).await)
+    let mut stream = TokenServiceClient::new(connect_retrying(port, Some(16 * 1024)).await)
         .stream_tokens(authed(key, request.clone()))
         .await
         .expect("stream")
@@ -172,7 +144,7 @@ async fn sigterm_ends_streams_resumably_and_exits_zero() {
     // Another server over the same database resumes where the drain stopped.
     let port = free_port();
     let _server = serve(&url, port);
-    let mut rest = TokenServiceClient::new(connect(port).await)
+    let mut rest = TokenServiceClient::new(connect_retrying(port, Some(16 * 1024)).await)
         .stream_tokens(authed(
             key,
             StreamTokensRequest {

@@ -288,12 +288,7 @@ async fn deadline_covers_the_whole_stream(backend: Backend) {
         .insert("grpc-timeout", "500m".parse().expect("ascii"));
     // A small HTTP/2 window, so the server cannot finish into the client's
     // buffers before the deadline: it has to wait for this slow reader.
-    let channel = tonic::transport::Endpoint::from_shared(format!("http://{}", app.addr))
-        .expect("endpoint")
-        .initial_stream_window_size(16 * 1024)
-        .connect()
-        .await
-        .expect("connect");
+    let channel = common::process::small_window_channel(app.addr).await;
     let start = std::time::Instant::now();
     let mut stream = pb::token_service_client::TokenServiceClient::new(channel)
         .stream_tokens(req)

@@ -6,6 +6,8 @@
 //! is not set.
 #![allow(dead_code)]
 
+pub mod process;
+
 use std::net::SocketAddr;
 
 use oauth_registry::app::Application;
