@@ -43,7 +43,8 @@ impl Application {
         }
         let registry = Registry::new(store)
             .await?
-            .with_rate_limit(config.rate_limit_per_key);
+            .with_rate_limit(config.rate_limit_per_key)
+            .with_stream_limit(config.max_streams);
         let listener = TcpListener::bind(config.grpc_addr).await?;
         let grpc_addr = listener.local_addr()?;
         let rest = match config.rest_addr {

@@ -32,6 +32,10 @@ pub struct ServerConfig {
     /// Unary calls one connection may have in progress; beyond it calls are
     /// refused at once with RESOURCE_EXHAUSTED instead of queueing.
     pub max_calls_per_connection: usize,
+    /// Streams (StreamTokens, StreamClients) in progress across all
+    /// connections; beyond it a new one is refused with RESOURCE_EXHAUSTED
+    /// (0: no limit).
+    pub max_streams: usize,
     /// Delete tokens expired or revoked longer ago than this (off if None),
     /// checking every `retention_interval`.
     pub retention: Option<Duration>,
@@ -53,6 +57,7 @@ impl ServerConfig {
             shutdown_grace: Duration::from_secs(10),
             max_concurrent_streams: 256,
             max_calls_per_connection: 128,
+            max_streams: 256,
             retention: None,
             retention_interval: Duration::from_secs(300),
             rate_limit_per_key: 0,

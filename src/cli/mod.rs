@@ -110,6 +110,10 @@ pub struct ServeArgs {
         default_value_t = 128
     )]
     pub max_calls_per_connection: usize,
+    /// Streams (StreamTokens, StreamClients) the whole server may have in
+    /// progress, over all connections; beyond it RESOURCE_EXHAUSTED (0: no limit).
+    #[arg(long, env = "OAUTH_REGISTRY_MAX_STREAMS", default_value_t = 256)]
+    pub max_streams: usize,
     /// Delete tokens expired or revoked more than this many days ago (0: keep all).
     #[arg(long, env = "OAUTH_REGISTRY_RETENTION_DAYS", default_value_t = 0)]
     pub retention_days: u32,
@@ -154,6 +158,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                 shutdown_grace: Duration::from_secs(args.shutdown_grace_secs),
                 max_concurrent_streams: args.max_concurrent_streams.max(1),
                 max_calls_per_connection: args.max_calls_per_connection.max(1),
+                max_streams: args.max_streams,
                 retention: (args.retention_days > 0)
                     .then(|| Duration::from_secs(u64::from(args.retention_days) * 86_400)),
                 retention_interval: Duration::from_secs(args.retention_interval_secs.max(1)),

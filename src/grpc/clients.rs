@@ -72,7 +72,7 @@ impl ClientService for ClientApi {
         };
         let pages = self
             .registry
-            .stream_clients(caller, list, r.max_pages as u32)
+            .stream_clients(caller, list, r.max_pages as u32)?
             .map(|page| {
                 let page = page?;
                 Ok(pb::StreamClientsResponse {

@@ -78,7 +78,7 @@ impl TokenService for TokenApi {
         };
         let pages = self
             .registry
-            .stream_tokens(caller, list, r.max_pages as u32)
+            .stream_tokens(caller, list, r.max_pages as u32)?
             .map(|page| {
                 let page = page?;
                 Ok(pb::StreamTokensResponse {

@@ -225,17 +225,24 @@ impl Registry {
     /// When the consumer goes away the task stops, abandoning a query in
     /// progress, and issues no further queries. When the server drains, the
     /// stream ends after the page in hand with UNAVAILABLE; that page's
-    /// `next_page_token` resumes it on any replica.
+    /// `next_page_token` resumes it on any replica. Past the server-wide
+    /// stream limit the call is refused before any query.
     fn pages<T: Listable + Sync>(
         &self,
         caller: Caller,
         mut req: ListRequest<T::Filter, T::Field>,
         max_pages: u32,
-    ) -> impl Stream<Item = Result<Page<T>>> + Send + 'static {
+    ) -> Result<impl Stream<Item = Result<Page<T>>> + Send + 'static> {
+        let permit = self.streams.clone().try_acquire_owned().map_err(|_| {
+            Error::ResourceExhausted(
+                "too many streams in progress on this server; retry later or page with List".into(),
+            )
+        })?;
         req.include_total = false;
         let (tx, rx) = tokio::sync::mpsc::channel(1);
         let this = self.clone();
         let producer = async move {
+            let _permit = permit;
             let mut sent = 0u32;
             while max_pages == 0 || sent < max_pages {
                 if sent > 0 && this.is_draining() {
@@ -266,7 +273,7 @@ impl Registry {
             }
         };
         tokio::spawn(producer.instrument(tracing::Span::current()));
-        tokio_stream::wrappers::ReceiverStream::new(rx)
+        Ok(tokio_stream::wrappers::ReceiverStream::new(rx))
     }
 
     pub async fn list_tokens(
@@ -282,7 +289,7 @@ impl Registry {
         caller: Caller,
         req: ListRequest<TokenFilter, TokenSortField>,
         max_pages: u32,
-    ) -> impl Stream<Item = Result<Page<Token>>> + Send + 'static {
+    ) -> Result<impl Stream<Item = Result<Page<Token>>> + Send + 'static> {
         self.pages::<Token>(caller, req, max_pages)
     }
 
@@ -306,7 +313,7 @@ impl Registry {
         caller: Caller,
         req: ListRequest<ClientFilter, ClientSortField>,
         max_pages: u32,
-    ) -> impl Stream<Item = Result<Page<Client>>> + Send + 'static {
+    ) -> Result<impl Stream<Item = Result<Page<Client>>> + Send + 'static> {
         self.pages::<Client>(caller, req, max_pages)
     }
 }

@@ -44,6 +44,9 @@ pub struct Registry {
     /// Set once the server starts draining: streams stop at the next page.
     draining: Arc<tokio::sync::watch::Sender<bool>>,
     limits: rate_limit::KeyLimits,
+    /// Streams in progress across every connection and API; a stream holds
+    /// one permit until its producer stops.
+    streams: Arc<tokio::sync::Semaphore>,
 }
 
 impl Registry {
@@ -58,12 +61,28 @@ impl Registry {
             stats: Arc::default(),
             draining: Arc::new(tokio::sync::watch::Sender::new(false)),
             limits: rate_limit::KeyLimits::default(),
+            streams: Arc::new(tokio::sync::Semaphore::new(
+                tokio::sync::Semaphore::MAX_PERMITS,
+            )),
         })
     }
 
     /// Limits every API key to `per_second` requests a second (0: no limit).
     pub fn with_rate_limit(mut self, per_second: u32) -> Self {
         self.limits = rate_limit::KeyLimits::new(per_second);
+        self
+    }
+
+    /// Allows at most `max` streams at once across all connections (0: no
+    /// limit). HTTP/2's per-connection cap does not bound a fleet of
+    /// clients; past this one a new stream is refused with
+    /// RESOURCE_EXHAUSTED at once, instead of queueing database work.
+    pub fn with_stream_limit(mut self, max: usize) -> Self {
+        let permits = match max {
+            0 => tokio::sync::Semaphore::MAX_PERMITS,
+            n => n.min(tokio::sync::Semaphore::MAX_PERMITS),
+        };
+        self.streams = Arc::new(tokio::sync::Semaphore::new(permits));
         self
     }
 
