@@ -18,6 +18,7 @@ use crate::grpc::pb::token_service_server::TokenServiceServer;
 use crate::grpc::{ClientApi, TokenApi, pb};
 use crate::service::Registry;
 use crate::store;
+use crate::tls::TlsIdentity;
 use crate::trace::TraceLayer;
 
 /// Service names reported by `grpc.health.v1` besides the overall "".
@@ -31,12 +32,15 @@ pub struct Application {
     grpc_addr: SocketAddr,
     rest: Option<(TcpListener, SocketAddr)>,
     registry: Registry,
+    tls: Option<TlsIdentity>,
     config: ServerConfig,
 }
 
 impl Application {
     /// Connects to the database, migrates if configured, and binds the port.
     pub async fn build(config: ServerConfig) -> anyhow::Result<Self> {
+        // Certificate problems stop start-up before anything else happens.
+        let tls = config.tls.as_ref().map(|files| files.load()).transpose()?;
         let store = store::connect(&config.database_url, &config.store).await?;
         if config.migrate {
             store.migrate().await?;
@@ -64,6 +68,7 @@ impl Application {
             grpc_addr,
             rest,
             registry,
+            tls,
             config,
         })
     }
@@ -127,13 +132,18 @@ impl Application {
             let drained = async move {
                 let _ = drain.wait_for(|d| *d).await;
             };
-            tokio::spawn(serve_rest(listener, self.registry.clone(), drained))
+            let tls = self.tls.as_ref().map(TlsIdentity::rest_acceptor);
+            tokio::spawn(serve_rest(listener, self.registry.clone(), tls, drained))
         });
 
-        tracing::info!(addr = %self.grpc_addr, backend = self.registry.store().backend(), "gRPC listening");
+        tracing::info!(addr = %self.grpc_addr, backend = self.registry.store().backend(), tls = self.tls.is_some(), "gRPC listening");
+        let mut builder = Server::builder();
+        if let Some(tls) = &self.tls {
+            builder = builder.tls_config(tls.grpc())?;
+        }
         // Overload: a connection's calls beyond the limit are shed at once
         // (RESOURCE_EXHAUSTED) rather than queued without bound.
-        let server = Server::builder()
+        let server = builder
             .max_concurrent_streams(Some(self.config.max_concurrent_streams))
             .concurrency_limit_per_connection(self.config.max_calls_per_connection)
             .load_shed(true)
@@ -251,15 +261,22 @@ async fn probe_database(
 async fn serve_rest(
     listener: TcpListener,
     registry: Registry,
+    tls: Option<tokio_rustls::TlsAcceptor>,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) {
-    if let Err(e) = crate::rest::serve(listener, registry, shutdown).await {
+    if let Err(e) = crate::rest::serve(listener, registry, tls, shutdown).await {
         tracing::error!(error = %e, "REST gateway stopped");
     }
 }
 
 #[cfg(not(feature = "rest"))]
-async fn serve_rest(_: TcpListener, _: Registry, _: impl Future<Output = ()> + Send + 'static) {}
+async fn serve_rest(
+    _: TcpListener,
+    _: Registry,
+    _: Option<tokio_rustls::TlsAcceptor>,
+    _: impl Future<Output = ()> + Send + 'static,
+) {
+}
 
 /// Resolves on SIGINT or SIGTERM.
 pub async fn shutdown_signal() {

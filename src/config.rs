@@ -42,6 +42,9 @@ pub struct ServerConfig {
     pub retention_interval: Duration,
     /// Requests per second each API key may make (0: unlimited).
     pub rate_limit_per_key: u32,
+    /// Serve gRPC and REST over TLS with this certificate and key (default:
+    /// plaintext, h2c for gRPC).
+    pub tls: Option<crate::tls::TlsFiles>,
 }
 
 impl ServerConfig {
@@ -61,6 +64,7 @@ impl ServerConfig {
             retention: None,
             retention_interval: Duration::from_secs(300),
             rate_limit_per_key: 0,
+            tls: None,
         }
     }
 }

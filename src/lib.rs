@@ -18,4 +18,5 @@ pub mod rest;
 pub mod service;
 pub mod store;
 pub mod telemetry;
+pub mod tls;
 pub mod trace;

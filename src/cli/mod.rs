@@ -62,9 +62,13 @@ pub enum Command {
     /// Ask a running server's grpc.health.v1 service; exit 0 only if SERVING
     /// (for container health checks: no other probe is needed in the image).
     Healthcheck {
-        /// The server's gRPC address.
+        /// The server's gRPC address (https://... for a server started with --tls-cert).
         #[arg(long, default_value = "http://127.0.0.1:50051")]
         addr: String,
+        /// PEM certificate(s) to trust for an https address (e.g. the
+        /// server's own self-signed certificate).
+        #[arg(long)]
+        tls_ca: Option<std::path::PathBuf>,
         /// Give up after this many milliseconds.
         #[arg(long, default_value_t = 2000)]
         timeout_ms: u64,
@@ -128,6 +132,13 @@ pub struct ServeArgs {
     /// second's worth; over it, RESOURCE_EXHAUSTED / HTTP 429 (0: unlimited).
     #[arg(long, env = "OAUTH_REGISTRY_RATE_LIMIT_PER_KEY", default_value_t = 0)]
     pub rate_limit_per_key: u32,
+    /// Serve gRPC and REST over TLS with this PEM certificate chain (needs
+    /// --tls-key). Without it both ports speak plaintext (h2c for gRPC).
+    #[arg(long, env = "OAUTH_REGISTRY_TLS_CERT", requires = "tls_key")]
+    pub tls_cert: Option<std::path::PathBuf>,
+    /// The PEM private key for --tls-cert.
+    #[arg(long, env = "OAUTH_REGISTRY_TLS_KEY", requires = "tls_cert")]
+    pub tls_key: Option<std::path::PathBuf>,
 }
 
 impl Cli {
@@ -163,6 +174,13 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                     .then(|| Duration::from_secs(u64::from(args.retention_days) * 86_400)),
                 retention_interval: Duration::from_secs(args.retention_interval_secs.max(1)),
                 rate_limit_per_key: args.rate_limit_per_key,
+                tls: match (&args.tls_cert, &args.tls_key) {
+                    (Some(cert), Some(key)) => Some(crate::tls::TlsFiles {
+                        cert: cert.clone(),
+                        key: key.clone(),
+                    }),
+                    _ => None,
+                },
             };
             let app = Application::build(config).await?;
             app.run_until(shutdown_signal()).await
@@ -180,7 +198,11 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             Ok(())
         }
         Command::Admin(cmd) => admin::run(&cli.database_url, &cli.store_options(), cmd).await,
-        Command::Healthcheck { addr, timeout_ms } => healthcheck(addr, *timeout_ms).await,
+        Command::Healthcheck {
+            addr,
+            tls_ca,
+            timeout_ms,
+        } => healthcheck(addr, tls_ca.as_deref(), *timeout_ms).await,
     }
 }
 
@@ -192,13 +214,26 @@ async fn open(database_url: &str, opts: &StoreOptions) -> anyhow::Result<crate::
 }
 
 /// `healthcheck`: one grpc.health.v1 Check of the whole server.
-async fn healthcheck(addr: &str, timeout_ms: u64) -> anyhow::Result<()> {
+async fn healthcheck(
+    addr: &str,
+    tls_ca: Option<&std::path::Path>,
+    timeout_ms: u64,
+) -> anyhow::Result<()> {
+    use tonic::transport::{Certificate, ClientTlsConfig, Endpoint};
     use tonic_health::pb::health_check_response::ServingStatus;
     use tonic_health::pb::{HealthCheckRequest, health_client::HealthClient};
+    let mut endpoint = Endpoint::from_shared(addr.to_owned())?;
+    if addr.starts_with("https://") {
+        let ca = tls_ca.ok_or_else(|| {
+            anyhow::anyhow!("an https address needs --tls-ca (the certificate to trust)")
+        })?;
+        let pem = std::fs::read(ca)
+            .map_err(|e| anyhow::anyhow!("reading --tls-ca {}: {e}", ca.display()))?;
+        endpoint = endpoint
+            .tls_config(ClientTlsConfig::new().ca_certificate(Certificate::from_pem(pem)))?;
+    }
     let check = async {
-        let channel = tonic::transport::Endpoint::from_shared(addr.to_owned())?
-            .connect()
-            .await?;
+        let channel = endpoint.connect().await?;
         let status = HealthClient::new(channel)
             .check(HealthCheckRequest::default())
             .await?

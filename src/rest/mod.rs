@@ -13,6 +13,7 @@ mod params;
 mod reviewboard;
 mod siro;
 mod slashid;
+mod tls_listener;
 
 use std::future::Future;
 
@@ -123,14 +124,25 @@ fn route_error(uri: &Uri, status: StatusCode, message: &str) -> Response {
     (status, Json(body)).into_response()
 }
 
-/// Serves the gateway on `listener` until `shutdown` resolves, then lets
-/// in-flight requests finish.
+/// Serves the gateway on `listener` (over TLS when `tls` is given) until
+/// `shutdown` resolves, then lets in-flight requests finish.
 pub async fn serve(
     listener: TcpListener,
     registry: Registry,
+    tls: Option<tokio_rustls::TlsAcceptor>,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    axum::serve(listener, router(registry))
-        .with_graceful_shutdown(shutdown)
-        .await
+    let app = router(registry);
+    match tls {
+        Some(acceptor) => {
+            axum::serve(tls_listener::TlsListener::new(listener, acceptor)?, app)
+                .with_graceful_shutdown(shutdown)
+                .await
+        }
+        None => {
+            axum::serve(listener, app)
+                .with_graceful_shutdown(shutdown)
+                .await
+        }
+    }
 }
