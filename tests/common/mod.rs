@@ -7,6 +7,7 @@
 #![allow(dead_code)]
 
 pub mod process;
+pub mod rest_calls;
 
 use std::net::SocketAddr;
 
