@@ -39,9 +39,7 @@ fi
 need h2load || { echo "h2load (nghttp2-client) is required" >&2; exit 1; }
 need sqlite3 || { echo "sqlite3 is required" >&2; exit 1; }
 
-cargo build --release --bins --locked -q
-BIN=target/release/oauth-registry
-CLIENT=target/release/bench-client
+. scripts/build-bins.sh
 WORK=$(mktemp -d)
 GRPC_PORT=$(( 20000 + RANDOM % 10000 ))
 REST_PORT=$(( GRPC_PORT + 1 ))

@@ -12,9 +12,7 @@ ROUNDS=${ROUNDS:-5}
 LOAD_SECS=${LOAD_SECS:-2}
 WRITERS=${WRITERS:-16}
 
-cargo build --release --bins --locked -q
-BIN=target/release/oauth-registry
-CLIENT=target/release/bench-client
+. scripts/build-bins.sh
 WORK=$(mktemp -d)
 SERVER_PID=""
 cleanup() {

@@ -20,9 +20,7 @@ while [ $# -gt 0 ]; do
   esac
 done
 command -v h2load >/dev/null || { echo "h2load (nghttp2-client) is required" >&2; exit 1; }
-cargo build --release --bins --locked -q
-BIN=target/release/oauth-registry
-CLIENT=target/release/bench-client
+. scripts/build-bins.sh
 WORK=$(mktemp -d)
 PIDS=()
 cleanup() { for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done; rm -rf "$WORK"; }
