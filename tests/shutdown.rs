@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 mod common;
 
 use common::authed;
-use common::process::{BIN, connect_retrying, free_port};
+use common::process::{BIN, connect_retrying, free_port, seed};
 use oauth_registry::grpc::pb::StreamTokensRequest;
 use oauth_registry::grpc::pb::token_service_client::TokenServiceClient;
 use tokio::process::{Child, Command};
@@ -48,22 +48,8 @@ fn healthcheck(port: u16) -> bool {
 async fn sigterm_ends_streams_resumably_and_exits_zero() {
     let dir = tempfile::tempdir().expect("temp dir");
     let url = format!("sqlite://{}/registry.db", dir.path().display());
-    let seeded = std::process::Command::new(BIN)
-        .args([
-            "--database-url",
-            &url,
-            "seed",
-            "--clients",
-            "2",
-            "--owners",
-            "3",
-        ])
-        .args(["--tokens", &TOKENS.to_string()])
-        .output()
-        .expect("seed");
-    assert!(seeded.status.success(), "seed failed");
-    let key = String::from_utf8(seeded.stdout).expect("utf-8");
-    let key = key.trim();
+    let key = seed(&url, TOKENS);
+    let key = key.as_str();
 
     let port = free_port();
     let mut server = serve(&url, port);

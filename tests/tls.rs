@@ -12,7 +12,7 @@ use std::process::{Command as StdCommand, Stdio};
 use std::time::{Duration, Instant};
 
 use common::authed;
-use common::process::{BIN, free_port};
+use common::process::{BIN, free_port, seed};
 use oauth_registry::grpc::pb;
 use oauth_registry::grpc::pb::token_service_client::TokenServiceClient;
 use tokio::process::{Child, Command};
@@ -30,27 +30,6 @@ fn self_signed(dir: &Path) -> (std::path::PathBuf, std::path::PathBuf, String) {
     std::fs::write(&cert, &cert_pem).expect("write cert");
     std::fs::write(&key, certified.key_pair.serialize_pem()).expect("write key");
     (cert, key, cert_pem)
-}
-
-fn seed(url: &str) -> String {
-    let out = StdCommand::new(BIN)
-        .args([
-            "--database-url",
-            url,
-            "seed",
-            "--clients",
-            "2",
-            "--owners",
-            "3",
-        ])
-        .args(["--tokens", &TOKENS.to_string()])
-        .output()
-        .expect("seed");
-    assert!(out.status.success(), "seed failed");
-    String::from_utf8(out.stdout)
-        .expect("utf-8")
-        .trim()
-        .to_owned()
 }
 
 fn serve_tls(url: &str, grpc: u16, rest: u16, cert: &Path, key: &Path) -> Child {
@@ -120,7 +99,7 @@ async fn grpc_and_rest_over_tls() {
     let dir = tempfile::tempdir().expect("temp dir");
     let (cert, key_file, ca_pem) = self_signed(dir.path());
     let url = format!("sqlite://{}/registry.db", dir.path().display());
-    let key = seed(&url);
+    let key = seed(&url, TOKENS);
     let (grpc, rest) = (free_port(), free_port());
     let _server = serve_tls(&url, grpc, rest, &cert, &key_file);
 

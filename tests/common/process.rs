@@ -43,3 +43,26 @@ pub async fn small_window_channel(addr: std::net::SocketAddr) -> Channel {
         .await
         .expect("connect")
 }
+
+/// Runs `oauth-registry seed` (2 clients, 3 owners, `tokens` tokens) on
+/// `url`; returns the API key it prints.
+pub fn seed(url: &str, tokens: usize) -> String {
+    let out = std::process::Command::new(BIN)
+        .args([
+            "--database-url",
+            url,
+            "seed",
+            "--clients",
+            "2",
+            "--owners",
+            "3",
+        ])
+        .args(["--tokens", &tokens.to_string()])
+        .output()
+        .expect("seed");
+    assert!(out.status.success(), "seed failed");
+    String::from_utf8(out.stdout)
+        .expect("utf-8")
+        .trim()
+        .to_owned()
+}
