@@ -1,8 +1,14 @@
 //! Compiles `proto/` with protox (pure Rust, so no system `protoc` is needed)
 //! and generates the tonic services plus the encoded descriptor set that the
 //! reflection service serves.
+//!
+//! It also tells the tests what this machine can run, as cfgs: a test that
+//! needs PostgreSQL, grpcurl or initdb is compiled as `#[ignore = "why"]`
+//! without it, so `cargo test` lists it as ignored with the reason instead
+//! of passing it vacuously.
 
-use std::{env, path::PathBuf};
+use std::env;
+use std::path::{Path, PathBuf};
 
 const PROTOS: &[&str] = &[
     "oauth_registry/v1/token.proto",
@@ -12,6 +18,7 @@ const PROTOS: &[&str] = &[
 ];
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
+    test_capabilities();
     println!("cargo:rerun-if-changed=proto");
     println!("cargo:rerun-if-changed=proto-deps");
     let fds = protox::compile(PROTOS, ["proto"])?;
@@ -38,4 +45,65 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         .register_descriptors(&encoded)?
         .build(&[".oauth_registry"])?;
     Ok(())
+}
+
+/// Emits `postgres_tests` (TEST_DATABASE_URL is set), `grpcurl_installed`
+/// (grpcurl is on PATH) and `initdb_installed` (PostgreSQL's server tools
+/// are installed), each re-checked when what it depends on changes.
+fn test_capabilities() {
+    for cfg in ["postgres_tests", "grpcurl_installed", "initdb_installed"] {
+        println!("cargo::rustc-check-cfg=cfg({cfg})");
+    }
+    println!("cargo:rerun-if-env-changed=TEST_DATABASE_URL");
+    if env::var("TEST_DATABASE_URL").is_ok_and(|v| !v.trim().is_empty()) {
+        println!("cargo:rustc-cfg=postgres_tests");
+    }
+
+    println!("cargo:rerun-if-env-changed=PATH");
+    let path_dirs: Vec<PathBuf> = env::var_os("PATH")
+        .map(|p| env::split_paths(&p).collect())
+        .unwrap_or_default();
+    let manifest = PathBuf::from(env::var_os("CARGO_MANIFEST_DIR").unwrap_or_default());
+    match path_dirs
+        .iter()
+        .map(|d| d.join("grpcurl"))
+        .find(|p| p.is_file())
+    {
+        Some(grpcurl) => {
+            println!("cargo:rustc-cfg=grpcurl_installed");
+            watch(&grpcurl);
+        }
+        // Watch PATH's directories, so installing grpcurl later is noticed.
+        None => path_dirs
+            .iter()
+            .filter(|d| d.is_absolute() && d.is_dir() && !d.starts_with(&manifest))
+            .for_each(|d| watch(d)),
+    }
+
+    if let Some(initdb) = initdb() {
+        println!("cargo:rustc-cfg=initdb_installed");
+        watch(&initdb);
+    }
+}
+
+/// `initdb` from `pg_config --bindir`, or Debian's /usr/lib/postgresql/*/bin.
+fn initdb() -> Option<PathBuf> {
+    let from_pg_config = std::process::Command::new("pg_config")
+        .arg("--bindir")
+        .output()
+        .ok()
+        .and_then(|o| String::from_utf8(o.stdout).ok())
+        .map(|dir| Path::new(dir.trim()).join("initdb"));
+    let debian = std::fs::read_dir("/usr/lib/postgresql")
+        .into_iter()
+        .flatten()
+        .filter_map(|e| e.ok().map(|e| e.path().join("bin/initdb")));
+    from_pg_config
+        .into_iter()
+        .chain(debian)
+        .find(|p| p.is_file())
+}
+
+fn watch(path: &Path) {
+    println!("cargo:rerun-if-changed={}", path.display());
 }

@@ -1,0 +1,38 @@
+//! The behavioural suites, in one test binary (one link instead of one per
+//! suite). Each suite starts the real server in-process on a random port
+//! over a fresh database (`common::spawn_app`) and talks to it as a client
+//! would; `backend_tests!` runs a suite's tests on SQLite and on PostgreSQL.
+//! Tests that run the `oauth-registry` binary itself live in `tests/process`.
+
+#[macro_use]
+#[path = "../common/mod.rs"]
+mod common;
+
+mod bulk_load;
+mod concurrency;
+mod crud;
+mod differential;
+mod health;
+mod metrics;
+mod openapi;
+mod overload;
+mod pagination;
+mod properties;
+mod query_plans;
+mod rate_limit;
+mod replicas;
+mod request_ids;
+mod rest_canonical;
+mod rest_hostile;
+mod rest_losant;
+mod rest_properties;
+mod rest_reviewboard;
+mod rest_siro;
+mod rest_slashid;
+mod retention;
+mod secrets;
+mod standalone;
+mod stream_limits;
+mod streaming;
+mod tenancy;
+mod tenancy_properties;
