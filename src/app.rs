@@ -147,7 +147,7 @@ impl Application {
             .max_concurrent_streams(Some(self.config.max_concurrent_streams))
             .concurrency_limit_per_connection(self.config.max_calls_per_connection)
             .load_shed(true)
-            .layer(TraceLayer)
+            .layer(TraceLayer::new(self.registry.metrics().clone()))
             .add_service(health_service)
             .add_service(reflection_v1)
             .add_service(reflection_v1alpha)

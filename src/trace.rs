@@ -13,19 +13,34 @@ use futures::future::BoxFuture;
 use tower::{Layer, Service};
 use tracing::{Instrument, field};
 
-#[derive(Debug, Clone, Default)]
-pub struct TraceLayer;
+use crate::metrics::SharedMetrics;
+
+/// The request layer; it counts into the application's own metrics.
+#[derive(Clone)]
+pub struct TraceLayer {
+    metrics: SharedMetrics,
+}
+
+impl TraceLayer {
+    pub fn new(metrics: SharedMetrics) -> Self {
+        TraceLayer { metrics }
+    }
+}
 
 impl<S> Layer<S> for TraceLayer {
     type Service = Trace<S>;
     fn layer(&self, inner: S) -> Trace<S> {
-        Trace { inner }
+        Trace {
+            inner,
+            metrics: self.metrics.clone(),
+        }
     }
 }
 
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct Trace<S> {
     inner: S,
+    metrics: SharedMetrics,
 }
 
 impl<S, B, RB> Service<http::Request<B>> for Trace<S>
@@ -68,6 +83,7 @@ where
             let _enter = span.enter();
             self.inner.call(req)
         };
+        let metrics = self.metrics.clone();
         Box::pin(
             async move {
                 let mut result = fut.await;
@@ -94,7 +110,7 @@ where
                                 }
                             });
                         span.record("code", code.as_str());
-                        crate::metrics::record_request(
+                        metrics.record_request(
                             &metric_method,
                             &code,
                             start.elapsed().as_secs_f64(),

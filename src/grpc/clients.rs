@@ -80,7 +80,11 @@ impl ClientService for ClientApi {
                     next_page_token: page.next_page_token.unwrap_or_default(),
                 })
             });
-        Ok(Response::new(deadline::bounded(timeout, pages)))
+        Ok(Response::new(deadline::bounded(
+            self.registry.metrics(),
+            timeout,
+            pages,
+        )))
     }
 
     async fn get_client(

@@ -40,10 +40,11 @@ pub fn timeout(metadata: &MetadataMap) -> Option<Duration> {
 /// now (the call's start, give or take authentication), and counted in
 /// `streams_in_flight` until dropped.
 pub fn bounded<T: Send + 'static>(
+    metrics: &crate::metrics::Metrics,
     timeout: Option<Duration>,
     stream: impl Stream<Item = Result<T, Status>> + Send + 'static,
 ) -> BoxStream<T> {
-    let guard = crate::metrics::StreamGuard::new();
+    let guard = metrics.stream_started();
     let stream = stream.map(move |item| {
         let _counted = &guard;
         item

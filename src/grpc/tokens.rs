@@ -86,7 +86,11 @@ impl TokenService for TokenApi {
                     next_page_token: page.next_page_token.unwrap_or_default(),
                 })
             });
-        Ok(Response::new(deadline::bounded(timeout, pages)))
+        Ok(Response::new(deadline::bounded(
+            self.registry.metrics(),
+            timeout,
+            pages,
+        )))
     }
 
     async fn count_tokens(

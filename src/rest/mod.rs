@@ -60,7 +60,7 @@ pub fn router(registry: Registry) -> Router {
         .layer(axum::middleware::from_fn(dialect_rejections))
         .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
-        .layer(TraceLayer)
+        .layer(TraceLayer::new(registry.metrics().clone()))
         .with_state(registry)
 }
 

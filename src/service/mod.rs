@@ -47,6 +47,8 @@ pub struct Registry {
     /// Streams in progress across every connection and API; a stream holds
     /// one permit until its producer stops.
     streams: Arc<tokio::sync::Semaphore>,
+    /// This application's metrics (both faces count into them).
+    metrics: crate::metrics::SharedMetrics,
 }
 
 impl Registry {
@@ -64,6 +66,7 @@ impl Registry {
             streams: Arc::new(tokio::sync::Semaphore::new(
                 tokio::sync::Semaphore::MAX_PERMITS,
             )),
+            metrics: Arc::default(),
         })
     }
 
@@ -103,5 +106,9 @@ impl Registry {
 
     pub fn stats(&self) -> &Arc<Stats> {
         &self.stats
+    }
+
+    pub fn metrics(&self) -> &crate::metrics::SharedMetrics {
+        &self.metrics
     }
 }

@@ -155,6 +155,6 @@ pub async fn metrics(
             CONTENT_TYPE,
             "application/openmetrics-text; version=1.0.0; charset=utf-8",
         )],
-        crate::metrics::render(registry.store().as_ref()),
+        registry.metrics().render(registry.store().as_ref()),
     )
 }
