@@ -44,16 +44,25 @@ impl Application {
         let store = store::connect(&config.database_url, &config.store).await?;
         if config.migrate {
             store.migrate().await?;
+        } else {
+            let pending = store.pending_migrations().await?;
+            anyhow::ensure!(
+                pending.is_empty(),
+                "the {} database lacks {} of this build's migrations (first: {}): run `oauth-registry migrate` with the same --database-url, or start without --no-migrate",
+                store.backend(),
+                pending.len(),
+                pending[0]
+            );
         }
         let registry = Registry::new(store)
             .await?
             .with_rate_limit(config.rate_limit_per_key)
             .with_stream_limit(config.max_streams);
-        let listener = TcpListener::bind(config.grpc_addr).await?;
+        let listener = bind(config.grpc_addr, "gRPC", "--grpc-addr").await?;
         let grpc_addr = listener.local_addr()?;
         let rest = match config.rest_addr {
             Some(addr) if cfg!(feature = "rest") => {
-                let l = TcpListener::bind(addr).await?;
+                let l = bind(addr, "the REST gateway", "--rest-addr (or --no-rest)").await?;
                 let a = l.local_addr()?;
                 Some((l, a))
             }
@@ -182,6 +191,25 @@ impl Application {
         }
         result
     }
+}
+
+/// Binds `addr`, or says which listener could not and what to change.
+async fn bind(addr: SocketAddr, what: &str, flag: &str) -> anyhow::Result<TcpListener> {
+    TcpListener::bind(addr).await.map_err(|e| {
+        let hint = match e.kind() {
+            std::io::ErrorKind::AddrInUse => {
+                format!("; another process is listening there: stop it or pick another address with {flag}")
+            }
+            std::io::ErrorKind::AddrNotAvailable => {
+                format!("; no interface of this machine has that address: use one it has with {flag}")
+            }
+            std::io::ErrorKind::PermissionDenied => {
+                format!("; ports below 1024 need privileges: pick a higher one with {flag}")
+            }
+            _ => String::new(),
+        };
+        anyhow::anyhow!("cannot listen for {what} on {addr}: {e}{hint}")
+    })
 }
 
 /// The retention sweeper: one pass every `interval`, errors logged and

@@ -35,6 +35,16 @@ pub enum AdminCommand {
         #[arg(long)]
         expires_at: Option<String>,
     },
+    /// List organizations: id, name, creation time, and how many API keys,
+    /// clients and tokens each holds.
+    ListOrgs,
+    /// List an organization's API keys (ids, prefixes, scopes, user,
+    /// expiry, revocation; never secrets), oldest first.
+    ListKeys {
+        /// Organization id or name.
+        #[arg(long)]
+        org: String,
+    },
     /// Revoke an API key at once: its next call is refused.
     RevokeKey {
         /// Organization id or name.
@@ -65,13 +75,25 @@ pub async fn run(
         } => {
             let org = registry.find_org(org).await?;
             let scopes = Scope::parse_list("--scopes", scopes)?;
+            anyhow::ensure!(
+                !scopes.is_empty(),
+                "--scopes: a key needs at least one of tokens:read, tokens:write, clients:read, clients:write, admin"
+            );
             let expires_at = match expires_at {
                 None => None,
-                Some(s) => Some(
-                    Timestamp::parse_rfc3339(s)
-                        .ok_or_else(|| anyhow::anyhow!("--expires-at: not an RFC 3339 time"))?,
-                ),
+                Some(s) => Some(Timestamp::parse_rfc3339(s).ok_or_else(|| {
+                    anyhow::anyhow!(
+                        "--expires-at: not an RFC 3339 time (e.g. 2027-01-31T00:00:00Z)"
+                    )
+                })?),
             };
+            if let Some(at) = expires_at {
+                anyhow::ensure!(
+                    at > Timestamp::now(),
+                    "--expires-at {}: that time has passed; the key would be refused on its first call",
+                    at.to_rfc3339()
+                );
+            }
             let user = user.clone().filter(|u| !u.is_empty());
             let created = registry
                 .create_api_key(&org.id, user, scopes, *superuser, expires_at)
@@ -82,6 +104,52 @@ pub async fn run(
             );
             println!("{}", created.secret);
         }
+        AdminCommand::ListOrgs => {
+            let orgs = registry.store().list_orgs().await?;
+            let mut rows = vec![row(&["ID", "NAME", "CREATED", "KEYS", "CLIENTS", "TOKENS"])];
+            rows.extend(orgs.iter().map(|o| {
+                row(&[
+                    &o.org.id,
+                    &o.org.name,
+                    &o.org.created_at.to_rfc3339(),
+                    &o.api_keys.to_string(),
+                    &o.clients.to_string(),
+                    &o.tokens.to_string(),
+                ])
+            }));
+            print_table(&rows);
+        }
+        AdminCommand::ListKeys { org } => {
+            let org = registry.find_org(org).await?;
+            let keys = registry.store().list_api_keys(&org.id).await?;
+            let mut rows = vec![row(&[
+                "ID",
+                "PREFIX",
+                "SCOPES",
+                "USER",
+                "SUPERUSER",
+                "CREATED",
+                "LAST USED",
+                "EXPIRES",
+                "REVOKED",
+            ])];
+            let time = |t: Option<Timestamp>| t.map_or_else(|| "-".to_owned(), |t| t.to_rfc3339());
+            rows.extend(keys.iter().map(|k| {
+                let scopes: Vec<&str> = k.scopes.iter().map(|s| s.as_str()).collect();
+                row(&[
+                    &k.id,
+                    &k.prefix,
+                    &scopes.join(","),
+                    k.user_id.as_deref().unwrap_or("-"),
+                    if k.superuser { "yes" } else { "no" },
+                    &k.created_at.to_rfc3339(),
+                    &time(k.last_used_at),
+                    &time(k.expires_at),
+                    &time(k.revoked_at),
+                ])
+            }));
+            print_table(&rows);
+        }
         AdminCommand::RevokeKey { org, id } => {
             let org = registry.find_org(org).await?;
             registry.revoke_api_key(&org.id, id).await?;
@@ -89,4 +157,24 @@ pub async fn run(
         }
     }
     Ok(())
+}
+
+fn row(cells: &[&str]) -> Vec<String> {
+    cells.iter().map(|c| (*c).to_owned()).collect()
+}
+
+/// Prints rows as left-aligned columns, two spaces apart.
+fn print_table(rows: &[Vec<String>]) {
+    let columns = rows.first().map_or(0, Vec::len);
+    let widths: Vec<usize> = (0..columns)
+        .map(|i| rows.iter().map(|r| r[i].chars().count()).max().unwrap_or(0))
+        .collect();
+    for r in rows {
+        let line: Vec<String> = r
+            .iter()
+            .zip(&widths)
+            .map(|(cell, w)| format!("{cell:<w$}"))
+            .collect();
+        println!("{}", line.join("  ").trim_end());
+    }
 }

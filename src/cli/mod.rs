@@ -62,8 +62,10 @@ pub enum Command {
     /// Ask a running server's grpc.health.v1 service; exit 0 only if SERVING
     /// (for container health checks: no other probe is needed in the image).
     Healthcheck {
-        /// The server's gRPC address (https://... for a server started with --tls-cert).
-        #[arg(long, default_value = "http://127.0.0.1:50051")]
+        /// The server's gRPC address: host:port, or a URL (https://host:port
+        /// for a server started with --tls-cert; host:port means https when
+        /// --tls-ca is given, else http).
+        #[arg(long, default_value = "127.0.0.1:50051")]
         addr: String,
         /// PEM certificate(s) to trust for an https address (e.g. the
         /// server's own self-signed certificate).
@@ -77,11 +79,11 @@ pub enum Command {
 
 #[derive(Debug, clap::Args)]
 pub struct ServeArgs {
-    /// gRPC listen address.
-    #[arg(long, env = "OAUTH_REGISTRY_GRPC_ADDR", default_value = DEFAULT_GRPC_ADDR)]
+    /// gRPC listen address: host:port (a name such as localhost, or an IP).
+    #[arg(long, env = "OAUTH_REGISTRY_GRPC_ADDR", default_value = DEFAULT_GRPC_ADDR, value_parser = listen_addr)]
     pub grpc_addr: SocketAddr,
-    /// REST gateway listen address.
-    #[arg(long, env = "OAUTH_REGISTRY_REST_ADDR", default_value = DEFAULT_REST_ADDR)]
+    /// REST gateway listen address: host:port.
+    #[arg(long, env = "OAUTH_REGISTRY_REST_ADDR", default_value = DEFAULT_REST_ADDR, value_parser = listen_addr)]
     pub rest_addr: SocketAddr,
     /// Turn the REST gateway off.
     #[arg(long, env = "OAUTH_REGISTRY_NO_REST")]
@@ -150,8 +152,32 @@ impl Cli {
     }
 }
 
+/// `host:port` to a socket address, resolving a host name (`localhost`).
+fn listen_addr(s: &str) -> Result<SocketAddr, String> {
+    use std::net::ToSocketAddrs;
+    if let Ok(addr) = s.parse() {
+        return Ok(addr);
+    }
+    let shown: String = s.chars().take(64).collect();
+    if s.rsplit_once(':')
+        .is_none_or(|(host, port)| host.is_empty() || port.parse::<u16>().is_err())
+    {
+        return Err(format!(
+            "{shown:?} is not host:port (e.g. 127.0.0.1:50051, localhost:50051 or [::1]:50051)"
+        ));
+    }
+    s.to_socket_addrs()
+        .map_err(|e| format!("cannot resolve {shown:?}: {e}"))?
+        .next()
+        .ok_or_else(|| format!("{shown:?} resolves to no address"))
+}
+
 /// Runs the parsed command line.
-pub async fn run(cli: Cli) -> anyhow::Result<()> {
+pub async fn run(mut cli: Cli) -> anyhow::Result<()> {
+    // DATABASE_URL= (set but empty) means the default, as no variable does.
+    if cli.database_url.trim().is_empty() {
+        cli.database_url = DEFAULT_DATABASE_URL.to_owned();
+    }
     let default_filter = match cli.command {
         Command::Seed(_) => "info,sqlx::query=error",
         _ => "info",
@@ -222,8 +248,16 @@ async fn healthcheck(
     use tonic::transport::{Certificate, ClientTlsConfig, Endpoint};
     use tonic_health::pb::health_check_response::ServingStatus;
     use tonic_health::pb::{HealthCheckRequest, health_client::HealthClient};
-    let mut endpoint = Endpoint::from_shared(addr.to_owned())?;
-    if addr.starts_with("https://") {
+    let url = if addr.contains("://") {
+        addr.to_owned()
+    } else if tls_ca.is_some() {
+        format!("https://{addr}")
+    } else {
+        format!("http://{addr}")
+    };
+    let mut endpoint = Endpoint::from_shared(url.clone())
+        .map_err(|e| anyhow::anyhow!("--addr {addr:?}: not host:port or a URL: {e}"))?;
+    if url.starts_with("https://") {
         let ca = tls_ca.ok_or_else(|| {
             anyhow::anyhow!("an https address needs --tls-ca (the certificate to trust)")
         })?;
@@ -233,22 +267,42 @@ async fn healthcheck(
             .tls_config(ClientTlsConfig::new().ca_certificate(Certificate::from_pem(pem)))?;
     }
     let check = async {
-        let channel = endpoint.connect().await?;
+        let channel = endpoint
+            .connect()
+            .await
+            .map_err(|e| anyhow::anyhow!("no gRPC server answers at {url}: {}", root_cause(&e)))?;
         let status = HealthClient::new(channel)
             .check(HealthCheckRequest::default())
-            .await?
+            .await
+            .map_err(|s| {
+                anyhow::anyhow!(
+                    "{url} answered the health check with {:?}: {}",
+                    s.code(),
+                    s.message()
+                )
+            })?
             .into_inner()
             .status();
         anyhow::Ok(status)
     };
     let status = tokio::time::timeout(Duration::from_millis(timeout_ms), check)
         .await
-        .map_err(|_| anyhow::anyhow!("no answer from {addr} within {timeout_ms} ms"))??;
+        .map_err(|_| anyhow::anyhow!("no answer from {url} within {timeout_ms} ms"))??;
     println!("{}", status.as_str_name());
     anyhow::ensure!(
         status == ServingStatus::Serving,
-        "{addr} is {}",
+        "{url} is {}",
         status.as_str_name()
     );
     Ok(())
+}
+
+/// The innermost error of a chain (e.g. "Connection refused (os error
+/// 111)"), which transport errors otherwise repeat at every level.
+fn root_cause(e: &(dyn std::error::Error + 'static)) -> String {
+    let mut cause = e;
+    while let Some(next) = cause.source() {
+        cause = next;
+    }
+    cause.to_string()
 }

@@ -4,7 +4,8 @@
 //! scopes, kinds, statuses and a year of dates. Tokens go in through the
 //! store's bulk load (one transaction, fed batch by batch while the next is
 //! generated), with a progress bar; the same `--rng-seed` gives the same data
-//! apart from ids and secrets.
+//! apart from ids and secrets. A second run on an organization that already
+//! has data only prints a new key, unless `--add` is given.
 
 use std::time::Instant;
 
@@ -38,6 +39,10 @@ pub struct SeedArgs {
     /// Seed for the pseudo-random spread of names, owners, scopes and dates.
     #[arg(long, default_value_t = 42)]
     pub rng_seed: u64,
+    /// Add clients and tokens even if the organization already has some
+    /// (by default a second run only prints a new key).
+    #[arg(long)]
+    pub add: bool,
 }
 
 const SCOPES: [&str; 6] = [
@@ -72,6 +77,25 @@ pub async fn run(database_url: &str, opts: &StoreOptions, args: &SeedArgs) -> an
     let key = registry
         .create_api_key(&org.id, Some(owner(0)), vec![Scope::Admin], true, None)
         .await?;
+    let held = store
+        .list_orgs()
+        .await?
+        .into_iter()
+        .find(|o| o.org.id == org.id);
+    if let Some(held) = held.filter(|h| (h.clients > 0 || h.tokens > 0) && !args.add) {
+        // Idempotent: running the tour twice must not double its data.
+        eprintln!(
+            "organization {:?} ({}) already holds {} clients and {} tokens; added none (pass --add to add more)",
+            org.name, org.id, held.clients, held.tokens
+        );
+        eprintln!(
+            "new admin API key {} (user {}, superuser; shown once):",
+            key.key.id,
+            owner(0)
+        );
+        println!("{}", key.secret);
+        return Ok(());
+    }
 
     let mut rng = StdRng::seed_from_u64(args.rng_seed);
     let now = Timestamp::now();
@@ -153,7 +177,11 @@ pub async fn run(database_url: &str, opts: &StoreOptions, args: &SeedArgs) -> an
         args.owners,
         start.elapsed().as_secs_f64()
     );
-    eprintln!("admin API key (user {}, superuser; shown once):", owner(0));
+    eprintln!(
+        "admin API key {} (user {}, superuser; shown once):",
+        key.key.id,
+        owner(0)
+    );
     println!("{}", key.secret);
     Ok(())
 }

@@ -46,6 +46,15 @@ pub enum DeleteClientOutcome {
     HasTokens(u64),
 }
 
+/// An organization and the size of what it holds.
+#[derive(Debug, Clone)]
+pub struct OrgSummary {
+    pub org: Org,
+    pub api_keys: u64,
+    pub clients: u64,
+    pub tokens: u64,
+}
+
 /// Connection pool usage, for metrics.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct PoolStats {
@@ -63,6 +72,10 @@ pub trait Store: Send + Sync + 'static {
     async fn ping(&self) -> Result<()>;
     /// Applies pending migrations.
     async fn migrate(&self) -> Result<()>;
+    /// Versions of the migrations this build has that the database lacks
+    /// (all of them for an empty database), so `serve --no-migrate` can
+    /// refuse an unmigrated database with a hint instead of failing later.
+    async fn pending_migrations(&self) -> Result<Vec<i64>>;
     /// Returns the stored server key `name`, storing `candidate` first if none
     /// exists yet (so all replicas on one database agree on it).
     async fn server_key(&self, name: &str, candidate: &[u8]) -> Result<Vec<u8>>;
@@ -70,7 +83,12 @@ pub trait Store: Send + Sync + 'static {
     async fn insert_org(&self, org: &Org) -> Result<()>;
     /// By id or by name.
     async fn find_org(&self, id_or_name: &str) -> Result<Option<Org>>;
+    /// Every organization with how many API keys, clients and tokens it
+    /// holds, by name (for `admin list-orgs`).
+    async fn list_orgs(&self) -> Result<Vec<OrgSummary>>;
     async fn insert_api_key(&self, key: &ApiKey) -> Result<()>;
+    /// The organization's API keys, oldest first (for `admin list-keys`).
+    async fn list_api_keys(&self, org_id: &str) -> Result<Vec<ApiKey>>;
     /// The key whose non-secret prefix is `prefix` (the caller verifies the hash).
     async fn find_api_key(&self, prefix: &str) -> Result<Option<ApiKey>>;
     async fn touch_api_key(&self, id: &str, at: Timestamp) -> Result<()>;
@@ -140,16 +158,34 @@ impl Default for StoreOptions {
 }
 
 /// Opens the store a database URL names: `sqlite:` (file created if missing)
-/// or `postgres:`/`postgresql:`.
-pub async fn connect(url: &str, opts: &StoreOptions) -> Result<Arc<dyn Store>> {
+/// or `postgres:`/`postgresql:`. Errors are one line naming the file or the
+/// server and the cause, for start-up.
+pub async fn connect(url: &str, opts: &StoreOptions) -> anyhow::Result<Arc<dyn Store>> {
     if url.starts_with("sqlite:") {
         Ok(Arc::new(SqliteStore::connect(url, opts).await?))
     } else if url.starts_with("postgres:") || url.starts_with("postgresql:") {
         Ok(Arc::new(PgStore::connect(url, opts).await?))
     } else {
-        Err(crate::domain::Error::invalid(
-            "database_url",
-            "must start with sqlite: or postgres:",
-        ))
+        // Only the scheme: the rest may hold a password.
+        let scheme: String = url
+            .split(':')
+            .next()
+            .unwrap_or("")
+            .chars()
+            .take(16)
+            .collect();
+        anyhow::bail!(
+            "--database-url: unknown scheme {scheme:?}; it must start with sqlite: (e.g. sqlite://data/oauth-registry.db) or postgres: (e.g. postgres://user@host:5432/db)"
+        )
+    }
+}
+
+/// The database's own words for an error, without sqlx's wrapping or the
+/// server's source-code position.
+pub(crate) fn error_text(e: &sqlx::Error) -> String {
+    match e {
+        sqlx::Error::Database(db) => db.message().to_owned(),
+        sqlx::Error::Io(io) => io.to_string(),
+        other => other.to_string(),
     }
 }

@@ -20,11 +20,15 @@ pub struct PgStore {
 }
 
 impl PgStore {
-    /// Connects lazily: the pool opens connections on first use, so the
-    /// service starts (reporting NOT_SERVING) while the database is down and
-    /// recovers by itself when it returns.
-    pub async fn connect(url: &str, opts: &StoreOptions) -> Result<Self> {
-        let options = PgConnectOptions::from_str(url)?.application_name("oauth-registry");
+    /// Checks that the server answers (so a start-up failure names the host
+    /// and the cause), then connects lazily: the pool opens connections on
+    /// first use, so a database that goes away later only turns health
+    /// NOT_SERVING, and the service recovers by itself when it returns.
+    pub async fn connect(url: &str, opts: &StoreOptions) -> anyhow::Result<Self> {
+        let options = PgConnectOptions::from_str(url)
+            .map_err(|e| anyhow::anyhow!("--database-url: not a PostgreSQL URL: {e}"))?
+            .application_name("oauth-registry");
+        preflight(&options, opts.acquire_timeout).await?;
         let pool = PgPoolOptions::new()
             .max_connections(opts.max_connections)
             .acquire_timeout(opts.acquire_timeout)
@@ -81,18 +85,62 @@ impl PgStore {
         Ok(self.pool.begin().await?)
     }
 
-    async fn run_migrations(&self) -> Result<()> {
+    fn migrator() -> sqlx::migrate::Migrator {
         sqlx::migrate!("./migrations/postgres")
-            .run(&self.pool)
-            .await
-            .map_err(|e| match e {
-                sqlx::migrate::MigrateError::Execute(e) => crate::domain::Error::from(e),
-                e => crate::domain::Error::Internal(format!("migration failed: {e}")),
-            })
+    }
+
+    async fn run_migrations(&self) -> Result<()> {
+        Self::migrator().run(&self.pool).await.map_err(|e| match e {
+            sqlx::migrate::MigrateError::Execute(e) => crate::domain::Error::from(e),
+            e => crate::domain::Error::Internal(format!("migration failed: {e}")),
+        })
     }
 }
 
 sql_store!(PgStore, Postgres, Dialect::Postgres, "postgres");
+
+/// One connection attempt, outside the pool (whose timeout hides the
+/// cause), turned into one line naming the server, the database and the
+/// user, with a hint for the common mistakes.
+async fn preflight(options: &PgConnectOptions, limit: std::time::Duration) -> anyhow::Result<()> {
+    use sqlx::{ConnectOptions, Connection};
+    let server = format!("{}:{}", options.get_host(), options.get_port());
+    let database = options.get_database().unwrap_or("postgres");
+    let user = options.get_username();
+    let attempt = tokio::time::timeout(limit, options.connect()).await;
+    let err = match attempt {
+        Ok(Ok(conn)) => {
+            let _ = conn.close().await;
+            return Ok(());
+        }
+        Ok(Err(e)) => e,
+        Err(_) => anyhow::bail!(
+            "no answer from PostgreSQL at {server} within {} s (is the host right, and is a firewall dropping the connection?)",
+            limit.as_secs()
+        ),
+    };
+    let code = match &err {
+        sqlx::Error::Database(db) => db.code().map(|c| c.into_owned()),
+        _ => None,
+    };
+    let text = crate::store::error_text(&err);
+    match code.as_deref() {
+        Some("3D000") => anyhow::bail!(
+            "PostgreSQL at {server} has no database {database:?}: create it (createdb -h {} -p {} -U {user} {database}) or name another in --database-url",
+            options.get_host(),
+            options.get_port()
+        ),
+        Some(c) if c.starts_with("28") => anyhow::bail!(
+            "PostgreSQL at {server} refused user {user:?} for database {database:?}: {text}"
+        ),
+        _ if matches!(err, sqlx::Error::Io(_)) => anyhow::bail!(
+            "cannot reach PostgreSQL at {server} (database {database:?}, user {user:?}): {text} (is it running and listening there?)"
+        ),
+        _ => anyhow::bail!(
+            "cannot connect to PostgreSQL at {server} (database {database:?}, user {user:?}): {text}"
+        ),
+    }
+}
 /// Decodes a row of `TOKEN_COLUMNS` by position without per-value type
 /// checks (the columns are ours and fixed by the migrations): the derived
 /// `FromRow` looks every column up by name and checks its type, a quarter of

@@ -25,7 +25,7 @@ macro_rules! sql_store {
     ($store:ty, $db:ty, $dialect:expr, $backend:literal) => {
         use $crate::store::rows::{to_json_list, ApiKeyRow, ClientRow, OrgRow, TokenRow};
         use $crate::store::sql::{self as sqlgen, CLIENT_COLUMNS, TOKEN_COLUMNS};
-        use $crate::store::{DeleteClientOutcome, NewTokenRow, Store};
+        use $crate::store::{DeleteClientOutcome, NewTokenRow, OrgSummary, Store};
         use $crate::domain::auth::ApiKey;
         use $crate::domain::model::{Client, Org, Token};
         use $crate::domain::patch::{ClientPatch, TokenPatch};
@@ -88,6 +88,24 @@ macro_rules! sql_store {
                 self.run_migrations().await
             }
 
+            async fn pending_migrations(&self) -> Result<Vec<i64>> {
+                // No bookkeeping table yet means nothing was ever applied.
+                let applied: Vec<i64> =
+                    match sqlx::query_scalar("SELECT version FROM _sqlx_migrations WHERE success")
+                        .fetch_all(&self.pool)
+                        .await
+                    {
+                        Ok(v) => v,
+                        Err(sqlx::Error::Database(_)) => Vec::new(),
+                        Err(e) => return Err(e.into()),
+                    };
+                Ok(Self::migrator()
+                    .iter()
+                    .map(|m| m.version)
+                    .filter(|v| !applied.contains(v))
+                    .collect())
+            }
+
             async fn server_key(&self, name: &str, candidate: &[u8]) -> Result<Vec<u8>> {
                 sqlx::query("INSERT INTO server_keys (name, value) VALUES ($1, $2) ON CONFLICT (name) DO NOTHING")
                     .bind(name)
@@ -118,6 +136,38 @@ macro_rules! sql_store {
                         .fetch_optional(&self.pool)
                         .await?;
                 Ok(row.map(Org::from))
+            }
+
+            async fn list_orgs(&self) -> Result<Vec<OrgSummary>> {
+                let rows: Vec<(String, String, i64, i64, i64, i64)> = sqlx::query_as(
+                    "SELECT o.id, o.name, o.created_at, \
+                     (SELECT COUNT(*) FROM api_keys k WHERE k.org_id = o.id), \
+                     (SELECT COUNT(*) FROM clients c WHERE c.org_id = o.id), \
+                     (SELECT COUNT(*) FROM tokens t WHERE t.org_id = o.id) \
+                     FROM orgs o ORDER BY o.name",
+                )
+                .fetch_all(&self.pool)
+                .await?;
+                Ok(rows
+                    .into_iter()
+                    .map(|(id, name, created_at, keys, clients, tokens)| OrgSummary {
+                        org: Org::from(OrgRow { id, name, created_at }),
+                        api_keys: keys as u64,
+                        clients: clients as u64,
+                        tokens: tokens as u64,
+                    })
+                    .collect())
+            }
+
+            async fn list_api_keys(&self, org_id: &str) -> Result<Vec<ApiKey>> {
+                let rows: Vec<ApiKeyRow> = sqlx::query_as(
+                    "SELECT id, org_id, user_id, scopes, superuser, prefix, hash, created_at, last_used_at, \
+                     expires_at, revoked_at FROM api_keys WHERE org_id = $1 ORDER BY created_at, id",
+                )
+                .bind(org_id)
+                .fetch_all(&self.pool)
+                .await?;
+                rows.into_iter().map(ApiKey::try_from).collect()
             }
 
             async fn insert_api_key(&self, k: &ApiKey) -> Result<()> {

@@ -33,32 +33,45 @@ pub struct SqliteStore {
 
 impl SqliteStore {
     /// Opens (creating the file and its directory if missing) `url`, e.g.
-    /// `sqlite://data/oauth-registry.db` or `sqlite::memory:`.
-    pub async fn connect(url: &str, opts: &StoreOptions) -> Result<Self> {
-        let options = SqliteConnectOptions::from_str(url)?
+    /// `sqlite://data/oauth-registry.db` or `sqlite::memory:`. Failures name
+    /// the file and, where there is one, the likely fix.
+    pub async fn connect(url: &str, opts: &StoreOptions) -> anyhow::Result<Self> {
+        let options = SqliteConnectOptions::from_str(url)
+            .map_err(|e| anyhow::anyhow!("--database-url {url:?}: not a SQLite URL: {e}"))?
             .create_if_missing(true)
             .journal_mode(SqliteJournalMode::Wal)
             .synchronous(SqliteSynchronous::Normal)
             .busy_timeout(BUSY_TIMEOUT)
             .foreign_keys(true)
             .pragma("temp_store", "memory");
-        if let Some(dir) = options.get_filename().parent()
+        let file = options.get_filename().to_path_buf();
+        if let Some(dir) = file.parent()
             && !dir.as_os_str().is_empty()
         {
             std::fs::create_dir_all(dir).map_err(|e| {
-                crate::domain::Error::Unavailable(format!("cannot create {}: {e}", dir.display()))
+                anyhow::anyhow!(
+                    "cannot create the directory {} for the SQLite database: {e}",
+                    dir.display()
+                )
             })?;
         }
         let pool = SqlitePoolOptions::new()
             .max_connections(opts.max_connections)
             .acquire_timeout(opts.acquire_timeout)
             .connect_with(options.clone())
-            .await?;
-        let readers = Arc::new(ReadPool::new(
-            options.get_filename().to_path_buf(),
-            opts.max_connections,
-            BUSY_TIMEOUT,
-        ));
+            .await
+            .map_err(|e| {
+                let hint = match file.parent().filter(|d| !d.as_os_str().is_empty()) {
+                    Some(dir) => format!(" (can this user write to {}?)", dir.display()),
+                    None => String::new(),
+                };
+                anyhow::anyhow!(
+                    "cannot open the SQLite database {}: {}{hint}",
+                    file.display(),
+                    crate::store::error_text(&e)
+                )
+            })?;
+        let readers = Arc::new(ReadPool::new(file, opts.max_connections, BUSY_TIMEOUT));
         Ok(SqliteStore { pool, readers })
     }
 
@@ -90,8 +103,12 @@ impl SqliteStore {
         Ok(self.pool.begin_with("BEGIN IMMEDIATE").await?)
     }
 
-    async fn run_migrations(&self) -> Result<()> {
+    fn migrator() -> sqlx::migrate::Migrator {
         sqlx::migrate!("./migrations/sqlite")
+    }
+
+    async fn run_migrations(&self) -> Result<()> {
+        Self::migrator()
             .run(&self.pool)
             .await
             .map_err(|e| crate::domain::Error::Internal(format!("migration failed: {e}")))

@@ -7,7 +7,9 @@
 #[path = "../common/mod.rs"]
 mod common;
 
+mod admin;
 mod grpcurl;
 mod log_secrets;
 mod shutdown;
+mod startup;
 mod tls;
