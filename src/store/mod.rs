@@ -8,6 +8,7 @@
 //! clients or keys.
 
 mod bulk;
+mod migrations;
 mod postgres;
 mod rows;
 pub mod sql;

@@ -86,7 +86,7 @@ impl PgStore {
     }
 
     fn migrator() -> sqlx::migrate::Migrator {
-        sqlx::migrate!("./migrations/postgres")
+        super::migrations::migrator(super::migrations::POSTGRES)
     }
 
     async fn run_migrations(&self) -> Result<()> {

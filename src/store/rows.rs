@@ -1,12 +1,33 @@
 //! Database rows and their conversion to domain values. Column types are the
 //! same on both backends (TEXT, 64-bit integers for microsecond times,
-//! booleans, bytes), so one `FromRow` derive serves both.
+//! booleans, bytes), so one `from_row!` declaration serves both. It stands
+//! in for sqlx's `FromRow` derive, whose `macros` feature would compile
+//! sqlx, both drivers and SQLite a second time for the build host.
 
 use crate::domain::auth::{ApiKey, Scope};
 use crate::domain::model::{ChallengeMethod, Client, Org, Pkce, Token, TokenKind};
 use crate::domain::{Error, Result, Timestamp};
 
-#[derive(Debug, sqlx::FromRow)]
+/// Implements `sqlx::FromRow` for a row struct on SQLite and PostgreSQL,
+/// reading each field from the column of the same name.
+macro_rules! from_row {
+    ($ty:ident { $($field:ident),* $(,)? }) => {
+        from_row!(@one $ty, sqlx::sqlite::SqliteRow, $($field),*);
+        from_row!(@one $ty, sqlx::postgres::PgRow, $($field),*);
+    };
+    (@one $ty:ident, $row:ty, $($field:ident),*) => {
+        impl<'r> sqlx::FromRow<'r, $row> for $ty {
+            fn from_row(row: &'r $row) -> std::result::Result<Self, sqlx::Error> {
+                use sqlx::Row;
+                Ok(Self {
+                    $($field: row.try_get(stringify!($field))?),*
+                })
+            }
+        }
+    };
+}
+
+#[derive(Debug)]
 pub struct TokenRow {
     pub id: String,
     pub org_id: String,
@@ -28,6 +49,28 @@ pub struct TokenRow {
     pub updated_at: i64,
     pub revoked_at: Option<i64>,
 }
+
+from_row!(TokenRow {
+    id,
+    org_id,
+    client_id,
+    user_id,
+    audience,
+    subject,
+    scopes,
+    name,
+    description,
+    default_role,
+    code_challenge,
+    code_challenge_method,
+    redirect_uri,
+    kind,
+    secret_prefix,
+    expires_at,
+    created_at,
+    updated_at,
+    revoked_at,
+});
 
 pub fn json_list(s: &str) -> Result<Vec<String>> {
     serde_json::from_str(s).map_err(|e| Error::Internal(format!("corrupt list column: {e}")))
@@ -74,7 +117,7 @@ impl TryFrom<TokenRow> for Token {
     }
 }
 
-#[derive(Debug, sqlx::FromRow)]
+#[derive(Debug)]
 pub struct ClientRow {
     pub id: String,
     pub org_id: String,
@@ -91,6 +134,23 @@ pub struct ClientRow {
     pub updated_at: i64,
     pub last_used: Option<i64>,
 }
+
+from_row!(ClientRow {
+    id,
+    org_id,
+    name,
+    grant_types,
+    response_types,
+    scopes,
+    redirect_uris,
+    public,
+    access_token_duration,
+    refresh_token_duration,
+    secret_prefix,
+    created_at,
+    updated_at,
+    last_used,
+});
 
 impl TryFrom<ClientRow> for Client {
     type Error = Error;
@@ -115,7 +175,7 @@ impl TryFrom<ClientRow> for Client {
     }
 }
 
-#[derive(Debug, sqlx::FromRow)]
+#[derive(Debug)]
 pub struct ApiKeyRow {
     pub id: String,
     pub org_id: String,
@@ -129,6 +189,20 @@ pub struct ApiKeyRow {
     pub expires_at: Option<i64>,
     pub revoked_at: Option<i64>,
 }
+
+from_row!(ApiKeyRow {
+    id,
+    org_id,
+    user_id,
+    scopes,
+    superuser,
+    prefix,
+    hash,
+    created_at,
+    last_used_at,
+    expires_at,
+    revoked_at,
+});
 
 impl TryFrom<ApiKeyRow> for ApiKey {
     type Error = Error;
@@ -151,12 +225,18 @@ impl TryFrom<ApiKeyRow> for ApiKey {
     }
 }
 
-#[derive(Debug, sqlx::FromRow)]
+#[derive(Debug)]
 pub struct OrgRow {
     pub id: String,
     pub name: String,
     pub created_at: i64,
 }
+
+from_row!(OrgRow {
+    id,
+    name,
+    created_at
+});
 
 impl From<OrgRow> for Org {
     fn from(r: OrgRow) -> Org {

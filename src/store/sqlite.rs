@@ -104,7 +104,7 @@ impl SqliteStore {
     }
 
     fn migrator() -> sqlx::migrate::Migrator {
-        sqlx::migrate!("./migrations/sqlite")
+        super::migrations::migrator(super::migrations::SQLITE)
     }
 
     async fn run_migrations(&self) -> Result<()> {
