@@ -29,10 +29,7 @@ for round in $(seq "$ROUNDS"); do
   RUST_LOG=warn "$BIN" --database-url "sqlite://$DB" serve --no-rest \
     --grpc-addr "127.0.0.1:$PORT" > "$WORK/server.log" 2>&1 &
   SERVER_PID=$!
-  for _ in $(seq 1 100); do
-    "$BIN" healthcheck --addr "http://127.0.0.1:$PORT" --timeout-ms 500 >/dev/null 2>&1 && break
-    sleep 0.1
-  done
+  "$BIN" healthcheck --addr "127.0.0.1:$PORT" --timeout-ms 500 --wait 10 >/dev/null
   "$CLIENT" --addr "http://127.0.0.1:$PORT" write-load --concurrency "$WRITERS" "$WORK/acked.txt" \
     > "$WORK/load.json" 2>/dev/null &
   LOAD_PID=$!

@@ -32,10 +32,7 @@ export KEY
 RUST_LOG=warn "$BIN" --database-url "$DB_URL" serve --grpc-addr "127.0.0.1:$PORT" \
   --rest-addr "127.0.0.1:$(( PORT + 1 ))" > "$WORK/server.log" 2>&1 &
 SERVER=$!; PIDS+=("$SERVER")
-for _ in $(seq 1 100); do
-  "$BIN" healthcheck --addr "http://127.0.0.1:$PORT" --timeout-ms 500 >/dev/null 2>&1 && break
-  sleep 0.1
-done
+"$BIN" healthcheck --addr "127.0.0.1:$PORT" --timeout-ms 500 --wait 10 >/dev/null
 "$CLIENT" frame --filter 'user_id = "user-00042"' "$WORK/list.grpc" >/dev/null
 h2load -D "$DURATION" -c 8 -m 8 -d "$WORK/list.grpc" -H 'content-type: application/grpc' -H 'te: trailers' \
   -H "authorization: Bearer $KEY" --log-file="$WORK/h2.log" \

@@ -2,7 +2,7 @@
 //! in-process over a SQLite file: any path segment, query string, body and
 //! content type on any route gets an answer below 500 and never a panic.
 //! The routes and the request construction are shared with the proptest in
-//! tests/rest_properties.rs.
+//! tests/it/rest_properties.rs.
 #![no_main]
 
 #[path = "../../tests/common/rest_calls.rs"]

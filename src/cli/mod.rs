@@ -2,6 +2,7 @@
 //! Every setting is a flag with an environment variable behind it.
 
 mod admin;
+mod healthcheck;
 mod seed;
 
 use std::net::SocketAddr;
@@ -60,21 +61,8 @@ pub enum Command {
     #[cfg(feature = "rest")]
     Openapi,
     /// Ask a running server's grpc.health.v1 service; exit 0 only if SERVING
-    /// (for container health checks: no other probe is needed in the image).
-    Healthcheck {
-        /// The server's gRPC address: host:port, or a URL (https://host:port
-        /// for a server started with --tls-cert; host:port means https when
-        /// --tls-ca is given, else http).
-        #[arg(long, default_value = "127.0.0.1:50051")]
-        addr: String,
-        /// PEM certificate(s) to trust for an https address (e.g. the
-        /// server's own self-signed certificate).
-        #[arg(long)]
-        tls_ca: Option<std::path::PathBuf>,
-        /// Give up after this many milliseconds.
-        #[arg(long, default_value_t = 2000)]
-        timeout_ms: u64,
-    },
+    /// (for container health checks and scripts that wait for start-up).
+    Healthcheck(healthcheck::HealthcheckArgs),
 }
 
 #[derive(Debug, clap::Args)]
@@ -224,11 +212,7 @@ pub async fn run(mut cli: Cli) -> anyhow::Result<()> {
             Ok(())
         }
         Command::Admin(cmd) => admin::run(&cli.database_url, &cli.store_options(), cmd).await,
-        Command::Healthcheck {
-            addr,
-            tls_ca,
-            timeout_ms,
-        } => healthcheck(addr, tls_ca.as_deref(), *timeout_ms).await,
+        Command::Healthcheck(args) => healthcheck::run(args).await,
     }
 }
 
@@ -237,72 +221,4 @@ async fn open(database_url: &str, opts: &StoreOptions) -> anyhow::Result<crate::
     let store = store::connect(database_url, opts).await?;
     store.migrate().await?;
     Ok(crate::service::Registry::new(store).await?)
-}
-
-/// `healthcheck`: one grpc.health.v1 Check of the whole server.
-async fn healthcheck(
-    addr: &str,
-    tls_ca: Option<&std::path::Path>,
-    timeout_ms: u64,
-) -> anyhow::Result<()> {
-    use tonic::transport::{Certificate, ClientTlsConfig, Endpoint};
-    use tonic_health::pb::health_check_response::ServingStatus;
-    use tonic_health::pb::{HealthCheckRequest, health_client::HealthClient};
-    let url = if addr.contains("://") {
-        addr.to_owned()
-    } else if tls_ca.is_some() {
-        format!("https://{addr}")
-    } else {
-        format!("http://{addr}")
-    };
-    let mut endpoint = Endpoint::from_shared(url.clone())
-        .map_err(|e| anyhow::anyhow!("--addr {addr:?}: not host:port or a URL: {e}"))?;
-    if url.starts_with("https://") {
-        let ca = tls_ca.ok_or_else(|| {
-            anyhow::anyhow!("an https address needs --tls-ca (the certificate to trust)")
-        })?;
-        let pem = std::fs::read(ca)
-            .map_err(|e| anyhow::anyhow!("reading --tls-ca {}: {e}", ca.display()))?;
-        endpoint = endpoint
-            .tls_config(ClientTlsConfig::new().ca_certificate(Certificate::from_pem(pem)))?;
-    }
-    let check = async {
-        let channel = endpoint
-            .connect()
-            .await
-            .map_err(|e| anyhow::anyhow!("no gRPC server answers at {url}: {}", root_cause(&e)))?;
-        let status = HealthClient::new(channel)
-            .check(HealthCheckRequest::default())
-            .await
-            .map_err(|s| {
-                anyhow::anyhow!(
-                    "{url} answered the health check with {:?}: {}",
-                    s.code(),
-                    s.message()
-                )
-            })?
-            .into_inner()
-            .status();
-        anyhow::Ok(status)
-    };
-    let status = tokio::time::timeout(Duration::from_millis(timeout_ms), check)
-        .await
-        .map_err(|_| anyhow::anyhow!("no answer from {url} within {timeout_ms} ms"))??;
-    println!("{}", status.as_str_name());
-    anyhow::ensure!(
-        status == ServingStatus::Serving,
-        "{url} is {}",
-        status.as_str_name()
-    );
-    Ok(())
-}
-
-/// The innermost error of a chain (e.g. "Connection refused (os error
-/// 111)"), which transport errors otherwise repeat at every level.
-fn root_cause(e: &(dyn std::error::Error + 'static)) -> String {
-    let mut cause = e;
-    while let Some(next) = cause.source() {
-        cause = next;
-    }
-    cause.to_string()
 }

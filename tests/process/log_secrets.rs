@@ -117,6 +117,8 @@ async fn no_secret_in_debug_logs() {
             log.lines().count() > 5,
             "{format} logs were captured:\n{log}"
         );
+        // stderr is a pipe here, not a terminal: no colour codes.
+        assert!(!log.contains('\x1b'), "{format} log has ANSI escapes");
         for secret in &secrets {
             assert!(secret.len() > 20, "a real secret: {secret:?}");
             let tail = &secret[secret.len() - 16..];

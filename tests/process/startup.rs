@@ -207,18 +207,42 @@ async fn host_names_work_for_listening_and_for_healthcheck() {
         .kill_on_drop(true)
         .spawn()
         .expect("spawn the server");
-    let deadline = Instant::now() + Duration::from_secs(30);
-    loop {
-        let out = run_in(
-            dir.path(),
-            &[],
-            &["healthcheck", "--addr", &format!("localhost:{grpc}")],
-        );
-        if out.status.success() {
-            assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), "SERVING");
-            break;
-        }
-        assert!(Instant::now() < deadline, "never SERVING: {out:?}");
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    // --wait retries until SERVING, so a script never races start-up.
+    let out = run_in(
+        dir.path(),
+        &[],
+        &[
+            "healthcheck",
+            "--addr",
+            &format!("localhost:{grpc}"),
+            "--wait",
+            "30",
+        ],
+    );
+    assert!(out.status.success(), "never SERVING: {out:?}");
+    assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), "SERVING");
+}
+
+#[test]
+fn healthcheck_wait_gives_up_in_time() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let port = free_port();
+    let start = Instant::now();
+    let err = failure(&run_in(
+        dir.path(),
+        &[],
+        &[
+            "healthcheck",
+            "--addr",
+            &format!("127.0.0.1:{port}"),
+            "--wait",
+            "1",
+        ],
+    ));
+    assert!(err.contains(&format!("127.0.0.1:{port}")), "{err}");
+    let took = start.elapsed();
+    assert!(
+        took >= Duration::from_secs(1) && took < Duration::from_secs(5),
+        "{took:?}"
+    );
 }

@@ -1,6 +1,6 @@
 //! Schemas of dialect bodies that the handlers build as JSON values (error
 //! envelopes, Review Board's resources, Losant's items). They only describe;
-//! `tests/openapi.rs` validates real responses of every route against them,
+//! `tests/it/openapi.rs` validates real responses of every route against them,
 //! so a body and its schema cannot drift apart unnoticed.
 
 use serde::Serialize;
