@@ -22,6 +22,15 @@ impl TokenStatus {
         }
     }
 
+    /// The status as of `instant`, for a walk (listing, stream, count)
+    /// that fixed its instant: a token revoked after it still counts as
+    /// active or expired, so rows revoked mid-walk neither repeat nor
+    /// vanish. The store's SQL uses the same rule.
+    pub fn at(revoked_at: Option<Timestamp>, expires_at: Timestamp, instant: Timestamp) -> Self {
+        Self::derive(revoked_at.filter(|r| *r <= instant), expires_at, instant)
+    }
+
+    /// The current status: revoked as soon as `revoked_at` is set.
     pub fn derive(revoked_at: Option<Timestamp>, expires_at: Timestamp, now: Timestamp) -> Self {
         if revoked_at.is_some() {
             TokenStatus::Revoked
@@ -122,6 +131,11 @@ pub struct Token {
 impl Token {
     pub fn status(&self, now: Timestamp) -> TokenStatus {
         TokenStatus::derive(self.revoked_at, self.expires_at, now)
+    }
+
+    /// The status as of a walk's instant (see [`TokenStatus::at`]).
+    pub fn status_at(&self, instant: Timestamp) -> TokenStatus {
+        TokenStatus::at(self.revoked_at, self.expires_at, instant)
     }
 }
 

@@ -68,7 +68,7 @@ impl Listable for Token {
             TokenSortField::Created => SortValue::Int(self.created_at.micros()),
             TokenSortField::Updated => SortValue::Int(self.updated_at.micros()),
             TokenSortField::Name => SortValue::Text(self.name.clone()),
-            TokenSortField::Status => SortValue::Int(self.status(now).rank()),
+            TokenSortField::Status => SortValue::Int(self.status_at(now).rank()),
             TokenSortField::Id => SortValue::Int(0),
             TokenSortField::Expires => SortValue::Int(self.expires_at.micros()),
         };

@@ -12,17 +12,31 @@ use sqlx::migrate::{Migration, MigrationType, Migrator};
 /// (version, description, SQL) of one migration file `NNNN_description.sql`.
 type Embedded = (i64, &'static str, &'static str);
 
-pub const SQLITE: &[Embedded] = &[(
-    1,
-    "init",
-    include_str!("../../migrations/sqlite/0001_init.sql"),
-)];
+pub const SQLITE: &[Embedded] = &[
+    (
+        1,
+        "init",
+        include_str!("../../migrations/sqlite/0001_init.sql"),
+    ),
+    (
+        2,
+        "revoked at index",
+        include_str!("../../migrations/sqlite/0002_revoked_at_index.sql"),
+    ),
+];
 
-pub const POSTGRES: &[Embedded] = &[(
-    1,
-    "init",
-    include_str!("../../migrations/postgres/0001_init.sql"),
-)];
+pub const POSTGRES: &[Embedded] = &[
+    (
+        1,
+        "init",
+        include_str!("../../migrations/postgres/0001_init.sql"),
+    ),
+    (
+        2,
+        "revoked at index",
+        include_str!("../../migrations/postgres/0002_revoked_at_index.sql"),
+    ),
+];
 
 /// A migrator over `embedded`, as `sqlx::migrate!` would build it.
 pub fn migrator(embedded: &[Embedded]) -> Migrator {

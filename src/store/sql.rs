@@ -161,7 +161,68 @@ impl Sql {
     }
 }
 
+/// Which tokens a status predicate may use: for the status sort's runs each
+/// of active and expired is two index-served parts, tokens not revoked
+/// (the `revoked_at IS NULL` partial index) and tokens revoked after the
+/// walk's instant (a small range of the `revoked_at` index).
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Slice {
+    Both,
+    Live,
+    RevokedLater,
+}
+
+/// Status as of the walk's instant `now` (see `TokenStatus::at`): revoked
+/// means revoked at or before it; a token revoked later is still active or
+/// expired, so a walk sees each row in one status from start to end.
+fn status_clause(sql: &mut Sql, status: Option<TokenStatus>, now: Timestamp, slice: Slice) {
+    let Some(status) = status else { return };
+    if status == TokenStatus::Revoked {
+        // `+ 0`: a filter only. As an index condition on revoked_at it would
+        // tempt planners to read every revoked token and sort them, instead
+        // of walking the revoked tokens' (org_id, id) index in order.
+        sql.push(" AND revoked_at IS NOT NULL AND revoked_at + 0 <= ");
+        sql.int(now.micros());
+        return;
+    }
+    match slice {
+        Slice::Both => {
+            sql.push(" AND (revoked_at IS NULL OR revoked_at > ");
+            sql.int(now.micros());
+            sql.push(")");
+        }
+        Slice::Live => {
+            sql.push(" AND revoked_at IS NULL");
+        }
+        Slice::RevokedLater => {
+            sql.push(" AND revoked_at IS NOT NULL AND revoked_at > ");
+            sql.int(now.micros());
+        }
+    }
+    let op = if status == TokenStatus::Active {
+        ">"
+    } else {
+        "<="
+    };
+    let _ = write!(sql.text, " AND expires_at {op} ");
+    sql.int(now.micros());
+}
+
+impl Slice {
+    fn suffix(self) -> &'static str {
+        match self {
+            Slice::Both => "",
+            Slice::Live => "_live",
+            Slice::RevokedLater => "_later",
+        }
+    }
+}
+
 fn token_where(sql: &mut Sql, org_id: &str, f: &TokenFilter, now: Timestamp) {
+    token_where_slice(sql, org_id, f, now, Slice::Both);
+}
+
+fn token_where_slice(sql: &mut Sql, org_id: &str, f: &TokenFilter, now: Timestamp, slice: Slice) {
     sql.push(" WHERE org_id = ");
     sql.text_param(org_id);
     if let Some(c) = &f.client_id {
@@ -176,17 +237,7 @@ fn token_where(sql: &mut Sql, org_id: &str, f: &TokenFilter, now: Timestamp) {
         sql.push(" AND kind = ");
         sql.text_param(k.as_str());
     }
-    match f.status {
-        None => {}
-        Some(TokenStatus::Revoked) => {
-            sql.push(" AND revoked_at IS NOT NULL");
-        }
-        Some(s) => {
-            let op = if s == TokenStatus::Active { ">" } else { "<=" };
-            let _ = write!(sql.text, " AND revoked_at IS NULL AND expires_at {op} ");
-            sql.int(now.micros());
-        }
-    }
+    status_clause(sql, f.status, now, slice);
     sql.range("created_at", f.created_from, f.created_to);
     sql.range("updated_at", f.updated_from, f.updated_to);
     for s in &f.scopes {
@@ -213,12 +264,14 @@ pub fn list_tokens(dialect: Dialect, q: &TokenQuery) -> Sql {
     sql
 }
 
-/// Status is derived (it depends on the instant `now`), so no index can hold
-/// it. Sorting by (status, id) is instead the concatenation of three id-ordered
-/// runs, one per status, each an index range scan (partial indexes on live
-/// and revoked tokens): a UNION ALL of at most three small, limited subqueries
-/// whose union is sorted by (rank, id). The cursor's rank skips the runs
-/// already walked and its id seeks within the current one.
+/// Status is derived (it depends on the walk's instant `now`), so no index
+/// can hold it. Sorting by (status, id) is instead the concatenation of three
+/// id-ordered runs, one per status, each index-served: revoked tokens by the
+/// partial index on revoked ones; active and expired each by the partial
+/// index on live tokens plus the few revoked after the instant (a range of
+/// the `revoked_at` index, sorted). A UNION ALL of at most five small,
+/// limited subqueries is sorted by (rank, id). The cursor's rank skips the
+/// runs already walked and its id seeks within the current one.
 fn list_tokens_by_status(dialect: Dialect, q: &TokenQuery) -> Sql {
     let ranks: [TokenStatus; 3] = [
         TokenStatus::Active,
@@ -250,26 +303,39 @@ fn list_tokens_by_status(dialect: Dialect, q: &TokenQuery) -> Sql {
         if skip || q.filter.status.is_some_and(|s| s != status) {
             continue;
         }
-        if !first {
-            sql.push(" UNION ALL ");
+        let slices: &[Slice] = match status {
+            TokenStatus::Revoked => &[Slice::Both],
+            _ => &[Slice::Live, Slice::RevokedLater],
+        };
+        for &slice in slices {
+            if !first {
+                sql.push(" UNION ALL ");
+            }
+            first = false;
+            // SQLite's planner, seeing ORDER BY id, would walk every revoked
+            // token by id to find the few revoked after the instant; the
+            // revoked_at index finds them directly (then they are sorted).
+            let from = match (slice, dialect) {
+                (Slice::RevokedLater, Dialect::Sqlite) => "tokens INDEXED BY tokens_org_revoked_at",
+                _ => "tokens",
+            };
+            let _ = write!(
+                sql.text,
+                "SELECT * FROM (SELECT {TOKEN_COLUMNS}, {rank} AS status_rank FROM {from}"
+            );
+            let mut filter = q.filter.clone();
+            filter.status = Some(status);
+            token_where_slice(&mut sql, &q.org_id, &filter, q.now, slice);
+            if let Some((r, id)) = cursor
+                && r == rank
+            {
+                let _ = write!(sql.text, " AND id {cmp} ");
+                sql.text_param(id);
+            }
+            let _ = write!(sql.text, " ORDER BY id {d} ");
+            sql.limit(inner_limit, 0);
+            let _ = write!(sql.text, ") AS run{rank}{}", slice.suffix());
         }
-        first = false;
-        let _ = write!(
-            sql.text,
-            "SELECT * FROM (SELECT {TOKEN_COLUMNS}, {rank} AS status_rank FROM tokens"
-        );
-        let mut filter = q.filter.clone();
-        filter.status = Some(status);
-        token_where(&mut sql, &q.org_id, &filter, q.now);
-        if let Some((r, id)) = cursor
-            && r == rank
-        {
-            let _ = write!(sql.text, " AND id {cmp} ");
-            sql.text_param(id);
-        }
-        let _ = write!(sql.text, " ORDER BY id {d} ");
-        sql.limit(inner_limit, 0);
-        let _ = write!(sql.text, ") AS run{rank}");
     }
     if first {
         // Every run is excluded: an empty result of the right shape.

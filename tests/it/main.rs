@@ -36,3 +36,4 @@ mod stream_limits;
 mod streaming;
 mod tenancy;
 mod tenancy_properties;
+mod status_walks;
