@@ -5,6 +5,7 @@ use clap::Subcommand;
 
 use crate::domain::Timestamp;
 use crate::domain::auth::Scope;
+use crate::domain::secret::ExposeSecret;
 use crate::store::StoreOptions;
 
 #[derive(Debug, Subcommand)]
@@ -102,7 +103,7 @@ pub async fn run(
                 "API key {} for organization {} (shown once; store it now):",
                 created.key.id, org.name
             );
-            println!("{}", created.secret);
+            println!("{}", created.secret.expose_secret());
         }
         AdminCommand::ListOrgs => {
             let orgs = registry.store().list_orgs().await?;

@@ -16,6 +16,7 @@ use rand::{Rng, RngCore, SeedableRng};
 use crate::domain::Timestamp;
 use crate::domain::auth::Scope;
 use crate::domain::model::{Client, Token, TokenKind};
+use crate::domain::secret::ExposeSecret;
 use crate::domain::secret::{self, NewSecret, SecretKind};
 use crate::store::{NewTokenRow, StoreOptions};
 
@@ -93,7 +94,7 @@ pub async fn run(database_url: &str, opts: &StoreOptions, args: &SeedArgs) -> an
             key.key.id,
             owner(0)
         );
-        println!("{}", key.secret);
+        println!("{}", key.secret.expose_secret());
         return Ok(());
     }
 
@@ -182,7 +183,7 @@ pub async fn run(database_url: &str, opts: &StoreOptions, args: &SeedArgs) -> an
         key.key.id,
         owner(0)
     );
-    println!("{}", key.secret);
+    println!("{}", key.secret.expose_secret());
     Ok(())
 }
 

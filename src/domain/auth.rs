@@ -46,7 +46,8 @@ impl Scope {
                 Error::invalid(
                     field,
                     format!(
-                        "unknown scope {part:?}; expected tokens:read, tokens:write, clients:read, clients:write or admin"
+                        "unknown scope {}; expected tokens:read, tokens:write, clients:read, clients:write or admin",
+                        super::error::quote(part)
                     ),
                 )
             })?;

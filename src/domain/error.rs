@@ -5,6 +5,48 @@
 
 use std::fmt;
 
+/// At most this many bytes of a caller's value are quoted back in an error:
+/// enough to recognise it, never enough to turn an error into a large
+/// response (grpcio refuses trailers over 8 KiB).
+pub const QUOTE_MAX: usize = 64;
+
+/// A caller's value as an error quotes it: Rust-escaped and in quotes, cut
+/// after `QUOTE_MAX` bytes (on a character boundary) with a note of the
+/// full length.
+pub fn quote(s: &str) -> Quoted<'_> {
+    Quoted(s)
+}
+
+/// The first `QUOTE_MAX` bytes of `s` (on a character boundary), with `…`
+/// if cut: for error formats that quote values their own way.
+pub fn clip(s: &str) -> std::borrow::Cow<'_, str> {
+    if s.len() <= QUOTE_MAX {
+        return s.into();
+    }
+    let mut end = QUOTE_MAX;
+    while !s.is_char_boundary(end) {
+        end -= 1;
+    }
+    format!("{}…", &s[..end]).into()
+}
+
+/// See [`quote`].
+pub struct Quoted<'a>(&'a str);
+
+impl fmt::Display for Quoted<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let s = self.0;
+        if s.len() <= QUOTE_MAX {
+            return write!(f, "{s:?}");
+        }
+        let mut end = QUOTE_MAX;
+        while !s.is_char_boundary(end) {
+            end -= 1;
+        }
+        write!(f, "{:?}… ({} bytes)", &s[..end], s.len())
+    }
+}
+
 /// Which request field was wrong, and why (becomes a `FieldViolation`).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct FieldViolation {
@@ -40,7 +82,7 @@ pub enum Error {
     #[error("permission denied: {0}")]
     PermissionDenied(String),
     /// The resource does not exist in the caller's organization.
-    #[error("{kind} not found: {id}")]
+    #[error("{kind} not found: {}", quote(.id))]
     NotFound { kind: &'static str, id: String },
     #[error("already exists: {0}")]
     AlreadyExists(String),
@@ -120,3 +162,19 @@ fn is_connection_loss(code: Option<&str>) -> bool {
 }
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn quotes_are_bounded_and_cut_on_a_character_boundary() {
+        assert_eq!(quote("abc").to_string(), "\"abc\"");
+        let long = "é".repeat(1000);
+        let q = quote(&long).to_string();
+        assert!(q.len() < QUOTE_MAX + 40, "{q}");
+        assert!(q.ends_with("… (2000 bytes)"), "{q}");
+        let nf = Error::not_found("token", "x".repeat(100_000)).to_string();
+        assert!(nf.len() < 200, "{nf}");
+    }
+}

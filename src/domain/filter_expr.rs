@@ -7,7 +7,7 @@
 //! and parentheses are refused with a clear error rather than guessed at.
 //! `order_by` is AIP-132: one field, then optional `asc`/`desc`.
 
-use super::error::{Error, Result};
+use super::error::{Error, Result, quote};
 use super::glob::NameGlob;
 use super::model::{TokenKind, TokenStatus};
 use super::query::{ClientFilter, ClientSortField, Direction, Sort, TokenFilter, TokenSortField};
@@ -57,7 +57,10 @@ fn parse(input: &str) -> Result<Vec<Comparison>> {
             .unwrap_or(rest.len());
         let field = &rest[..end];
         if field.is_empty() {
-            return Err(err(format!("expected a field name at {:?}", head(rest))));
+            return Err(err(format!(
+                "expected a field name at {}",
+                quote(&head(rest))
+            )));
         }
         if field == "OR" || field == "NOT" {
             return Err(err(
@@ -77,7 +80,7 @@ fn parse(input: &str) -> Result<Vec<Comparison>> {
                 Some('<') => (Op::Lt, 1),
                 Some('>') => (Op::Gt, 1),
                 Some(':') => (Op::Has, 1),
-                _ => return Err(err(format!("expected an operator after {field:?}"))),
+                _ => return Err(err(format!("expected an operator after {}", quote(field)))),
             }
         };
         rest = rest[len..].trim_start();
@@ -140,29 +143,35 @@ fn non_empty(c: &Comparison) -> Result<String> {
     Ok(c.value.clone())
 }
 
-/// Applies a time comparison to a `[from, to)` range.
+/// Applies a time comparison to a `[from, to)` range. Times are stored to
+/// the microsecond; a value with finer digits is compared exactly by
+/// rounding per operator: `>=` and `<` round up, `<=` and `>` down, and `=`
+/// matches nothing (no stored time equals it).
 fn time_range(
     c: &Comparison,
     from: &mut Option<Timestamp>,
     to: &mut Option<Timestamp>,
 ) -> Result<()> {
-    let t = Timestamp::parse_rfc3339(&c.value).ok_or_else(|| {
+    let (floor, finer) = Timestamp::parse_rfc3339_exact(&c.value).ok_or_else(|| {
         err(format!(
-            "{} needs an RFC 3339 time, got {:?}",
-            c.field, c.value
+            "{} needs an RFC 3339 time, got {}",
+            quote(&c.field),
+            quote(&c.value)
         ))
     })?;
-    let next = Timestamp::from_micros(t.micros().saturating_add(1));
+    let next = Timestamp::from_micros(floor.micros().saturating_add(1));
+    let ceil = if finer { next } else { floor };
     let tighten_from =
         |f: &mut Option<Timestamp>, v| *f = Some(f.map_or(v, |o: Timestamp| o.max(v)));
     let tighten_to = |f: &mut Option<Timestamp>, v| *f = Some(f.map_or(v, |o: Timestamp| o.min(v)));
     match c.op {
-        Op::Ge => tighten_from(from, t),
+        Op::Ge => tighten_from(from, ceil),
         Op::Gt => tighten_from(from, next),
-        Op::Lt => tighten_to(to, t),
+        Op::Lt => tighten_to(to, ceil),
         Op::Le => tighten_to(to, next),
         Op::Eq => {
-            tighten_from(from, t);
+            // [ceil, next): empty when the value has digits below a µs.
+            tighten_from(from, ceil);
             tighten_to(to, next);
         }
         Op::Has => return Err(err(format!("{} does not support :", c.field))),
@@ -203,8 +212,8 @@ pub fn token_filter(input: &str) -> Result<TokenFilter> {
                     "REVOKED" => TokenStatus::Revoked,
                     _ => {
                         return Err(err(format!(
-                            "status must be ACTIVE, EXPIRED or REVOKED, got {:?}",
-                            c.value
+                            "status must be ACTIVE, EXPIRED or REVOKED, got {}",
+                            quote(&c.value)
                         )));
                     }
                 };
@@ -214,7 +223,10 @@ pub fn token_filter(input: &str) -> Result<TokenFilter> {
                 expect_eq(&c)?;
                 let k = TokenKind::parse(&c.value.to_ascii_lowercase().replace("token_kind_", ""))
                     .ok_or_else(|| {
-                        err(format!("kind must be ACCESS or REFRESH, got {:?}", c.value))
+                        err(format!(
+                            "kind must be ACCESS or REFRESH, got {}",
+                            quote(&c.value)
+                        ))
                     })?;
                 once(&mut f.kind, "kind", k)?;
             }
@@ -233,7 +245,8 @@ pub fn token_filter(input: &str) -> Result<TokenFilter> {
             }
             other => {
                 return Err(err(format!(
-                    "unknown field {other:?}; filterable: client_id, user_id, status, kind, create_time, update_time, scopes, name"
+                    "unknown field {}; filterable: client_id, user_id, status, kind, create_time, update_time, scopes, name",
+                    quote(other)
                 )));
             }
         }
@@ -269,7 +282,8 @@ pub fn client_filter(input: &str) -> Result<ClientFilter> {
             }
             other => {
                 return Err(err(format!(
-                    "unknown field {other:?}; filterable: client_name, grant_types, public"
+                    "unknown field {}; filterable: client_name, grant_types, public",
+                    quote(other)
                 )));
             }
         }
@@ -287,7 +301,12 @@ fn split_order(field_name: &str, input: &str) -> Result<(String, Direction)> {
             let dir = match d.to_ascii_lowercase().as_str() {
                 "asc" => Direction::Asc,
                 "desc" => Direction::Desc,
-                _ => return Err(bad(format!("direction must be asc or desc, got {d:?}"))),
+                _ => {
+                    return Err(bad(format!(
+                        "direction must be asc or desc, got {}",
+                        quote(d)
+                    )));
+                }
             };
             Ok(((*f).to_owned(), dir))
         }
@@ -295,7 +314,8 @@ fn split_order(field_name: &str, input: &str) -> Result<(String, Direction)> {
             Err(bad("sorting by more than one field is not supported".into()))
         }
         _ => Err(bad(format!(
-            "expected \"<field> [asc|desc]\", got {input:?}"
+            "expected \"<field> [asc|desc]\", got {}",
+            quote(input)
         ))),
     }
 }
@@ -315,7 +335,8 @@ pub fn token_order(input: &str) -> Result<Sort<TokenSortField>> {
             return Err(Error::invalid(
                 "order_by",
                 format!(
-                    "cannot sort by {other:?}; use create_time, update_time, name, status, id or expire_time"
+                    "cannot sort by {}; use create_time, update_time, name, status, id or expire_time",
+                    quote(other)
                 ),
             ));
         }
@@ -336,7 +357,8 @@ pub fn client_order(input: &str) -> Result<Sort<ClientSortField>> {
             return Err(Error::invalid(
                 "order_by",
                 format!(
-                    "cannot sort by {other:?}; use create_time, update_time, client_name or client_id"
+                    "cannot sort by {}; use create_time, update_time, client_name or client_id",
+                    quote(other)
                 ),
             ));
         }

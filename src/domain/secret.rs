@@ -6,6 +6,8 @@
 //! non-secret prefix (tag + 8 characters) for display and indexed lookup, and
 //! compare hashes in constant time.
 
+pub use secrecy::{ExposeSecret, SecretString};
+
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use rand::RngCore;

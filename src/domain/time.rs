@@ -50,6 +50,19 @@ impl Timestamp {
             .map(|d| Timestamp(d.with_timezone(&Utc).timestamp_micros()))
     }
 
+    /// Parses an RFC 3339 date-time exactly: the instant rounded down to a
+    /// microsecond, and whether digits below a microsecond were dropped
+    /// (so a comparison can round the right way for its operator).
+    pub fn parse_rfc3339_exact(s: &str) -> Option<(Self, bool)> {
+        DateTime::parse_from_rfc3339(s).ok().map(|d| {
+            let d = d.with_timezone(&Utc);
+            (
+                Timestamp(d.timestamp_micros()),
+                d.timestamp_subsec_nanos() % 1000 != 0,
+            )
+        })
+    }
+
     pub fn to_datetime(self) -> DateTime<Utc> {
         Utc.timestamp_micros(self.0)
             .single()

@@ -1,7 +1,7 @@
 //! Field rules shared by every face. Each function takes the field name to
 //! report, so a violation always says which field and why.
 
-use super::error::{Error, FieldViolation, Result};
+use super::error::{Error, FieldViolation, Result, quote};
 use super::model::ChallengeMethod;
 
 pub const GRANT_TYPES: [&str; 3] = ["client_credentials", "authorization_code", "refresh_token"];
@@ -23,7 +23,7 @@ pub fn scope_token(field: &str, s: &str) -> Result<String> {
     } else {
         Err(Error::invalid(
             field,
-            format!("{s:?} is not a valid scope (RFC 6749 §3.3)"),
+            format!("{} is not a valid scope (RFC 6749 §3.3)", quote(s)),
         ))
     }
 }
@@ -50,7 +50,8 @@ pub fn grant_type(field: &str, s: &str) -> Result<String> {
         Err(Error::invalid(
             field,
             format!(
-                "{s:?} is not a grant type; expected client_credentials, authorization_code or refresh_token"
+                "{} is not a grant type; expected client_credentials, authorization_code or refresh_token",
+                quote(s)
             ),
         ))
     }
@@ -69,7 +70,10 @@ pub fn response_type(field: &str, s: &str) -> Result<String> {
     if !valid {
         return Err(Error::invalid(
             field,
-            format!("{s:?} is not a combination of code, id_token and token"),
+            format!(
+                "{} is not a combination of code, id_token and token",
+                quote(s)
+            ),
         ));
     }
     Ok(RESPONSE_TYPES
@@ -80,26 +84,39 @@ pub fn response_type(field: &str, s: &str) -> Result<String> {
         .join(" "))
 }
 
-/// An absolute URI with a scheme and no fragment (RFC 6749 §3.1.2).
+/// An absolute URI with no fragment (RFC 6749 §3.1.2): `scheme://...`, or
+/// a native app's private-use scheme `com.example.app:/path` (RFC 8252
+/// §7.1: a reverse-domain scheme, so it contains a dot, then a path).
+/// Relative references are refused.
 pub fn redirect_uri(field: &str, s: &str) -> Result<String> {
-    let scheme_end = s.find("://");
-    let ok = s.len() <= 2048
+    let valid_scheme = |scheme: &str| {
+        scheme.starts_with(|c: char| c.is_ascii_alphabetic())
+            && scheme
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || "+-.".contains(c))
+    };
+    let shape_ok = match s.split_once(':') {
+        Some((scheme, rest)) if valid_scheme(scheme) => match rest.strip_prefix("//") {
+            // scheme://authority...
+            Some(after) => !after.is_empty(),
+            // private-use scheme: com.example.app:/path
+            None => scheme.contains('.') && rest.starts_with('/') && rest.len() > 1,
+        },
+        _ => false,
+    };
+    let ok = shape_ok
+        && s.len() <= 2048
         && !s.contains('#')
-        && !s.chars().any(|c| c.is_whitespace() || c.is_control())
-        && scheme_end.is_some_and(|i| {
-            i > 0
-                && s[..i].starts_with(|c: char| c.is_ascii_alphabetic())
-                && s[..i]
-                    .chars()
-                    .all(|c| c.is_ascii_alphanumeric() || "+-.".contains(c))
-                && s.len() > i + 3
-        });
+        && !s.chars().any(|c| c.is_whitespace() || c.is_control());
     if ok {
         Ok(s.to_owned())
     } else {
         Err(Error::invalid(
             field,
-            format!("{s:?} is not an absolute URI without fragment"),
+            format!(
+                "{} is not an absolute URI without fragment (scheme://... or, for native apps, a reverse-domain scheme such as com.example.app:/callback)",
+                quote(s)
+            ),
         ))
     }
 }
@@ -214,6 +231,17 @@ mod tests {
         assert!(redirect_uri("u", "https://example.com/cb").is_ok());
         assert!(redirect_uri("u", "example.com/cb").is_err());
         assert!(redirect_uri("u", "https://x/#f").is_err());
+        // RFC 8252: loopback and private-use (reverse-domain) schemes.
+        assert!(redirect_uri("u", "http://127.0.0.1:8765/cb").is_ok());
+        assert!(redirect_uri("u", "com.example.app:/oauth2redirect/example-provider").is_ok());
+        assert!(redirect_uri("u", "com.example.app:/cb#frag").is_err());
+        assert!(
+            redirect_uri("u", "myapp:/cb").is_err(),
+            "not reverse-domain"
+        );
+        assert!(redirect_uri("u", "com.example.app:").is_err());
+        assert!(redirect_uri("u", "/relative/cb").is_err());
+        assert!(redirect_uri("u", "https://").is_err());
         assert!(
             pkce(
                 "c",

@@ -139,7 +139,11 @@ impl TokenService for TokenApi {
         let caller = caller(&self.registry, &req).await?;
         let r = req.get_ref();
         let (id, patch) = convert::token_patch(r.token.as_ref(), r.update_mask.as_ref())?;
-        let t = self.registry.update_token(&caller, &id, &patch).await?;
+        let t = self
+            .registry
+            .update_token(&caller, &id, &patch)
+            .await
+            .map_err(|e| e.prefix_fields("token"))?;
         Ok(Response::new(convert::token(t, Timestamp::now())))
     }
 

@@ -176,7 +176,8 @@ async fn list(
         "lastUpdated" => TokenSortField::Updated,
         other => {
             return Err(validation(format!(
-                "sortField must be one of name, status, id, creationDate, lastUpdated; got {other:?}"
+                "sortField must be one of name, status, id, creationDate, lastUpdated; got {}",
+                crate::domain::error::quote(other)
             )));
         }
     };
@@ -186,15 +187,20 @@ async fn list(
         "desc" | "DESC" => Direction::Desc,
         other => {
             return Err(validation(format!(
-                "sortDirection must be asc or desc; got {other:?}"
+                "sortDirection must be asc or desc; got {}",
+                crate::domain::error::quote(other)
             )));
         }
     };
     let number = |name: &str, default: i64| -> Result<i64, Fail> {
         p.non_blank(name)
             .map(|v| {
-                v.parse::<i64>()
-                    .map_err(|_| validation(format!("{name} must be an integer; got {v:?}")))
+                v.parse::<i64>().map_err(|_| {
+                    validation(format!(
+                        "{name} must be an integer; got {}",
+                        crate::domain::error::quote(v)
+                    ))
+                })
             })
             .unwrap_or(Ok(default))
     };
@@ -212,7 +218,8 @@ async fn list(
         (Some("name") | None, _) => None,
         (Some(other), _) => {
             return Err(validation(format!(
-                "filterField must be name; got {other:?}"
+                "filterField must be name; got {}",
+                crate::domain::error::quote(other)
             )));
         }
     };

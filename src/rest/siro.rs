@@ -196,6 +196,7 @@ impl Issues {
                     .map(|o| format!("'{o}'"))
                     .collect::<Vec<_>>()
                     .join(" | ");
+                let raw = crate::domain::error::clip(raw);
                 self.push(json!({"code": "invalid_enum_value", "options": options, "received": raw,
                     "path": [name], "message": format!("Invalid enum value. Expected {expected}, received '{raw}'")}));
                 None

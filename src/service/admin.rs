@@ -3,18 +3,20 @@
 use super::Registry;
 use crate::domain::auth::{ApiKey, Caller, Scope};
 use crate::domain::model::Org;
-use crate::domain::secret::{self, NewSecret, SecretKind};
+use crate::domain::secret::{self, NewSecret, SecretKind, SecretString};
 use crate::domain::{Error, Result, Timestamp};
 
 /// `last_used_at` is written at most this often per key (µs), so reads do
 /// not turn into a write per request.
 const TOUCH_INTERVAL_US: i64 = 60_000_000;
 
-/// A new key and its secret, shown once.
+/// A new key and its secret, shown once. The secret is a `SecretString`:
+/// `{:?}` prints `[REDACTED]`, and reading it takes an explicit
+/// `expose_secret()`.
 #[derive(Debug)]
 pub struct CreatedKey {
     pub key: ApiKey,
-    pub secret: String,
+    pub secret: SecretString,
 }
 
 impl Registry {
@@ -65,7 +67,7 @@ impl Registry {
         self.store.insert_api_key(&key).await?;
         Ok(CreatedKey {
             key,
-            secret: secret.plain,
+            secret: SecretString::from(secret.plain),
         })
     }
 

@@ -3,7 +3,8 @@
 
 use super::Registry;
 use crate::domain::auth::{Caller, Scope};
-use crate::domain::model::{Pkce, Token, TokenKind};
+use crate::domain::error::quote;
+use crate::domain::model::{Client, Pkce, Token, TokenKind};
 use crate::domain::patch::TokenPatch;
 use crate::domain::secret::{NewSecret, SecretKind};
 use crate::domain::validate::Violations;
@@ -77,16 +78,7 @@ impl Registry {
             {
                 v.push("redirect_uri", "is not registered on the client");
             }
-            if !client.scopes.is_empty() {
-                for (i, s) in new.scopes.iter().enumerate() {
-                    if !client.scopes.contains(s) {
-                        v.push(
-                            format!("scopes[{i}]"),
-                            format!("{s:?} is not among the client's scopes"),
-                        );
-                    }
-                }
-            }
+            client_scopes(&client, &new.scopes, &mut v);
             v.finish()?;
             ttl = match new.kind {
                 TokenKind::Access => client.access_token_duration,
@@ -124,6 +116,9 @@ impl Registry {
         Ok((token, secret.plain))
     }
 
+    /// Updates the fields a patch names, under the rules CreateToken
+    /// applies to them: an expiry in the future, and scopes the token's
+    /// client lists (a client's token cannot be widened past its client).
     pub async fn update_token(
         &self,
         caller: &Caller,
@@ -131,8 +126,30 @@ impl Registry {
         patch: &TokenPatch,
     ) -> Result<Token> {
         caller.require(Scope::TokensWrite)?;
+        let now = Timestamp::now();
+        let mut v = Violations::default();
+        if patch.expires_at.is_some_and(|e| e <= now) {
+            v.push("expire_time", "must be in the future");
+        }
+        v.finish()?;
+        if let Some(scopes) = &patch.scopes {
+            let token = self
+                .store
+                .get_token(&caller.org_id, id)
+                .await?
+                .ok_or_else(|| Error::not_found("token", id))?;
+            // A token's client never changes, so checking before the write
+            // is as good as checking inside it.
+            if let Some(client_id) = &token.client_id
+                && let Some(client) = self.store.get_client(&caller.org_id, client_id).await?
+            {
+                let mut v = Violations::default();
+                client_scopes(&client, scopes, &mut v);
+                v.finish()?;
+            }
+        }
         self.store
-            .update_token(&caller.org_id, id, patch, Timestamp::now())
+            .update_token(&caller.org_id, id, patch, now)
             .await?
             .ok_or_else(|| Error::not_found("token", id))
     }
@@ -153,6 +170,22 @@ impl Registry {
             Ok(())
         } else {
             Err(Error::not_found("token", id))
+        }
+    }
+}
+
+/// A client that lists scopes bounds its tokens' scopes to them (a client
+/// with none bounds nothing).
+fn client_scopes(client: &Client, scopes: &[String], v: &mut Violations) {
+    if client.scopes.is_empty() {
+        return;
+    }
+    for (i, s) in scopes.iter().enumerate() {
+        if !client.scopes.contains(s) {
+            v.push(
+                format!("scopes[{i}]"),
+                format!("{} is not among the client's scopes", quote(s)),
+            );
         }
     }
 }

@@ -16,6 +16,7 @@ use oauth_registry::config::ServerConfig;
 use oauth_registry::domain::Timestamp;
 use oauth_registry::domain::auth::Scope;
 use oauth_registry::domain::model::{Token, TokenKind};
+use oauth_registry::domain::secret::ExposeSecret;
 use oauth_registry::grpc::pb;
 use oauth_registry::grpc::pb::client_service_client::ClientServiceClient;
 use oauth_registry::grpc::pb::token_service_client::TokenServiceClient;
@@ -123,12 +124,16 @@ pub async fn spawn_with(backend: Backend, tweak: impl FnOnce(&mut ServerConfig))
         )
         .await
         .expect("key a")
-        .secret;
+        .secret
+        .expose_secret()
+        .to_owned();
     let key_b = registry
         .create_api_key(&org_b, Some("bob".into()), vec![Scope::Admin], false, None)
         .await
         .expect("key b")
-        .secret;
+        .secret
+        .expose_secret()
+        .to_owned();
     let channel = Channel::from_shared(format!("http://{addr}"))
         .expect("uri")
         .connect()
@@ -167,6 +172,8 @@ impl TestApp {
             .await
             .expect("create key")
             .secret
+            .expose_secret()
+            .to_owned()
     }
 
     /// The SQLite database file (and its WAL) for byte-level checks.

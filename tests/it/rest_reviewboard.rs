@@ -8,6 +8,7 @@ use std::collections::HashSet;
 
 use crate::common::{Backend, TestApp, insert_tokens, spawn_app};
 use oauth_registry::domain::auth::Scope;
+use oauth_registry::domain::secret::ExposeSecret;
 use reqwest::StatusCode;
 use serde_json::Value;
 
@@ -25,6 +26,8 @@ async fn key(app: &TestApp, user: Option<&str>, scopes: Vec<Scope>, superuser: b
         .await
         .expect("key")
         .secret
+        .expose_secret()
+        .to_owned()
 }
 
 async fn call(
@@ -323,7 +326,9 @@ async fn owners_see_their_own_and_items_work(backend: Backend) {
         .create_api_key(&app.org_b, None, vec![Scope::Admin], true, None)
         .await
         .unwrap()
-        .secret;
+        .secret
+        .expose_secret()
+        .to_owned();
     let (status, _, err) = call(
         &app,
         reqwest::Method::GET,

@@ -4,6 +4,7 @@
 
 use crate::common::{Backend, TestApp, authed, spawn_app, token_for};
 use oauth_registry::domain::auth::Scope;
+use oauth_registry::domain::secret::ExposeSecret;
 use oauth_registry::grpc::pb;
 
 /// Creates a few of every kind of secret; returns them.
@@ -21,7 +22,10 @@ async fn make_secrets(app: &TestApp) -> Vec<String> {
             )
             .await
             .expect("key");
-        secrets.push(key.secret);
+        // A created key never prints its secret by accident.
+        let printed = format!("{key:?}");
+        assert!(!printed.contains(key.secret.expose_secret()), "{printed}");
+        secrets.push(key.secret.expose_secret().to_owned());
         let c = app
             .clients()
             .create_client(authed(

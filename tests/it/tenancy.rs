@@ -5,6 +5,7 @@
 use crate::common::{Backend, TestApp, authed, spawn_app, token_for};
 use oauth_registry::domain::Timestamp;
 use oauth_registry::domain::auth::Scope;
+use oauth_registry::domain::secret::ExposeSecret;
 use oauth_registry::grpc::pb;
 use pbjson_types::FieldMask;
 use tonic::Code;
@@ -487,7 +488,9 @@ async fn bad_credentials_are_unauthenticated(backend: Backend) {
         )
         .await
         .expect("expired key")
-        .secret;
+        .secret
+        .expose_secret()
+        .to_owned();
     let headers: Vec<Option<String>> = vec![
         None,
         Some("Bearer".into()),
@@ -547,25 +550,32 @@ async fn revoked_key_is_refused_at_once(backend: Backend) {
                 .map_err(|s| s.code())
         }
     };
-    assert_eq!(list(created.secret.clone()).await, Ok(()));
+    assert_eq!(
+        list(created.secret.expose_secret().to_owned()).await,
+        Ok(())
+    );
     let cross = app
         .registry
         .revoke_api_key(&app.org_b, &created.key.id)
         .await;
     assert!(cross.is_err(), "organization B cannot revoke A's key");
-    assert_eq!(list(created.secret.clone()).await, Ok(()), "still valid");
+    assert_eq!(
+        list(created.secret.expose_secret().to_owned()).await,
+        Ok(()),
+        "still valid"
+    );
 
     app.registry
         .revoke_api_key(&app.org_a, &created.key.id)
         .await
         .expect("revoke");
     assert_eq!(
-        list(created.secret.clone()).await,
+        list(created.secret.expose_secret().to_owned()).await,
         Err(Code::Unauthenticated)
     );
     let rest = reqwest::Client::new()
         .get(format!("{}/v1/tokens", app.rest))
-        .bearer_auth(&created.secret)
+        .bearer_auth(created.secret.expose_secret())
         .send()
         .await
         .expect("REST call");

@@ -104,7 +104,11 @@ pub(super) fn mask_paths(
         if !allowed.contains(&p.as_str()) {
             v.push(
                 "update_mask",
-                format!("{p:?} cannot be updated; updatable: {}", allowed.join(", ")),
+                format!(
+                    "{} cannot be updated; updatable: {}",
+                    crate::domain::error::quote(p),
+                    allowed.join(", ")
+                ),
             );
         }
     }

@@ -11,6 +11,7 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
 
+use crate::domain::error::FieldViolation;
 use crate::domain::auth::{Caller, Scope};
 use crate::domain::model::Token;
 use crate::domain::patch::TokenPatch;
@@ -442,7 +443,18 @@ pub(super) async fn put_item(
             scopes: Some(scopes),
             ..TokenPatch::default()
         };
-        t = registry.update_token(&caller, &t.id, &patch).await?;
+        // Review Board has one `scope` field; name it in the error.
+        t = registry
+            .update_token(&caller, &t.id, &patch)
+            .await
+            .map_err(|e| match e {
+                Error::InvalidArgument(v) => Error::InvalidArgument(
+                    v.into_iter()
+                        .map(|f| FieldViolation::new("scope", f.description))
+                        .collect(),
+                ),
+                other => other,
+            })?;
     }
     if enabled == Some(false) {
         t = registry.revoke_token(&caller, &t.id).await?;
