@@ -8,7 +8,6 @@ use std::time::Duration;
 
 use tokio::net::TcpListener;
 use tonic::transport::Server;
-use tonic::transport::server::TcpIncoming;
 use tonic_health::ServingStatus;
 use tonic_health::server::HealthReporter;
 
@@ -19,7 +18,7 @@ use crate::grpc::{ClientApi, TokenApi, pb};
 use crate::service::Registry;
 use crate::store;
 use crate::tls::TlsIdentity;
-use crate::trace::TraceLayer;
+use crate::trace::{KnownMethods, TraceLayer};
 
 /// Service names reported by `grpc.health.v1` besides the overall "".
 const SERVICES: [&str; 2] = [
@@ -142,7 +141,13 @@ impl Application {
                 let _ = drain.wait_for(|d| *d).await;
             };
             let tls = self.tls.as_ref().map(TlsIdentity::rest_acceptor);
-            tokio::spawn(serve_rest(listener, self.registry.clone(), tls, drained))
+            tokio::spawn(serve_rest(
+                listener,
+                self.registry.clone(),
+                tls,
+                self.config.rest_limits,
+                drained,
+            ))
         });
 
         tracing::info!(addr = %self.grpc_addr, backend = self.registry.store().backend(), tls = self.tls.is_some(), "gRPC listening");
@@ -156,7 +161,10 @@ impl Application {
             .max_concurrent_streams(Some(self.config.max_concurrent_streams))
             .concurrency_limit_per_connection(self.config.max_calls_per_connection)
             .load_shed(true)
-            .layer(TraceLayer::new(self.registry.metrics().clone()))
+            .layer(TraceLayer::new(
+                self.registry.metrics().clone(),
+                KnownMethods::new(crate::grpc::known_methods(), []),
+            ))
             .add_service(health_service)
             .add_service(reflection_v1)
             .add_service(reflection_v1alpha)
@@ -169,7 +177,11 @@ impl Application {
             .serve_with_incoming_shutdown(
                 // Small unary responses must not wait on Nagle's algorithm
                 // (40 ms per call with delayed ACKs).
-                TcpIncoming::from(self.listener).with_nodelay(Some(true)),
+                crate::incoming::incoming(
+                    self.listener,
+                    self.config.grpc_preface_timeout,
+                    self.tls.is_some(),
+                ),
                 signal,
             );
 
@@ -290,9 +302,10 @@ async fn serve_rest(
     listener: TcpListener,
     registry: Registry,
     tls: Option<tokio_rustls::TlsAcceptor>,
+    limits: crate::config::RestLimits,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) {
-    if let Err(e) = crate::rest::serve(listener, registry, tls, shutdown).await {
+    if let Err(e) = crate::rest::serve(listener, registry, tls, limits, shutdown).await {
         tracing::error!(error = %e, "REST gateway stopped");
     }
 }
@@ -302,6 +315,7 @@ async fn serve_rest(
     _: TcpListener,
     _: Registry,
     _: Option<tokio_rustls::TlsAcceptor>,
+    _: crate::config::RestLimits,
     _: impl Future<Output = ()> + Send + 'static,
 ) {
 }

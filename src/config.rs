@@ -11,6 +11,28 @@ pub const DEFAULT_DATABASE_URL: &str = "sqlite://data/oauth-registry.db";
 pub const DEFAULT_GRPC_ADDR: &str = "127.0.0.1:50051";
 pub const DEFAULT_REST_ADDR: &str = "127.0.0.1:8080";
 
+/// Time and connection limits of the REST listener.
+#[derive(Debug, Clone, Copy)]
+pub struct RestLimits {
+    /// Longest wait for a request's head, from connecting or from the end
+    /// of the previous response (so also the keep-alive idle limit).
+    pub header_timeout: Duration,
+    /// Longest time to receive a request body.
+    pub body_timeout: Duration,
+    /// Connections served at once.
+    pub max_connections: usize,
+}
+
+impl Default for RestLimits {
+    fn default() -> Self {
+        RestLimits {
+            header_timeout: Duration::from_secs(10),
+            body_timeout: Duration::from_secs(30),
+            max_connections: 1024,
+        }
+    }
+}
+
 /// Everything `Application::build` needs.
 #[derive(Debug, Clone)]
 pub struct ServerConfig {
@@ -45,6 +67,11 @@ pub struct ServerConfig {
     /// Serve gRPC and REST over TLS with this certificate and key (default:
     /// plaintext, h2c for gRPC).
     pub tls: Option<crate::tls::TlsFiles>,
+    /// Time and connection limits of the REST gateway.
+    pub rest_limits: RestLimits,
+    /// Longest wait for a new gRPC connection's first bytes (the HTTP/2
+    /// preface, or a TLS ClientHello); silent connections are closed.
+    pub grpc_preface_timeout: Duration,
 }
 
 impl ServerConfig {
@@ -65,6 +92,8 @@ impl ServerConfig {
             retention_interval: Duration::from_secs(300),
             rate_limit_per_key: 0,
             tls: None,
+            rest_limits: RestLimits::default(),
+            grpc_preface_timeout: Duration::from_secs(10),
         }
     }
 }

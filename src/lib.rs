@@ -12,6 +12,7 @@ pub mod cli;
 pub mod config;
 pub mod domain;
 pub mod grpc;
+mod incoming;
 pub mod metrics;
 #[cfg(feature = "rest")]
 pub mod rest;

@@ -6,6 +6,8 @@
 //! (so one id follows a call through a mesh), else a new UUID; either way it
 //! is logged on every line of the request and returned in `x-request-id`.
 
+use std::collections::HashSet;
+use std::sync::Arc;
 use std::task::{Context, Poll};
 use std::time::Instant;
 
@@ -15,15 +17,66 @@ use tracing::{Instrument, field};
 
 use crate::metrics::SharedMetrics;
 
+/// The `method` label of requests that are not one of the service's own
+/// RPCs or routes: callers choose paths and methods, so labelling them
+/// as sent would let anyone grow `/metrics` without bound.
+pub const UNKNOWN: &str = "unknown";
+
+/// The service's own RPC paths and REST first path segments: the only
+/// values a metric label may take besides [`UNKNOWN`].
+#[derive(Clone, Default)]
+pub struct KnownMethods {
+    grpc: Arc<HashSet<String>>,
+    rest_segments: Arc<HashSet<String>>,
+}
+
+impl KnownMethods {
+    pub fn new(
+        grpc_paths: impl IntoIterator<Item = String>,
+        rest_segments: impl IntoIterator<Item = String>,
+    ) -> Self {
+        KnownMethods {
+            grpc: Arc::new(grpc_paths.into_iter().collect()),
+            rest_segments: Arc::new(rest_segments.into_iter().collect()),
+        }
+    }
+
+    /// `/package.Service/Method` for gRPC; `GET /segment` for REST.
+    pub fn label(&self, method: &http::Method, path: &str, is_grpc: bool) -> String {
+        if is_grpc {
+            return match self.grpc.contains(path) {
+                true => path.to_owned(),
+                false => UNKNOWN.to_owned(),
+            };
+        }
+        let first = path.split('/').nth(1).unwrap_or_default();
+        let standard = [
+            http::Method::GET,
+            http::Method::POST,
+            http::Method::PUT,
+            http::Method::PATCH,
+            http::Method::DELETE,
+            http::Method::HEAD,
+            http::Method::OPTIONS,
+        ];
+        if standard.contains(method) && self.rest_segments.contains(first) {
+            format!("{method} /{first}")
+        } else {
+            UNKNOWN.to_owned()
+        }
+    }
+}
+
 /// The request layer; it counts into the application's own metrics.
 #[derive(Clone)]
 pub struct TraceLayer {
     metrics: SharedMetrics,
+    known: KnownMethods,
 }
 
 impl TraceLayer {
-    pub fn new(metrics: SharedMetrics) -> Self {
-        TraceLayer { metrics }
+    pub fn new(metrics: SharedMetrics, known: KnownMethods) -> Self {
+        TraceLayer { metrics, known }
     }
 }
 
@@ -33,6 +86,7 @@ impl<S> Layer<S> for TraceLayer {
         Trace {
             inner,
             metrics: self.metrics.clone(),
+            known: self.known.clone(),
         }
     }
 }
@@ -41,6 +95,7 @@ impl<S> Layer<S> for TraceLayer {
 pub struct Trace<S> {
     inner: S,
     metrics: SharedMetrics,
+    known: KnownMethods,
 }
 
 impl<S, B, RB> Service<http::Request<B>> for Trace<S>
@@ -73,12 +128,7 @@ where
             .headers()
             .get(http::header::CONTENT_TYPE)
             .is_some_and(|v| v.as_bytes().starts_with(b"application/grpc"));
-        let metric_method = if is_grpc {
-            req.uri().path().to_owned()
-        } else {
-            let first = req.uri().path().split('/').nth(1).unwrap_or_default();
-            format!("{} /{}", req.method(), first)
-        };
+        let metric_method = self.known.label(req.method(), req.uri().path(), is_grpc);
         let fut = {
             let _enter = span.enter();
             self.inner.call(req)

@@ -129,6 +129,36 @@ pub struct ServeArgs {
     /// The PEM private key for --tls-cert.
     #[arg(long, env = "OAUTH_REGISTRY_TLS_KEY", requires = "tls_cert")]
     pub tls_key: Option<std::path::PathBuf>,
+    /// REST: longest wait for a request's head, from connecting or from the
+    /// previous response (so also the keep-alive idle limit), in seconds.
+    #[arg(
+        long,
+        env = "OAUTH_REGISTRY_REST_HEADER_TIMEOUT_SECS",
+        default_value_t = 10
+    )]
+    pub rest_header_timeout_secs: u64,
+    /// REST: longest pause while receiving a request body, in seconds (408).
+    #[arg(
+        long,
+        env = "OAUTH_REGISTRY_REST_BODY_TIMEOUT_SECS",
+        default_value_t = 30
+    )]
+    pub rest_body_timeout_secs: u64,
+    /// REST: connections served at once (more wait in the listen backlog).
+    #[arg(
+        long,
+        env = "OAUTH_REGISTRY_REST_MAX_CONNECTIONS",
+        default_value_t = 1024
+    )]
+    pub rest_max_connections: usize,
+    /// gRPC: longest wait for a new connection's first bytes (the HTTP/2
+    /// preface or a TLS ClientHello), in seconds; silent ones are closed.
+    #[arg(
+        long,
+        env = "OAUTH_REGISTRY_GRPC_PREFACE_TIMEOUT_SECS",
+        default_value_t = 10
+    )]
+    pub grpc_preface_timeout_secs: u64,
 }
 
 impl Cli {
@@ -195,6 +225,12 @@ pub async fn run(mut cli: Cli) -> anyhow::Result<()> {
                     }),
                     _ => None,
                 },
+                rest_limits: crate::config::RestLimits {
+                    header_timeout: Duration::from_secs(args.rest_header_timeout_secs.max(1)),
+                    body_timeout: Duration::from_secs(args.rest_body_timeout_secs.max(1)),
+                    max_connections: args.rest_max_connections.max(1),
+                },
+                grpc_preface_timeout: Duration::from_secs(args.grpc_preface_timeout_secs.max(1)),
             };
             let app = Application::build(config).await?;
             app.run_until(shutdown_signal()).await

@@ -31,6 +31,37 @@ pub mod pb {
         include_bytes!(concat!(env!("OUT_DIR"), "/error_details_descriptor.bin"));
 }
 
+/// Every RPC path this server answers (`/package.Service/Method`): ours,
+/// health and both reflection versions, read from their descriptors.
+pub fn known_methods() -> Vec<String> {
+    use prost::Message;
+    let sets = [
+        pb::FILE_DESCRIPTOR_SET,
+        tonic_health::pb::FILE_DESCRIPTOR_SET,
+        tonic_reflection::pb::v1::FILE_DESCRIPTOR_SET,
+        tonic_reflection::pb::v1alpha::FILE_DESCRIPTOR_SET,
+    ];
+    let mut out = Vec::new();
+    for bytes in sets {
+        let Ok(set) = prost_types::FileDescriptorSet::decode(bytes) else {
+            continue;
+        };
+        for file in set.file {
+            for service in &file.service {
+                for method in &service.method {
+                    out.push(format!(
+                        "/{}.{}/{}",
+                        file.package(),
+                        service.name(),
+                        method.name()
+                    ));
+                }
+            }
+        }
+    }
+    out
+}
+
 /// Authenticates the request's `authorization` metadata and records the
 /// caller's organization on the request span.
 async fn caller<T>(registry: &Registry, req: &Request<T>) -> Result<Caller, Status> {

@@ -11,6 +11,7 @@ mod losant;
 pub mod openapi;
 mod params;
 mod reviewboard;
+mod serve;
 mod siro;
 mod slashid;
 mod tls_listener;
@@ -27,8 +28,9 @@ use utoipa::OpenApi as _;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
+use crate::config::RestLimits;
 use crate::service::Registry;
-use crate::trace::TraceLayer;
+use crate::trace::{KnownMethods, TraceLayer};
 
 /// Largest accepted request body (JSON bodies here are a few KiB at most).
 pub const MAX_BODY_BYTES: usize = 64 * 1024;
@@ -52,16 +54,51 @@ pub fn openapi() -> utoipa::openapi::OpenApi {
     doc
 }
 
+/// The first path segment of every documented route (`v1`, `api`, `me`,
+/// ...): the REST values the request metrics may label.
+fn route_segments() -> Vec<String> {
+    let mut segments: Vec<String> = openapi()
+        .paths
+        .paths
+        .keys()
+        .filter_map(|p| p.split('/').nth(1).map(str::to_owned))
+        .collect();
+    segments.sort();
+    segments.dedup();
+    segments
+}
+
 /// Every REST route.
 pub fn router(registry: Registry) -> Router {
     let (routes, _) = documented().split_for_parts();
     routes
         .fallback(unknown_route)
         .layer(axum::middleware::from_fn(dialect_rejections))
+        .layer(axum::middleware::map_response(retry_after))
         .method_not_allowed_fallback(method_not_allowed)
+        // After the fallback is set: method routers' fallbacks are not
+        // wrapped by layers added to their own router.
+        .layer(axum::middleware::from_fn(
+            canonical::methods::allowed_methods,
+        ))
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
-        .layer(TraceLayer::new(registry.metrics().clone()))
+        .layer(TraceLayer::new(
+            registry.metrics().clone(),
+            KnownMethods::new([], route_segments()),
+        ))
         .with_state(registry)
+}
+
+/// Every 429 tells the client when to retry (RFC 9110 §10.2.3). Limits
+/// refill within a second (the per-key rate is per second; a stream slot
+/// frees as soon as any stream ends), so one second is an upper bound.
+async fn retry_after(mut resp: Response) -> Response {
+    if resp.status() == StatusCode::TOO_MANY_REQUESTS {
+        resp.headers_mut()
+            .entry(axum::http::header::RETRY_AFTER)
+            .or_insert(axum::http::HeaderValue::from_static("1"));
+    }
+    resp
 }
 
 /// Extractor rejections (a path segment that is not UTF-8, say) are plain
@@ -119,7 +156,7 @@ fn route_error(uri: &Uri, status: StatusCode, message: &str) -> Response {
         } else {
             12
         };
-        json!({"code": code, "message": format!("{message}: {path}"), "details": []})
+        json!({"code": code, "message": format!("{message}: {}", crate::domain::error::clip(path)), "details": []})
     };
     (status, Json(body)).into_response()
 }
@@ -130,19 +167,35 @@ pub async fn serve(
     listener: TcpListener,
     registry: Registry,
     tls: Option<tokio_rustls::TlsAcceptor>,
+    limits: RestLimits,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
     let app = router(registry);
     match tls {
         Some(acceptor) => {
-            axum::serve(tls_listener::TlsListener::new(listener, acceptor)?, app)
-                .with_graceful_shutdown(shutdown)
-                .await
+            let listener = tls_listener::TlsListener::new(listener, acceptor)?;
+            serve::serve(listener, app, limits, shutdown).await;
         }
-        None => {
-            axum::serve(listener, app)
-                .with_graceful_shutdown(shutdown)
-                .await
-        }
+        None => serve::serve(NoDelay(listener), app, limits, shutdown).await,
+    }
+    Ok(())
+}
+
+/// Plain TCP connections with Nagle's algorithm off (small responses must
+/// not wait for delayed ACKs).
+struct NoDelay(TcpListener);
+
+impl axum::serve::Listener for NoDelay {
+    type Io = tokio::net::TcpStream;
+    type Addr = std::net::SocketAddr;
+
+    async fn accept(&mut self) -> (Self::Io, Self::Addr) {
+        let (io, addr) = axum::serve::Listener::accept(&mut self.0).await;
+        let _ = io.set_nodelay(true);
+        (io, addr)
+    }
+
+    fn local_addr(&self) -> std::io::Result<Self::Addr> {
+        self.0.local_addr()
     }
 }

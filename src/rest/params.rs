@@ -36,8 +36,9 @@ impl Params {
     }
 }
 
-/// Why a request body could not be read: 413 when over the size limit, 400
-/// otherwise, with a message for the face's own error format.
+/// Why a request body could not be read: 413 when over the size limit, 408
+/// when it stalled past the body time limit, 400 otherwise, with a message
+/// for the face's own error format.
 #[derive(Debug)]
 pub struct BodyError {
     pub status: StatusCode,
@@ -47,6 +48,12 @@ pub struct BodyError {
 /// The request body, or a `BodyError`.
 pub fn body(b: Result<Bytes, BytesRejection>) -> Result<Bytes, BodyError> {
     b.map_err(|e| {
+        if timed_out(&e) {
+            return BodyError {
+                status: StatusCode::REQUEST_TIMEOUT,
+                message: "the request body did not arrive in time".into(),
+            };
+        }
         let too_large = e.status() == StatusCode::PAYLOAD_TOO_LARGE;
         BodyError {
             status: if too_large {
@@ -64,4 +71,16 @@ pub fn body(b: Result<Bytes, BytesRejection>) -> Result<Bytes, BodyError> {
             },
         }
     })
+}
+
+/// Whether reading the body failed because it stalled (see `serve.rs`).
+fn timed_out(e: &BytesRejection) -> bool {
+    let mut cause: Option<&(dyn std::error::Error + 'static)> = Some(e);
+    while let Some(c) = cause {
+        if c.is::<tower_http::timeout::TimeoutError>() {
+            return true;
+        }
+        cause = c.source();
+    }
+    false
 }

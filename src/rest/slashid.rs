@@ -34,7 +34,7 @@ struct ListQuery {
     #[param(minimum = 1, maximum = 1000)]
     limit: Option<i64>,
     /// Clients to skip, default 0.
-    #[param(minimum = 0)]
+    #[param(minimum = 0, maximum = 10_000_000)]
     offset: Option<i64>,
 }
 
@@ -59,8 +59,9 @@ struct OAuthClient {
     public: bool,
     redirect_uris: Vec<String>,
     created_at: String,
-    /// When a token was last issued through the client; null if never.
-    #[schema(required = true)]
+    /// When a token was last issued through the client. Absent if never:
+    /// SlashID's document types it as a date-time, never null.
+    #[serde(skip_serializing_if = "Option::is_none")]
     last_used: Option<String>,
 }
 

@@ -82,3 +82,54 @@ async fn metrics_follow_traffic() {
     let after = scrape(&app.rest).await;
     assert_eq!(value(&after, "oauth_registry_streams_in_flight"), 0.0);
 }
+
+/// The label sets of every sample line (names with their labels).
+fn series(text: &str) -> std::collections::BTreeSet<String> {
+    text.lines()
+        .filter(|l| !l.starts_with('#') && !l.is_empty())
+        .filter_map(|l| l.rsplit_once(' ').map(|(s, _)| s.to_owned()))
+        .collect()
+}
+
+/// Callers choose paths and methods; only the service's own RPCs and
+/// routes become label values, everything else is `unknown`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn random_paths_and_methods_add_no_series() {
+    let app = spawn_app(Backend::Sqlite).await;
+    let mut grpc = tonic::client::Grpc::new(app.channel.clone());
+    let http = reqwest::Client::new();
+    let mut noise = async |i: usize| {
+        let path: http::uri::PathAndQuery = format!("/x{i}.Y{i}/M{i}").parse().expect("path");
+        grpc.ready().await.expect("ready");
+        let refused = grpc
+            .unary(
+                tonic::Request::new(pbjson_types::Empty {}),
+                path,
+                tonic_prost::ProstCodec::<pbjson_types::Empty, pbjson_types::Empty>::default(),
+            )
+            .await
+            .expect_err("no such method");
+        assert_eq!(refused.code(), tonic::Code::Unimplemented);
+        let method = reqwest::Method::from_bytes(format!("M{i}").as_bytes()).expect("method");
+        http.request(method, format!("{}/seg{i}/x", app.rest))
+            .send()
+            .await
+            .expect("custom method");
+        http.get(format!("{}/other{i}", app.rest))
+            .send()
+            .await
+            .expect("unknown route");
+    };
+    // One of each kind first, so the `unknown` series exist (and one
+    // scrape, so `GET /metrics` does).
+    noise(0).await;
+    scrape(&app.rest).await;
+    let before = series(&scrape(&app.rest).await);
+    for i in 1..=1000 {
+        noise(i).await;
+    }
+    let after = series(&scrape(&app.rest).await);
+    let added: Vec<&String> = after.difference(&before).collect();
+    assert!(added.is_empty(), "new series: {added:?}");
+    assert!(before.iter().any(|s| s.contains("method=\"unknown\"")));
+}

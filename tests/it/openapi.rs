@@ -298,9 +298,9 @@ async fn every_documented_route_answers_as_documented(backend: Backend) {
         ),
         (
             "get",
-            "/api/oauth-tokens/?start=-1".to_owned(),
-            "/api/oauth-tokens/",
-            400,
+            "/api/oauth-tokens/00000000-0000-7000-8000-000000000000/".to_owned(),
+            "/api/oauth-tokens/{token_id}/",
+            404,
         ),
         (
             "get",

@@ -55,12 +55,17 @@ async fn keys_over_their_rate_are_refused_then_recover() {
             reqwest::StatusCode::TOO_MANY_REQUESTS,
             "{path}"
         );
+        assert_eq!(resp.headers()["retry-after"], "1", "{path}");
     }
     let status = tokens
         .list_tokens(authed(&app.key_a, pb::ListTokensRequest::default()))
         .await
         .expect_err("still limited");
     assert!(status.message().contains("rate limit"), "{status:?}");
+    // gRPC's Retry-After: google.rpc.RetryInfo.
+    use tonic_types::StatusExt;
+    let retry = status.get_details_retry_info().expect("RetryInfo");
+    assert_eq!(retry.retry_delay, Some(Duration::from_secs(1)));
 
     tokio::time::sleep(Duration::from_millis(1100)).await;
     tokens

@@ -1,5 +1,6 @@
 #![doc = include_str!("../../../docs/dialects/canonical.md")]
 
+pub(super) mod methods;
 mod transcode;
 
 use axum::body::Bytes;
@@ -36,17 +37,23 @@ pub fn routes() -> OpenApiRouter<Registry> {
 #[into_params(parameter_in = Query, rename_all = "camelCase")]
 #[expect(dead_code, reason = "describes parameters read by transcode")]
 struct ListQuery {
-    /// Items per page: default 50, at most 1000.
+    /// Items per page: 0 or absent means 50; above 1000 is 1000 (AIP-158).
+    #[param(minimum = 0)]
     page_size: Option<i32>,
     /// `nextPageToken` of the previous page.
     page_token: Option<String>,
     /// AIP-160 subset, e.g. `user_id = "alice" AND status = ACTIVE`.
+    #[param(max_length = 4096)]
     filter: Option<String>,
     /// One field and `asc`/`desc`; default `create_time desc`.
     order_by: Option<String>,
-    /// Rows to skip (offset mode; exclusive with pageToken and pageNumber).
+    /// Rows to skip (offset mode; exclusive with pageToken and pageNumber);
+    /// deeper than 10,000,000 needs page tokens.
+    #[param(minimum = 0, maximum = 10_000_000)]
     skip: Option<i32>,
-    /// 1-based page number (exclusive with pageToken and skip).
+    /// 1-based page number (exclusive with pageToken and skip); 0 or
+    /// absent means not set.
+    #[param(minimum = 0)]
     page_number: Option<i32>,
     /// Fill `totalSize` (costs a count).
     include_total_size: Option<bool>,
@@ -58,6 +65,7 @@ struct ListQuery {
 #[expect(dead_code, reason = "describes parameters read by transcode")]
 struct CountQuery {
     /// The same filter language as ListTokens.
+    #[param(max_length = 4096)]
     filter: Option<String>,
 }
 
@@ -225,7 +233,8 @@ async fn token_action(
             )
         }
         _ => error_response(&Status::not_found(format!(
-            "no method POST /v1/tokens/{name}"
+            "no method POST /v1/tokens/{}",
+            crate::domain::error::clip(&name)
         ))),
     }
 }

@@ -104,12 +104,28 @@ fn value_schema(f: &FieldDescriptorProto) -> Value {
     }
 }
 
-fn field_schema(f: &FieldDescriptorProto, comment: &str) -> Value {
+fn field_schema(message: &str, f: &FieldDescriptorProto, comment: &str) -> Value {
     let mut s = if f.label() == Label::Repeated {
         json!({"type": "array", "items": value_schema(f)})
     } else {
         value_schema(f)
     };
+    // Message-typed fields (times, durations, masks) take `null` for unset,
+    // as the protobuf JSON mapping (and pbjson) reads them.
+    if f.label() != Label::Repeated
+        && f.r#type() == Type::Message
+        && let Some(t) = s.get("type").and_then(Value::as_str).map(str::to_owned)
+    {
+        s["type"] = json!([t, "null"]);
+    }
+    if let (Some(extra), Some(obj)) = (
+        super::constraints::field(message, f.json_name()),
+        s.as_object_mut(),
+    ) {
+        for (k, v) in extra.as_object().into_iter().flatten() {
+            obj.insert(k.clone(), v.clone());
+        }
+    }
     if !comment.is_empty() {
         // A `$ref` cannot carry siblings in every tool; wrap it instead.
         if s.get("$ref").is_some() {
@@ -126,14 +142,19 @@ fn field_schema(f: &FieldDescriptorProto, comment: &str) -> Value {
 fn message_schema(m: &DescriptorProto, comment: &str, fields: &[String]) -> Value {
     let mut properties = Map::new();
     for (f, c) in m.field.iter().zip(fields) {
-        properties.insert(f.json_name().to_owned(), field_schema(f, c));
+        properties.insert(f.json_name().to_owned(), field_schema(m.name(), f, c));
     }
     json!({"type": "object", "description": comment, "properties": properties})
 }
 
+/// An enum is written by name; read by name or by number (protobuf JSON).
 fn enum_schema(e: &EnumDescriptorProto, comment: &str) -> Value {
     let names: Vec<&str> = e.value.iter().map(|v| v.name()).collect();
-    json!({"type": "string", "description": comment, "enum": names})
+    let numbers: Vec<i32> = e.value.iter().map(|v| v.number()).collect();
+    json!({"description": comment, "anyOf": [
+        {"type": "string", "enum": names},
+        {"type": "integer", "enum": numbers},
+    ]})
 }
 
 /// The schema of a message or enum of our package, by full name.

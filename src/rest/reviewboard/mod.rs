@@ -1,5 +1,7 @@
 #![doc = include_str!("../../../docs/dialects/reviewboard.md")]
 
+mod http_semantics;
+mod list;
 mod resource;
 
 use axum::body::Bytes;
@@ -13,7 +15,8 @@ use utoipa_axum::routes;
 
 use super::openapi::dialects::{RbError, RbItem, RbListing};
 use crate::service::Registry;
-use resource::{Fail, delete_item, get_item, list_tokens, put_item};
+use list::list_tokens;
+use resource::{Fail, delete_item, get_item, put_item};
 
 pub fn routes() -> OpenApiRouter<Registry> {
     OpenApiRouter::new()
@@ -21,19 +24,22 @@ pub fn routes() -> OpenApiRouter<Registry> {
         .routes(routes!(list_on_site))
         .routes(routes!(item_get, item_put, item_delete))
         .routes(routes!(site_item_get, site_item_put, site_item_delete))
+        .layer(axum::middleware::from_fn(http_semantics::djblets_headers))
 }
 
 #[derive(IntoParams)]
 #[into_params(parameter_in = Query)]
 #[expect(dead_code, reason = "describes parameters read from the raw query")]
 struct ListQuery {
-    /// 0-based index of the first result.
-    #[param(minimum = 0)]
-    start: Option<i64>,
-    /// Default 25; above 200 is silently 200.
-    #[param(rename = "max-results", minimum = 1)]
-    max_results: Option<i64>,
-    /// `1`/`true`: answer only `{"count", "stat"}`.
+    /// 0-based index of the first result. As in Review Board, a value that
+    /// is not an integer means 0, a negative one is 0, and one past the end
+    /// gives an empty page.
+    start: Option<String>,
+    /// Default 25 (also for a value that is not an integer); above 200 is
+    /// silently 200; 0 or less gives an empty page.
+    #[param(rename = "max-results")]
+    max_results: Option<String>,
+    /// Any non-empty value: answer only `{"count", "stat"}`.
     #[param(rename = "counts-only")]
     counts_only: Option<String>,
 }
@@ -58,7 +64,7 @@ struct PutForm {
     params(ListQuery),
     responses(
         (status = 200, body = RbListing, content_type = "application/vnd.reviewboard.org.oauth-tokens+json"),
-        (status = 400, description = "105: bad parameters", body = RbError),
+        (status = 304, description = "Not modified: If-None-Match matched the ETag"),
         (status = 401, description = "103: no or bad API key", body = RbError),
         (status = 403, description = "101, 112 or 113", body = RbError),
     ),
@@ -82,7 +88,7 @@ async fn list(
     params(("local_site" = String, Path, description = "The organization's id or name"), ListQuery),
     responses(
         (status = 200, body = RbListing, content_type = "application/vnd.reviewboard.org.oauth-tokens+json"),
-        (status = 400, description = "105: bad parameters", body = RbError),
+        (status = 304, description = "Not modified: If-None-Match matched the ETag"),
         (status = 401, description = "103: no or bad API key", body = RbError),
         (status = 403, description = "101, 112 or 113", body = RbError),
     ),
@@ -107,6 +113,7 @@ async fn list_on_site(
     params(("token_id" = String, Path)),
     responses(
         (status = 200, body = RbItem, content_type = "application/vnd.reviewboard.org.oauth-token+json"),
+        (status = 304, description = "Not modified: If-None-Match matched the ETag"),
         (status = 400, description = "105: bad parameters", body = RbError),
         (status = 401, description = "103: no or bad API key", body = RbError),
         (status = 403, description = "101, 112 or 113", body = RbError),
@@ -181,6 +188,7 @@ async fn item_delete(
     params(("local_site" = String, Path), ("token_id" = String, Path)),
     responses(
         (status = 200, body = RbItem, content_type = "application/vnd.reviewboard.org.oauth-token+json"),
+        (status = 304, description = "Not modified: If-None-Match matched the ETag"),
         (status = 400, description = "105: bad parameters", body = RbError),
         (status = 401, description = "103: no or bad API key", body = RbError),
         (status = 403, description = "101, 112 or 113", body = RbError),

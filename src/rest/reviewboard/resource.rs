@@ -4,28 +4,22 @@
 use std::collections::HashMap;
 
 use axum::body::Bytes;
-use axum::extract::RawQuery;
 use axum::extract::rejection::BytesRejection;
 use axum::http::header::{CONTENT_TYPE, HOST};
-use axum::http::{HeaderMap, HeaderValue, StatusCode, Uri};
+use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
 
-use crate::domain::error::FieldViolation;
 use crate::domain::auth::{Caller, Scope};
+use crate::domain::error::FieldViolation;
 use crate::domain::model::Token;
 use crate::domain::patch::TokenPatch;
-use crate::domain::query::{
-    Direction, PageRequest, PageSize, PageStart, Sort, TokenFilter, TokenSortField,
-};
 use crate::domain::{Error, validate};
 use crate::rest::auth;
-use crate::rest::params::{self, Params};
-use crate::service::{ListRequest, Registry};
+use crate::rest::params;
+use crate::service::Registry;
 
-pub(super) const DEFAULT_MAX_RESULTS: i64 = 25;
-pub(super) const MAX_RESULTS_CAP: i64 = 200;
-const LIST_TYPE: &str = "application/vnd.reviewboard.org.oauth-tokens+json";
+pub(super) const LIST_TYPE: &str = "application/vnd.reviewboard.org.oauth-tokens+json";
 const ITEM_TYPE: &str = "application/vnd.reviewboard.org.oauth-token+json";
 
 /// A Review Board error.
@@ -109,7 +103,7 @@ impl From<Error> for Fail {
     }
 }
 
-fn respond(content_type: &'static str, body: Value) -> Response {
+pub(super) fn respond(content_type: &'static str, body: Value) -> Response {
     let mut resp = body.to_string().into_response();
     let h = resp.headers_mut();
     h.insert(CONTENT_TYPE, HeaderValue::from_static(content_type));
@@ -124,7 +118,7 @@ fn respond(content_type: &'static str, body: Value) -> Response {
 }
 
 /// `http(s)://host` of the request, for absolute hrefs.
-fn origin(headers: &HeaderMap) -> String {
+pub(super) fn origin(headers: &HeaderMap) -> String {
     let host = headers
         .get(HOST)
         .and_then(|v| v.to_str().ok())
@@ -149,11 +143,11 @@ fn expires(t: crate::domain::Timestamp) -> String {
     }
 }
 
-fn link(href: String, method: &str) -> Value {
+pub(super) fn link(href: String, method: &str) -> Value {
     json!({"href": href, "method": method})
 }
 
-fn item(t: &Token, application: &str, items_url: &str) -> Value {
+pub(super) fn item(t: &Token, application: &str, items_url: &str) -> Value {
     let href = format!("{items_url}{}/", t.id);
     json!({
         "application": application,
@@ -169,7 +163,7 @@ fn item(t: &Token, application: &str, items_url: &str) -> Value {
 }
 
 /// Authenticates, checks the local site and returns the caller.
-async fn caller(
+pub(super) async fn caller(
     registry: &Registry,
     headers: &HeaderMap,
     site: Option<&str>,
@@ -190,7 +184,7 @@ async fn caller(
 }
 
 /// Only a token's owner or a superuser may see or change it.
-fn owner_filter(caller: &Caller) -> Result<Option<String>, Fail> {
+pub(super) fn owner_filter(caller: &Caller) -> Result<Option<String>, Fail> {
     if caller.superuser {
         Ok(None)
     } else {
@@ -198,7 +192,7 @@ fn owner_filter(caller: &Caller) -> Result<Option<String>, Fail> {
     }
 }
 
-async fn application_names(
+pub(super) async fn application_names(
     registry: &Registry,
     caller: &Caller,
     tokens: &[Token],
@@ -217,104 +211,8 @@ async fn application_names(
     names
 }
 
-fn site_prefix(site: Option<&str>) -> String {
+pub(super) fn site_prefix(site: Option<&str>) -> String {
     site.map(|s| format!("/s/{s}")).unwrap_or_default()
-}
-
-pub(super) async fn list_tokens(
-    registry: Registry,
-    headers: HeaderMap,
-    uri: Uri,
-    query: RawQuery,
-    site: Option<String>,
-) -> Result<Response, Fail> {
-    let caller = caller(&registry, &headers, site.as_deref(), Scope::TokensRead).await?;
-    let p = Params::new(query);
-    let int = |name: &str, default: i64| -> Result<i64, Fail> {
-        match p.get(name) {
-            None => Ok(default),
-            Some(v) => v
-                .trim()
-                .parse::<i64>()
-                .map_err(|_| Fail::form(name, format!("'{v}' is not a valid integer"))),
-        }
-    };
-    let start = int("start", 0)?;
-    let max = int("max-results", DEFAULT_MAX_RESULTS)?;
-    if start < 0 {
-        return Err(Fail::form("start", "must be 0 or more"));
-    }
-    if max < 1 {
-        return Err(Fail::form("max-results", "must be 1 or more"));
-    }
-    let max = max.min(MAX_RESULTS_CAP);
-    let counts_only = matches!(p.get("counts-only"), Some("1" | "true" | "True"));
-    let filter = TokenFilter {
-        user_id: owner_filter(&caller)?,
-        ..TokenFilter::default()
-    };
-    if counts_only {
-        let n = registry.count_tokens(&caller, &filter).await?;
-        return Ok(respond(LIST_TYPE, json!({"count": n, "stat": "ok"})));
-    }
-    let request = ListRequest {
-        filter,
-        sort: Sort {
-            field: TokenSortField::Created,
-            direction: Direction::Asc,
-        },
-        page: PageRequest {
-            size: PageSize::clamped(max, MAX_RESULTS_CAP as u32),
-            start: PageStart::offset("start", start as u64)?,
-        },
-        include_total: true,
-    };
-    let page = registry.list_tokens(&caller, &request).await?;
-    let total = page.total_size.unwrap_or(0) as i64;
-    let base = origin(&headers);
-    let path = format!("{}/api/oauth-tokens/", site_prefix(site.as_deref()));
-    let items_url = format!("{base}{path}");
-    let mut links = serde_json::Map::new();
-    links.insert("self".into(), link(format!("{base}{uri}"), "GET"));
-    if start + (page.items.len() as i64) < total {
-        links.insert(
-            "next".into(),
-            link(
-                format!("{items_url}?start={}&max-results={max}", start + max),
-                "GET",
-            ),
-        );
-    }
-    if start > 0 {
-        links.insert(
-            "prev".into(),
-            link(
-                format!(
-                    "{items_url}?start={}&max-results={max}",
-                    (start - max).max(0)
-                ),
-                "GET",
-            ),
-        );
-    }
-    let names = application_names(&registry, &caller, &page.items).await;
-    let items: Vec<Value> = page
-        .items
-        .iter()
-        .map(|t| {
-            let app = t
-                .client_id
-                .as_ref()
-                .and_then(|c| names.get(c))
-                .map(String::as_str)
-                .unwrap_or("");
-            item(t, app, &items_url)
-        })
-        .collect();
-    Ok(respond(
-        LIST_TYPE,
-        json!({"links": links, "oauth_tokens": items, "stat": "ok", "total_results": total}),
-    ))
 }
 
 /// The token `id` if the caller may see it (owner or superuser).
@@ -416,7 +314,10 @@ fn put_fields(
         Some(other) => {
             return Err(Fail::form(
                 "enabled",
-                format!("'{other}' is not a valid boolean"),
+                format!(
+                    "'{}' is not a valid boolean",
+                    crate::domain::error::clip(other)
+                ),
             ));
         }
     };

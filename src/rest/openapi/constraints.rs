@@ -1,0 +1,87 @@
+//! Rules the handlers enforce that the generated document would otherwise
+//! not state, so a client generated from `/openapi.json` (or a fuzzer such
+//! as schemathesis) sends what the service accepts and expects what it
+//! refuses: ids are UUIDs, field lengths and patterns follow the domain's
+//! validators, enums accept their numbers and `null` as protobuf JSON does,
+//! Review Board's PUT body is optional, and a create's answer links to the
+//! operations on what it created.
+
+use serde_json::{Value, json};
+
+use crate::domain::validate::{MAX_DESCRIPTION, MAX_LIST, MAX_TEXT};
+
+/// Path parameters that name a resource by its server-assigned id.
+const ID_PARAMETERS: [&str; 3] = ["id", "token_id", "clientId"];
+
+/// Tightens the document (as JSON) in place.
+pub fn apply(doc: &mut Value) {
+    for (_, item) in doc["paths"].as_object_mut().into_iter().flatten() {
+        for (method, op) in item.as_object_mut().into_iter().flatten() {
+            for p in op["parameters"].as_array_mut().into_iter().flatten() {
+                if p["in"] == "path" && ID_PARAMETERS.iter().any(|n| p["name"] == *n) {
+                    p["schema"] = json!({"type": "string", "format": "uuid"});
+                }
+            }
+            let id = op["operationId"].as_str().unwrap_or_default().to_owned();
+            // Review Board's PUT may send no body (nothing to change).
+            if method == "put" && id.starts_with("ReviewBoard") {
+                op["requestBody"]["required"] = json!(false);
+            }
+            if let Some(links) = links_of(&id) {
+                op["responses"]["200"]["links"] = links;
+            }
+        }
+    }
+}
+
+/// OpenAPI links from a create to the operations on what it created.
+fn links_of(operation: &str) -> Option<Value> {
+    let (id, targets): (&str, &[&str]) = match operation {
+        "CreateToken" => (
+            "$response.body#/token/id",
+            &["GetToken", "UpdateToken", "RevokeToken", "DeleteToken"],
+        ),
+        "CreateClient" => (
+            "$response.body#/client/clientId",
+            &["GetClient", "UpdateClient", "DeleteClient"],
+        ),
+        _ => return None,
+    };
+    let mut links = serde_json::Map::new();
+    for t in targets {
+        links.insert(
+            (*t).to_owned(),
+            json!({"operationId": t, "parameters": {"id": id}}),
+        );
+    }
+    Some(Value::Object(links))
+}
+
+/// Extra JSON Schema keywords for a field of our messages, from the
+/// validators in `domain::validate` (message short name, JSON field name).
+pub fn field(message: &str, field: &str) -> Option<Value> {
+    let text = json!({"maxLength": MAX_TEXT});
+    let scope = json!({"type": "string", "minLength": 1, "maxLength": 128,
+        "pattern": "^[\\x21\\x23-\\x5B\\x5D-\\x7E]+$"});
+    let uri = json!({"type": "string", "minLength": 1, "maxLength": 2048});
+    Some(match (message, field) {
+        ("Token", "userId") | ("Client", "clientName") => {
+            json!({"minLength": 1, "maxLength": MAX_TEXT})
+        }
+        ("Token", "name" | "audience" | "subject" | "defaultRole") => text,
+        ("Token", "description") => json!({"maxLength": MAX_DESCRIPTION}),
+        ("Token", "redirectUri") => json!({"maxLength": 2048}),
+        ("Token", "codeChallenge") => json!({"maxLength": 128}),
+        ("Token" | "Client", "scopes") => json!({"maxItems": MAX_LIST, "items": scope}),
+        ("Client", "redirectUris") => json!({"maxItems": MAX_LIST, "items": uri}),
+        ("Client", "grantTypes") => json!({"maxItems": MAX_LIST, "items": {"type": "string",
+            "enum": ["client_credentials", "authorization_code", "refresh_token"]}}),
+        // Whole seconds, at least one (see grpc::convert::parse_duration).
+        ("Client", "accessTokenDuration" | "refreshTokenDuration") => {
+            json!({"pattern": "^[1-9][0-9]{0,9}(\\.0{1,9})?s$"})
+        }
+        ("Client", "responseTypes") => json!({"maxItems": MAX_LIST, "items": {"type": "string",
+            "pattern": "^(code|id_token|token)( (code|id_token|token)){0,2}$"}}),
+        _ => return None,
+    })
+}

@@ -1,0 +1,116 @@
+//! `GET /api/oauth-tokens/`: the listing, paged the way djblets (Review
+//! Board's web API framework) pages: `start` and `max-results` that do not
+//! parse fall back to their defaults, a negative `start` is 0,
+//! `max-results` is capped at 200 without complaint, a `start` past the end
+//! (or past any bound) is an empty page, `counts-only` with any non-empty
+//! value answers only the count, and `next`/`prev` links keep the request's
+//! other query parameters.
+
+use axum::extract::RawQuery;
+use axum::http::{HeaderMap, Uri};
+use axum::response::Response;
+use serde_json::{Value, json};
+
+use super::resource::{
+    Fail, LIST_TYPE, application_names, caller, item, link, origin, owner_filter, respond,
+    site_prefix,
+};
+use crate::domain::auth::Scope;
+use crate::domain::query::{
+    Direction, MAX_OFFSET, PageRequest, PageSize, PageStart, Sort, TokenFilter, TokenSortField,
+};
+use crate::rest::params::Params;
+use crate::service::{ListRequest, Registry};
+
+pub(super) const DEFAULT_MAX_RESULTS: i64 = 25;
+pub(super) const MAX_RESULTS_CAP: i64 = 200;
+
+pub(super) async fn list_tokens(
+    registry: Registry,
+    headers: HeaderMap,
+    uri: Uri,
+    query: RawQuery,
+    site: Option<String>,
+) -> Result<Response, Fail> {
+    let caller = caller(&registry, &headers, site.as_deref(), Scope::TokensRead).await?;
+    let raw = query.0.clone().unwrap_or_default();
+    let p = Params::new(query);
+    let int = |name: &str| p.get(name).and_then(|v| v.trim().parse::<i64>().ok());
+    let start = int("start").unwrap_or(0).max(0);
+    // djblets: min(int(max-results), cap); 0 or less selects nothing.
+    let max = int("max-results")
+        .unwrap_or(DEFAULT_MAX_RESULTS)
+        .min(MAX_RESULTS_CAP);
+    let filter = TokenFilter {
+        user_id: owner_filter(&caller)?,
+        ..TokenFilter::default()
+    };
+    if p.get("counts-only").is_some_and(|v| !v.is_empty()) {
+        let n = registry.count_tokens(&caller, &filter).await?;
+        return Ok(respond(LIST_TYPE, json!({"count": n, "stat": "ok"})));
+    }
+    let (items, total) = if max < 1 || start as u64 > MAX_OFFSET {
+        // Nothing to select: only the total is needed.
+        (
+            Vec::new(),
+            registry.count_tokens(&caller, &filter).await? as i64,
+        )
+    } else {
+        let request = ListRequest {
+            filter,
+            sort: Sort {
+                field: TokenSortField::Created,
+                direction: Direction::Asc,
+            },
+            page: PageRequest {
+                size: PageSize::clamped(max, MAX_RESULTS_CAP as u32),
+                start: PageStart::offset("start", start as u64)?,
+            },
+            include_total: true,
+        };
+        let page = registry.list_tokens(&caller, &request).await?;
+        (page.items, page.total_size.unwrap_or(0) as i64)
+    };
+    let base = origin(&headers);
+    let items_url = format!("{base}{}/api/oauth-tokens/", site_prefix(site.as_deref()));
+    let page_url = |start: i64| {
+        let mut url = format!("{items_url}?start={start}&max-results={}", max.max(1));
+        for (k, v) in form_urlencoded::parse(raw.as_bytes()) {
+            if k != "start" && k != "max-results" {
+                url.push('&');
+                url.extend(form_urlencoded::byte_serialize(k.as_bytes()));
+                url.push('=');
+                url.extend(form_urlencoded::byte_serialize(v.as_bytes()));
+            }
+        }
+        url
+    };
+    let mut links = serde_json::Map::new();
+    links.insert("self".into(), link(format!("{base}{uri}"), "GET"));
+    if max > 0 && start.saturating_add(max) < total {
+        links.insert("next".into(), link(page_url(start + max), "GET"));
+    }
+    if start > 0 {
+        links.insert(
+            "prev".into(),
+            link(page_url((start - max.max(1)).max(0)), "GET"),
+        );
+    }
+    let names = application_names(&registry, &caller, &items).await;
+    let items: Vec<Value> = items
+        .iter()
+        .map(|t| {
+            let app = t
+                .client_id
+                .as_ref()
+                .and_then(|c| names.get(c))
+                .map(String::as_str)
+                .unwrap_or("");
+            item(t, app, &items_url)
+        })
+        .collect();
+    Ok(respond(
+        LIST_TYPE,
+        json!({"links": links, "oauth_tokens": items, "stat": "ok", "total_results": total}),
+    ))
+}
