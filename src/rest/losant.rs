@@ -18,7 +18,7 @@ use super::params::{self, Params};
 use crate::domain::auth::Caller;
 use crate::domain::model::{ChallengeMethod, Pkce, Token, TokenKind, TokenStatus};
 use crate::domain::query::{
-    Direction, PageRequest, PageSize, PageStart, Sort, TokenFilter, TokenSortField,
+    Direction, MAX_OFFSET, PageRequest, PageSize, PageStart, Sort, TokenFilter, TokenSortField,
 };
 use crate::domain::{Error, Timestamp, glob::NameGlob, validate};
 use crate::service::{ListRequest, NewToken, Registry};
@@ -210,7 +210,14 @@ async fn list(
         return Err(validation("page must be 0 or more"));
     }
     let size = PageSize::strict("perPage", per_page, 1, MAX_PER_PAGE as u32)?;
-    let start = PageStart::offset("page", (page as u64).saturating_mul(per_page as u64))?;
+    // A page past any bound is past the end: empty (only the total is read).
+    let offset = (page as u64).saturating_mul(per_page as u64);
+    let beyond = offset > MAX_OFFSET;
+    let start = if beyond {
+        PageStart::First
+    } else {
+        PageStart::offset("page", offset)?
+    };
     let filter_field = p.non_blank("filterField");
     let filter = p.non_blank("filter");
     let name = match (filter_field, filter) {
@@ -233,12 +240,18 @@ async fn list(
         page: PageRequest { size, start },
         include_total: true,
     };
-    let result = registry.list_tokens(&caller, &request).await?;
+    let (items, total) = if beyond {
+        let total = registry.count_tokens(&caller, &request.filter).await?;
+        (Vec::new(), total)
+    } else {
+        let result = registry.list_tokens(&caller, &request).await?;
+        (result.items, result.total_size.unwrap_or(0))
+    };
     let now = Timestamp::now();
     let mut body = json!({
-        "items": result.items.iter().map(|t| item(t, now)).collect::<Vec<_>>(),
-        "count": result.items.len(),
-        "totalCount": result.total_size.unwrap_or(0),
+        "items": items.iter().map(|t| item(t, now)).collect::<Vec<_>>(),
+        "count": items.len(),
+        "totalCount": total,
         "perPage": per_page,
         "page": page,
         "sortField": sort_field,
@@ -256,8 +269,10 @@ async fn list(
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 #[schema(as = LosantCreateBody)]
 struct Post {
+    #[schema(min_length = 1, max_length = 255)]
     name: String,
     #[serde(default)]
+    #[schema(max_length = 32767)]
     description: String,
     #[serde(default)]
     scope: Vec<String>,
@@ -283,10 +298,10 @@ struct OAuthPost {
 
 fn new_token(post: Post, user: String) -> Result<NewToken, Fail> {
     let bad = |e: Error| validation(e.to_string());
-    if post.name.is_empty() || post.name.len() > 255 {
+    if post.name.is_empty() || post.name.chars().count() > 255 {
         return Err(validation("name must be 1 to 255 characters"));
     }
-    if post.description.len() > 32767 {
+    if post.description.chars().count() > 32767 {
         return Err(validation("description must be at most 32767 characters"));
     }
     if !post.org_roles.is_empty() {

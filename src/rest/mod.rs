@@ -47,21 +47,25 @@ fn documented() -> OpenApiRouter<Registry> {
         .routes(routes!(openapi::metrics))
 }
 
-/// The OpenAPI document of [`router`]'s routes.
-pub fn openapi() -> utoipa::openapi::OpenApi {
+/// The OpenAPI document of [`router`]'s routes, as served at
+/// `/openapi.json`: generated from the handlers' annotations, then
+/// tightened with the rules the handlers enforce (`openapi::constraints`).
+pub fn openapi() -> serde_json::Value {
     let (_, mut doc) = documented().split_for_parts();
     openapi::finish(&mut doc);
-    doc
+    let mut json = serde_json::to_value(&doc).unwrap_or_default();
+    openapi::constrain(&mut json);
+    json
 }
 
 /// The first path segment of every documented route (`v1`, `api`, `me`,
 /// ...): the REST values the request metrics may label.
 fn route_segments() -> Vec<String> {
-    let mut segments: Vec<String> = openapi()
-        .paths
-        .paths
-        .keys()
-        .filter_map(|p| p.split('/').nth(1).map(str::to_owned))
+    let mut segments: Vec<String> = openapi()["paths"]
+        .as_object()
+        .into_iter()
+        .flatten()
+        .filter_map(|(p, _)| p.split('/').nth(1).map(str::to_owned))
         .collect();
     segments.sort();
     segments.dedup();

@@ -16,7 +16,7 @@ use crate::domain::Error;
 use crate::domain::Timestamp;
 use crate::domain::model::{Token, TokenKind};
 use crate::domain::query::{
-    Direction, PageRequest, PageSize, PageStart, Sort, TokenFilter, TokenSortField,
+    Direction, MAX_OFFSET, PageRequest, PageSize, PageStart, Sort, TokenFilter, TokenSortField,
 };
 use crate::service::{ListRequest, Registry};
 
@@ -34,10 +34,13 @@ pub fn routes() -> OpenApiRouter<Registry> {
 #[allow(non_snake_case)]
 struct ListQuery {
     /// The tokens' owner (required, at least 1 character).
+    #[param(min_length = 1)]
     owner: String,
     /// Created strictly after (ISO 8601 date-time).
+    #[param(format = DateTime)]
     fromDate: Option<String>,
     /// Created strictly before (ISO 8601 date-time).
+    #[param(format = DateTime)]
     toDate: Option<String>,
     /// 1..=100, default 100.
     #[param(minimum = 1, maximum = 100)]
@@ -275,8 +278,13 @@ async fn list(
         Ok(s) => s,
         Err(e) => return error(e),
     };
+    // A page past any bound is past the end: empty, like any page after
+    // the last (only the total is read).
+    let beyond = cursor.is_none()
+        && page.is_some_and(|n| (n as u64 - 1).saturating_mul(limit as u64) > MAX_OFFSET);
     let start = match (cursor, page) {
         (Some(c), _) => Ok(PageStart::Cursor(c)),
+        (None, Some(_)) if beyond => Ok(PageStart::First),
         (None, Some(n)) => PageStart::offset("page", (n as u64 - 1).saturating_mul(limit as u64)),
         (None, None) => Ok(PageStart::First),
     };
@@ -309,6 +317,20 @@ async fn list(
         page: PageRequest { size, start },
         include_total: true,
     };
+    if beyond {
+        return match registry.count_tokens(&caller, &request.filter).await {
+            Ok(total) => Json(Listing {
+                data: Vec::new(),
+                cursor: None,
+                page_size: 0,
+                limit,
+                total: Some(total),
+                has_next_page: false,
+            })
+            .into_response(),
+            Err(e) => error(e),
+        };
+    }
     match registry.list_tokens(&caller, &request).await {
         Ok(page) => Json(Listing {
             page_size: page.items.len(),

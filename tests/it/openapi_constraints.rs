@@ -46,6 +46,20 @@ async fn the_document_states_the_rules(backend: Backend) {
     let client = &doc["components"]["schemas"]["Client"]["properties"];
     assert_eq!(client["clientName"]["minLength"], 1);
     assert_eq!(client["redirectUris"]["items"]["maxLength"], 2048);
+    assert!(
+        token["name"]["pattern"].is_string(),
+        "no control characters"
+    );
+    assert_eq!(client["grantTypes"]["minItems"], 1);
+    assert!(client["redirectUris"]["items"]["pattern"].is_string());
+    let siro = &doc["paths"]["/v1/core/oauth/apps/{clientId}/access-token"]["get"];
+    assert_eq!(param(siro, "owner")["schema"]["minLength"], 1);
+    assert_eq!(param(siro, "fromDate")["schema"]["format"], "date-time");
+    let create = &doc["paths"]["/v1/clients"]["post"]["requestBody"]["content"]["application/json"];
+    assert_eq!(
+        create["schema"]["allOf"][1]["required"],
+        json!(["clientName", "grantTypes"])
+    );
     let status = &doc["components"]["schemas"]["TokenStatus"]["anyOf"];
     assert_eq!(status[1]["type"], "integer", "{status}");
 
@@ -75,6 +89,62 @@ async fn the_document_states_the_rules(backend: Backend) {
         "{}",
         created.text().await.unwrap_or_default()
     );
+
+    // A Siro page past any offset bound is an empty page, not an error
+    // (the document has no way to state a bound on page × limit).
+    let client = app.create_client(&app.key_a, "siro").await;
+    let far: Value = reqwest::Client::new()
+        .get(format!(
+            "{}/v1/core/oauth/apps/{client}/access-token?owner=u&page=9999999&limit=100",
+            app.rest
+        ))
+        .bearer_auth(&app.key_a)
+        .send()
+        .await
+        .expect("siro")
+        .json()
+        .await
+        .expect("json");
+    assert_eq!(far["data"], json!([]), "{far}");
+    assert_eq!(far["hasNextPage"], false);
+    // So is Losant's.
+    let far: Value = reqwest::Client::new()
+        .get(format!(
+            "{}/me/oauth-tokens?page=99999999&perPage=1000",
+            app.rest
+        ))
+        .bearer_auth(&app.key_a)
+        .send()
+        .await
+        .expect("losant")
+        .json()
+        .await
+        .expect("json");
+    assert_eq!(far["items"], json!([]), "{far}");
+    // Review Board's PUT: JSON null means "not sent".
+    let (token, _) = app.create_token(&app.key_a, token_for("alice", "rb")).await;
+    let put = reqwest::Client::new()
+        .put(format!("{}/api/oauth-tokens/{}/", app.rest, token.id))
+        .header("Authorization", format!("token {}", app.key_a))
+        .json(&json!({"enabled": null, "scope": null}))
+        .send()
+        .await
+        .expect("put");
+    assert_eq!(put.status(), StatusCode::OK);
+    assert_eq!(
+        doc["components"]["schemas"]["Token"]["additionalProperties"],
+        false
+    );
+
+    // A missing credential is reported as such, before a broken body.
+    let anonymous = reqwest::Client::new()
+        .post(format!("{}/v1/tokens", app.rest))
+        .header("Content-Type", "application/json")
+        .body("{\"userId\": ")
+        .send()
+        .await
+        .expect("create");
+    assert_eq!(anonymous.status(), StatusCode::UNAUTHORIZED);
 }
 
 async fn allow_tells_the_methods(backend: Backend) {

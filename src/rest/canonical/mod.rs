@@ -30,6 +30,7 @@ pub fn routes() -> OpenApiRouter<Registry> {
         .routes(routes!(get_token, update_token, delete_token, token_action))
         .routes(routes!(list_clients, create_client))
         .routes(routes!(get_client, update_client, delete_client))
+        .route_layer(axum::middleware::from_fn(methods::credentials_first))
 }
 
 /// Query parameters of the List methods (AIP-132/158).

@@ -15,14 +15,25 @@ const ID_PARAMETERS: [&str; 3] = ["id", "token_id", "clientId"];
 
 /// Tightens the document (as JSON) in place.
 pub fn apply(doc: &mut Value) {
-    for (_, item) in doc["paths"].as_object_mut().into_iter().flatten() {
+    // `get`/`get_mut` only: indexing a `Value` mutably inserts `null`.
+    let paths = doc.get_mut("paths").and_then(Value::as_object_mut);
+    for (_, item) in paths.into_iter().flatten() {
         for (method, op) in item.as_object_mut().into_iter().flatten() {
-            for p in op["parameters"].as_array_mut().into_iter().flatten() {
-                if p["in"] == "path" && ID_PARAMETERS.iter().any(|n| p["name"] == *n) {
+            let parameters = op.get_mut("parameters").and_then(Value::as_array_mut);
+            for p in parameters.into_iter().flatten() {
+                if p.get("in") == Some(&json!("path"))
+                    && ID_PARAMETERS
+                        .iter()
+                        .any(|n| p.get("name") == Some(&json!(n)))
+                {
                     p["schema"] = json!({"type": "string", "format": "uuid"});
                 }
             }
-            let id = op["operationId"].as_str().unwrap_or_default().to_owned();
+            let id = op
+                .get("operationId")
+                .and_then(Value::as_str)
+                .unwrap_or_default()
+                .to_owned();
             // Review Board's PUT may send no body (nothing to change).
             if method == "put" && id.starts_with("ReviewBoard") {
                 op["requestBody"]["required"] = json!(false);
@@ -30,7 +41,23 @@ pub fn apply(doc: &mut Value) {
             if let Some(links) = links_of(&id) {
                 op["responses"]["200"]["links"] = links;
             }
+            if let Some(required) = required_on_create(&id) {
+                let schema = &mut op["requestBody"]["content"]["application/json"]["schema"];
+                if schema.is_object() {
+                    *schema = json!({"allOf": [schema.take(), {"required": required}]});
+                }
+            }
         }
+    }
+}
+
+/// Fields a create needs (the shared schemas serve updates too, where
+/// every field is optional).
+fn required_on_create(operation: &str) -> Option<Value> {
+    match operation {
+        "CreateToken" => Some(json!(["userId"])),
+        "CreateClient" => Some(json!(["clientName", "grantTypes"])),
+        _ => None,
     }
 }
 
@@ -60,22 +87,33 @@ fn links_of(operation: &str) -> Option<Value> {
 /// Extra JSON Schema keywords for a field of our messages, from the
 /// validators in `domain::validate` (message short name, JSON field name).
 pub fn field(message: &str, field: &str) -> Option<Value> {
-    let text = json!({"maxLength": MAX_TEXT});
+    // validate::optional_text: no control characters but tab and newline;
+    // required_text: also at least one character that is not white space.
+    const PRINTABLE: &str = "^[^\\x00-\\x08\\x0B-\\x1F\\x7F-\\x9F]*$";
+    const REQUIRED: &str = "^[^\\x00-\\x08\\x0B-\\x1F\\x7F-\\x9F]*[^\\s\\x00-\\x1F\\x7F-\\x9F][^\\x00-\\x08\\x0B-\\x1F\\x7F-\\x9F]*$";
+    let text = json!({"maxLength": MAX_TEXT, "pattern": PRINTABLE});
     let scope = json!({"type": "string", "minLength": 1, "maxLength": 128,
         "pattern": "^[\\x21\\x23-\\x5B\\x5D-\\x7E]+$"});
-    let uri = json!({"type": "string", "minLength": 1, "maxLength": 2048});
+    // validate::redirect_uri: scheme://... or a reverse-domain scheme:/path;
+    // no fragment, no white space.
+    let uri = json!({"type": "string", "minLength": 1, "maxLength": 2048,
+        "pattern": "^([A-Za-z][A-Za-z0-9+.-]*://[^#\\s]+|[A-Za-z][A-Za-z0-9+-]*\\.[A-Za-z0-9+.-]*:/[^#\\s]+)$"});
     Some(match (message, field) {
-        ("Token", "userId") | ("Client", "clientName") => {
-            json!({"minLength": 1, "maxLength": MAX_TEXT})
+        // validate::id: 1 to 64 visible ASCII characters.
+        ("Token", "userId") => json!({"minLength": 1, "maxLength": 64, "pattern": "^[!-~]+$"}),
+        ("Client", "clientName") => {
+            json!({"minLength": 1, "maxLength": MAX_TEXT, "pattern": REQUIRED})
         }
         ("Token", "name" | "audience" | "subject" | "defaultRole") => text,
-        ("Token", "description") => json!({"maxLength": MAX_DESCRIPTION}),
+        ("Token", "description") => json!({"maxLength": MAX_DESCRIPTION, "pattern": PRINTABLE}),
         ("Token", "redirectUri") => json!({"maxLength": 2048}),
         ("Token", "codeChallenge") => json!({"maxLength": 128}),
         ("Token" | "Client", "scopes") => json!({"maxItems": MAX_LIST, "items": scope}),
         ("Client", "redirectUris") => json!({"maxItems": MAX_LIST, "items": uri}),
-        ("Client", "grantTypes") => json!({"maxItems": MAX_LIST, "items": {"type": "string",
-            "enum": ["client_credentials", "authorization_code", "refresh_token"]}}),
+        ("Client", "grantTypes") => {
+            json!({"minItems": 1, "maxItems": MAX_LIST, "items": {"type": "string",
+            "enum": ["client_credentials", "authorization_code", "refresh_token"]}})
+        }
         // Whole seconds, at least one (see grpc::convert::parse_duration).
         ("Client", "accessTokenDuration" | "refreshTokenDuration") => {
             json!({"pattern": "^[1-9][0-9]{0,9}(\\.0{1,9})?s$"})

@@ -5,6 +5,8 @@
 //! canonical bodies' schemas come from the protobuf descriptors (`proto`).
 
 mod constraints;
+
+pub use constraints::apply as constrain;
 pub mod dialects;
 pub mod proto;
 
@@ -91,17 +93,6 @@ const REVOKE_PATH: &str = "/v1/tokens/{id}:revoke";
 /// the HTTP reason phrase as the description of any response without one
 /// (OpenAPI requires a description).
 pub fn finish(doc: &mut OpenApi) {
-    describe_responses(doc);
-    // The remaining touches are easiest on the JSON form.
-    if let Ok(mut json) = serde_json::to_value(&*doc) {
-        constraints::apply(&mut json);
-        if let Ok(tightened) = serde_json::from_value(json) {
-            *doc = tightened;
-        }
-    }
-}
-
-fn describe_responses(doc: &mut OpenApi) {
     if let Some(item) = doc.paths.paths.get_mut(REVOKE_ROUTE)
         && let Some(post) = item.post.take()
     {

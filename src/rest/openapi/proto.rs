@@ -89,7 +89,10 @@ fn value_schema(f: &FieldDescriptorProto) -> Value {
         Type::Bytes => json!({"type": "string", "contentEncoding": "base64"}),
         Type::Enum => reference(f.type_name()),
         Type::Message => match f.type_name() {
-            ".google.protobuf.Timestamp" => json!({"type": "string", "format": "date-time"}),
+            // `format` is only an annotation in JSON Schema 2020-12; the
+            // pattern makes RFC 3339 a rule a validator checks.
+            ".google.protobuf.Timestamp" => json!({"type": "string", "format": "date-time",
+                "pattern": "^[0-9]{4}-[0-9]{2}-[0-9]{2}[Tt][0-9]{2}:[0-9]{2}:[0-9]{2}(\\.[0-9]{1,9})?([Zz]|[+-][0-9]{2}:[0-9]{2})$"}),
             ".google.protobuf.Duration" => {
                 json!({"type": "string", "pattern": "^-?[0-9]+(\\.[0-9]+)?s$"})
             }
@@ -144,7 +147,9 @@ fn message_schema(m: &DescriptorProto, comment: &str, fields: &[String]) -> Valu
     for (f, c) in m.field.iter().zip(fields) {
         properties.insert(f.json_name().to_owned(), field_schema(m.name(), f, c));
     }
-    json!({"type": "object", "description": comment, "properties": properties})
+    // pbjson refuses fields the message does not have.
+    json!({"type": "object", "description": comment, "properties": properties,
+        "additionalProperties": false})
 }
 
 /// An enum is written by name; read by name or by number (protobuf JSON).

@@ -270,9 +270,11 @@ fn put_fields(
     let (scope, enabled): (Option<Value>, Option<String>) = if is_json {
         let v: Value = serde_json::from_slice(body)
             .map_err(|e| Fail::form("__all__", format!("invalid JSON: {e}")))?;
+        // `null` means the field was not sent.
         (
-            v.get("scope").cloned(),
+            v.get("scope").filter(|s| !s.is_null()).cloned(),
             v.get("enabled")
+                .filter(|e| !e.is_null())
                 .map(|e| e.to_string().trim_matches('"').to_owned()),
         )
     } else {
