@@ -37,8 +37,10 @@ pub fn routes() -> OpenApiRouter<Registry> {
 #[allow(non_snake_case)]
 struct ListQuery {
     /// `name` (default), `status`, `id`, `creationDate` or `lastUpdated`.
+    #[param(pattern = "^(name|status|id|creationDate|lastUpdated)?$")]
     sortField: Option<String>,
     /// `asc` (default) or `desc`.
+    #[param(pattern = "^(asc|desc|ASC|DESC)?$")]
     sortDirection: Option<String>,
     /// 0-based page, default 0.
     #[param(minimum = 0)]
@@ -47,6 +49,7 @@ struct ListQuery {
     #[param(minimum = 1, maximum = 1000)]
     perPage: Option<i64>,
     /// `name`: filter by `filter`.
+    #[param(pattern = "^(name)?$")]
     filterField: Option<String>,
     /// A glob over the name: `*` any run, `?` one character.
     filter: Option<String>,

@@ -310,7 +310,8 @@ fn put_fields(
         })
         .transpose()?;
     let enabled = match enabled.as_deref() {
-        None => None,
+        // An empty form value is "not sent", as JSON null is.
+        None | Some("") => None,
         Some("true" | "1" | "True") => Some(true),
         Some("false" | "0" | "False") => Some(false),
         Some(other) => {
