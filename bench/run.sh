@@ -56,7 +56,7 @@ cleanup() {
 trap cleanup EXIT
 
 json() { python3 -c "import json,sys; print(json.load(sys.stdin)$1)"; }
-ratio() { python3 -c "print(f'{$1/$2:.2f}')"; }
+ratio() { python3 -c "print(f'{$1/$2:.2f}' if $2 else 'n/a')"; }
 # Median of the numbers on stdin.
 median() { python3 -c "import sys,statistics; print(f'{statistics.median(float(x) for x in sys.stdin.read().split()):.3f}')"; }
 

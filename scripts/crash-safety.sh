@@ -21,7 +21,8 @@ cleanup() {
 }
 trap cleanup EXIT
 DB="$WORK/crash.db"
-PORT=$(( 30000 + RANDOM % 10000 ))
+# Below the ephemeral range (32768+), so no outgoing connection holds it.
+PORT=$(( 30000 + RANDOM % 2700 ))
 KEY=$("$BIN" --database-url "sqlite://$DB" seed --tokens 10 --clients 1 --owners 2 2>/dev/null)
 export KEY
 
@@ -29,7 +30,11 @@ for round in $(seq "$ROUNDS"); do
   RUST_LOG=warn "$BIN" --database-url "sqlite://$DB" serve --no-rest \
     --grpc-addr "127.0.0.1:$PORT" > "$WORK/server.log" 2>&1 &
   SERVER_PID=$!
-  "$BIN" healthcheck --addr "127.0.0.1:$PORT" --timeout-ms 500 --wait 10 >/dev/null
+  if ! "$BIN" healthcheck --addr "127.0.0.1:$PORT" --timeout-ms 500 --wait 30 >/dev/null; then
+    echo "round $round: the server did not start; its log:" >&2
+    cat "$WORK/server.log" >&2
+    exit 1
+  fi
   "$CLIENT" --addr "http://127.0.0.1:$PORT" write-load --concurrency "$WRITERS" "$WORK/acked.txt" \
     > "$WORK/load.json" 2>/dev/null &
   LOAD_PID=$!

@@ -26,7 +26,8 @@ PIDS=()
 cleanup() { for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done; rm -rf "$WORK"; }
 trap cleanup EXIT
 DB_URL=${DB_URL:-sqlite://$WORK/soak.db}
-PORT=$(( 40000 + RANDOM % 10000 ))
+# Below the ephemeral range (32768+), so no outgoing connection holds it.
+PORT=$(( 10000 + RANDOM % 10000 ))
 KEY=$("$BIN" --database-url "$DB_URL" seed --org soak --tokens 100000 --clients 100 --owners 1000 2>/dev/null)
 export KEY
 RUST_LOG=warn "$BIN" --database-url "$DB_URL" serve --grpc-addr "127.0.0.1:$PORT" \

@@ -37,16 +37,9 @@ pub fn incoming(
                 _ = tx.closed() => return,
                 a = listener.accept() => a,
             };
-            let stream = match accepted {
-                Ok((stream, _)) => stream,
-                Err(e) => {
-                    // Typically out of file descriptors: back off, then retry.
-                    tracing::warn!(error = %e, "gRPC accept failed");
-                    tokio::time::sleep(Duration::from_millis(50)).await;
-                    continue;
-                }
+            let Some((stream, _)) = accepted_or_back_off(accepted, "gRPC").await else {
+                continue;
             };
-            let _ = stream.set_nodelay(true);
             let tx = tx.clone();
             tokio::spawn(async move {
                 let _permit = permit;
@@ -64,6 +57,26 @@ pub fn incoming(
         }
     });
     ReceiverStream::new(rx)
+}
+
+/// The accepted stream (Nagle's algorithm off: small responses must not
+/// wait for delayed ACKs), or `None` after a short back-off when accepting
+/// failed (typically out of file descriptors), so the caller retries.
+pub(crate) async fn accepted_or_back_off(
+    accepted: std::io::Result<(TcpStream, std::net::SocketAddr)>,
+    listener: &str,
+) -> Option<(TcpStream, std::net::SocketAddr)> {
+    match accepted {
+        Ok((stream, peer)) => {
+            let _ = stream.set_nodelay(true);
+            Some((stream, peer))
+        }
+        Err(e) => {
+            tracing::warn!(error = %e, "{listener} accept failed");
+            tokio::time::sleep(Duration::from_millis(50)).await;
+            None
+        }
+    }
 }
 
 /// Waits until `needed` bytes can be read without consuming them; false if

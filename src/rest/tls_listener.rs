@@ -52,16 +52,10 @@ async fn accept_loop(
         let Ok(permit) = handshakes.clone().acquire_owned().await else {
             return;
         };
-        let (stream, peer) = match tcp.accept().await {
-            Ok(conn) => conn,
-            Err(e) => {
-                // Typically out of file descriptors: back off, then retry.
-                tracing::warn!(error = %e, "REST accept failed");
-                tokio::time::sleep(Duration::from_millis(50)).await;
-                continue;
-            }
+        let accepted = crate::incoming::accepted_or_back_off(tcp.accept().await, "REST").await;
+        let Some((stream, peer)) = accepted else {
+            continue;
         };
-        let _ = stream.set_nodelay(true);
         let acceptor = acceptor.clone();
         let ready = ready.clone();
         tokio::spawn(async move {

@@ -12,8 +12,8 @@ use axum::response::Response;
 use serde_json::{Value, json};
 
 use super::resource::{
-    Fail, LIST_TYPE, application_names, caller, item, link, origin, owner_filter, respond,
-    site_prefix,
+    Fail, LIST_TYPE, application_names, application_of, caller, item, link, origin, owner_filter,
+    respond, site_prefix,
 };
 use crate::domain::auth::Scope;
 use crate::domain::query::{
@@ -99,15 +99,7 @@ pub(super) async fn list_tokens(
     let names = application_names(&registry, &caller, &items).await;
     let items: Vec<Value> = items
         .iter()
-        .map(|t| {
-            let app = t
-                .client_id
-                .as_ref()
-                .and_then(|c| names.get(c))
-                .map(String::as_str)
-                .unwrap_or("");
-            item(t, app, &items_url)
-        })
+        .map(|t| item(t, application_of(&names, t), &items_url))
         .collect();
     Ok(respond(
         LIST_TYPE,

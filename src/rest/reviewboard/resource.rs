@@ -211,6 +211,14 @@ pub(super) async fn application_names(
     names
 }
 
+/// A token's `application`: its client's name, `""` without a client.
+pub(super) fn application_of<'a>(names: &'a HashMap<String, String>, t: &Token) -> &'a str {
+    t.client_id
+        .as_ref()
+        .and_then(|c| names.get(c))
+        .map_or("", String::as_str)
+}
+
 pub(super) fn site_prefix(site: Option<&str>) -> String {
     site.map(|s| format!("/s/{s}")).unwrap_or_default()
 }
@@ -234,12 +242,7 @@ async fn one(
 ) -> Response {
     let items_url = format!("{}{}/api/oauth-tokens/", origin(headers), site_prefix(site));
     let names = application_names(registry, caller, std::slice::from_ref(token)).await;
-    let app = token
-        .client_id
-        .as_ref()
-        .and_then(|c| names.get(c))
-        .map(String::as_str)
-        .unwrap_or("");
+    let app = application_of(&names, token);
     respond(
         ITEM_TYPE,
         json!({"oauth_token": item(token, app, &items_url), "stat": "ok"}),
