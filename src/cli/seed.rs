@@ -16,6 +16,7 @@ use rand::{Rng, RngCore, SeedableRng};
 use crate::domain::Timestamp;
 use crate::domain::auth::Scope;
 use crate::domain::model::{Client, Token, TokenKind};
+use crate::domain::query::{ClientFilter, TokenFilter};
 use crate::domain::secret::ExposeSecret;
 use crate::domain::secret::{self, NewSecret, SecretKind};
 use crate::store::{NewTokenRow, StoreOptions};
@@ -78,16 +79,18 @@ pub async fn run(database_url: &str, opts: &StoreOptions, args: &SeedArgs) -> an
     let key = registry
         .create_api_key(&org.id, Some(owner(0)), vec![Scope::Admin], true, None)
         .await?;
-    let held = store
-        .list_orgs()
-        .await?
-        .into_iter()
-        .find(|o| o.org.id == org.id);
-    if let Some(held) = held.filter(|h| (h.clients > 0 || h.tokens > 0) && !args.add) {
+    // Only this organization is counted (others may be large).
+    let held_clients = store
+        .count_clients(&org.id, &ClientFilter::default())
+        .await?;
+    let held_tokens = store
+        .count_tokens(&org.id, &TokenFilter::default(), Timestamp::now())
+        .await?;
+    if (held_clients > 0 || held_tokens > 0) && !args.add {
         // Idempotent: running the tour twice must not double its data.
         eprintln!(
-            "organization {:?} ({}) already holds {} clients and {} tokens; added none (pass --add to add more)",
-            org.name, org.id, held.clients, held.tokens
+            "organization {:?} ({}) already holds {held_clients} clients and {held_tokens} tokens; added none (pass --add to add more)",
+            org.name, org.id
         );
         eprintln!(
             "new admin API key {} (user {}, superuser; shown once):",
