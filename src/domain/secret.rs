@@ -35,9 +35,10 @@ impl SecretKind {
     }
 }
 
-/// A freshly generated secret: the plain text (returned once) and what is stored.
+/// A freshly generated secret: the plain text (returned once, redacted in
+/// `{:?}`) and what is stored.
 pub struct NewSecret {
-    pub plain: String,
+    pub plain: SecretString,
     pub prefix: String,
     pub hash: Vec<u8>,
 }
@@ -56,7 +57,7 @@ impl NewSecret {
         NewSecret {
             prefix: prefix_of(&plain).to_owned(),
             hash: hash(&plain),
-            plain,
+            plain: SecretString::from(plain),
         }
     }
 }
@@ -93,9 +94,11 @@ mod tests {
     #[test]
     fn generated_secret_verifies_and_prefix_is_not_the_secret() {
         let s = NewSecret::generate(SecretKind::Token);
-        assert!(s.plain.starts_with("oat_") && s.plain.len() > 40);
+        let plain = s.plain.expose_secret();
+        assert!(plain.starts_with("oat_") && plain.len() > 40);
+        assert!(!format!("{s:?}").contains(plain));
         assert_eq!(s.prefix.len(), PREFIX_LEN);
-        assert!(verify(&s.plain, &s.hash));
+        assert!(verify(plain, &s.hash));
         assert!(!verify(&s.prefix, &s.hash));
     }
 }

@@ -7,6 +7,7 @@ use super::pb::client_service_server::ClientService;
 use super::{caller, convert, deadline, pb};
 use crate::domain::filter_expr;
 use crate::domain::query::{LIST_BOUNDS, STREAM_BOUNDS};
+use crate::domain::secret::ExposeSecret;
 use crate::domain::{Error, validate};
 use crate::service::{ListRequest, Registry};
 
@@ -110,7 +111,10 @@ impl ClientService for ClientApi {
             .map_err(|e| e.prefix_fields("client"))?;
         Ok(Response::new(pb::CreateClientResponse {
             client: Some(convert::client(&c)),
-            client_secret: secret.unwrap_or_default(),
+            // The one place the secret leaves as plain text: the response.
+            client_secret: secret
+                .map(|s| s.expose_secret().to_owned())
+                .unwrap_or_default(),
         }))
     }
 

@@ -8,6 +8,7 @@ use super::pb::token_service_server::TokenService;
 use super::{caller, convert, deadline, pb};
 use crate::domain::filter_expr;
 use crate::domain::query::{LIST_BOUNDS, STREAM_BOUNDS};
+use crate::domain::secret::ExposeSecret;
 use crate::domain::{Error, Timestamp, validate};
 use crate::service::{ListRequest, Registry};
 
@@ -128,7 +129,8 @@ impl TokenService for TokenApi {
             .map_err(|e| e.prefix_fields("token"))?;
         Ok(Response::new(pb::CreateTokenResponse {
             token: Some(convert::token(t, Timestamp::now())),
-            secret,
+            // The one place the secret leaves as plain text: the response.
+            secret: secret.expose_secret().to_owned(),
         }))
     }
 

@@ -20,6 +20,7 @@ use crate::domain::model::{ChallengeMethod, Pkce, Token, TokenKind, TokenStatus}
 use crate::domain::query::{
     Direction, MAX_OFFSET, PageRequest, PageSize, PageStart, Sort, TokenFilter, TokenSortField,
 };
+use crate::domain::secret::ExposeSecret;
 use crate::domain::{Error, Timestamp, glob::NameGlob, validate};
 use crate::service::{ListRequest, NewToken, Registry};
 
@@ -401,6 +402,6 @@ async fn create(
         .create_token(&caller, new_token(post, user)?)
         .await?;
     let mut body = item(&token, Timestamp::now());
-    body["token"] = json!(secret);
+    body["token"] = json!(secret.expose_secret());
     Ok((StatusCode::CREATED, Json(body)).into_response())
 }

@@ -67,7 +67,7 @@ impl Registry {
         self.store.insert_api_key(&key).await?;
         Ok(CreatedKey {
             key,
-            secret: SecretString::from(secret.plain),
+            secret: secret.plain,
         })
     }
 

@@ -5,7 +5,7 @@ use super::tokens::{DEFAULT_ACCESS_TTL, DEFAULT_REFRESH_TTL};
 use crate::domain::auth::{Caller, Scope};
 use crate::domain::model::Client;
 use crate::domain::patch::ClientPatch;
-use crate::domain::secret::{NewSecret, SecretKind};
+use crate::domain::secret::{NewSecret, SecretKind, SecretString};
 use crate::domain::validate::Violations;
 use crate::domain::{Error, Result, Timestamp};
 use crate::store::DeleteClientOutcome;
@@ -68,7 +68,7 @@ impl Registry {
         &self,
         caller: &Caller,
         new: NewClient,
-    ) -> Result<(Client, Option<String>)> {
+    ) -> Result<(Client, Option<SecretString>)> {
         caller.require(Scope::ClientsWrite)?;
         new.check_rules()?;
         let now = Timestamp::now();

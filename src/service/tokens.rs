@@ -6,7 +6,7 @@ use crate::domain::auth::{Caller, Scope};
 use crate::domain::error::quote;
 use crate::domain::model::{Client, Pkce, Token, TokenKind};
 use crate::domain::patch::TokenPatch;
-use crate::domain::secret::{NewSecret, SecretKind};
+use crate::domain::secret::{NewSecret, SecretKind, SecretString};
 use crate::domain::validate::Violations;
 use crate::domain::{Error, Result, Timestamp};
 use crate::store::NewTokenRow;
@@ -44,8 +44,12 @@ impl Registry {
     }
 
     /// Creates a token; returns it with its secret (the only time the secret
-    /// exists outside the caller).
-    pub async fn create_token(&self, caller: &Caller, new: NewToken) -> Result<(Token, String)> {
+    /// exists outside the caller; redacted in `{:?}`).
+    pub async fn create_token(
+        &self,
+        caller: &Caller,
+        new: NewToken,
+    ) -> Result<(Token, SecretString)> {
         caller.require(Scope::TokensWrite)?;
         let now = Timestamp::now();
         let mut v = Violations::default();
