@@ -135,32 +135,6 @@ impl Error {
     }
 }
 
-impl From<sqlx::Error> for Error {
-    fn from(e: sqlx::Error) -> Self {
-        match &e {
-            sqlx::Error::PoolTimedOut
-            | sqlx::Error::PoolClosed
-            | sqlx::Error::Io(_)
-            | sqlx::Error::Tls(_)
-            | sqlx::Error::WorkerCrashed => Error::Unavailable(e.to_string()),
-            sqlx::Error::Database(db) if db.is_unique_violation() => {
-                Error::AlreadyExists(db.message().to_string())
-            }
-            sqlx::Error::Database(db) if is_connection_loss(db.code().as_deref()) => {
-                Error::Unavailable(db.message().to_string())
-            }
-            _ => Error::Internal(e.to_string()),
-        }
-    }
-}
-
-/// PostgreSQL classes 08 (connection), 53 (insufficient resources, e.g. too
-/// many connections) and 57P (operator intervention, e.g. shutdown) mean the
-/// database cannot serve us right now, not that the query was bad.
-fn is_connection_loss(code: Option<&str>) -> bool {
-    code.is_some_and(|c| c.starts_with("08") || c.starts_with("53") || c.starts_with("57P"))
-}
-
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
 #[cfg(test)]

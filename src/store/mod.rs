@@ -8,6 +8,7 @@
 //! clients or keys.
 
 mod bulk;
+mod error;
 mod migrations;
 mod postgres;
 mod rows;
