@@ -71,20 +71,34 @@ pub struct TokenFilter {
 }
 
 impl TokenFilter {
-    /// A stable text form; cursors are bound to its hash.
+    /// A stable text form; cursors are bound to its hash. The destructuring
+    /// names every field (no `..`), so a new filter field that is left out
+    /// here is a compile error, never a page token reusable across filters.
     pub fn canonical(&self) -> String {
+        let TokenFilter {
+            client_id,
+            user_id,
+            status,
+            created_from,
+            created_to,
+            updated_from,
+            updated_to,
+            scopes,
+            name,
+            kind,
+        } = self;
         format!(
             "client={:?};user={:?};status={:?};created=[{:?},{:?});updated=[{:?},{:?});scopes={:?};name={:?};kind={:?}",
-            self.client_id,
-            self.user_id,
-            self.status.map(TokenStatus::as_str),
-            self.created_from.map(Timestamp::micros),
-            self.created_to.map(Timestamp::micros),
-            self.updated_from.map(Timestamp::micros),
-            self.updated_to.map(Timestamp::micros),
-            self.scopes,
-            self.name.as_ref().map(NameGlob::as_str),
-            self.kind.map(TokenKind::as_str),
+            client_id,
+            user_id,
+            status.map(TokenStatus::as_str),
+            created_from.map(Timestamp::micros),
+            created_to.map(Timestamp::micros),
+            updated_from.map(Timestamp::micros),
+            updated_to.map(Timestamp::micros),
+            scopes,
+            name.as_ref().map(NameGlob::as_str),
+            kind.map(TokenKind::as_str),
         )
     }
 }
@@ -98,12 +112,18 @@ pub struct ClientFilter {
 }
 
 impl ClientFilter {
+    /// As [`TokenFilter::canonical`]: every field named, none forgotten.
     pub fn canonical(&self) -> String {
+        let ClientFilter {
+            name,
+            grant_type,
+            public,
+        } = self;
         format!(
             "name={:?};grant={:?};public={:?}",
-            self.name.as_ref().map(NameGlob::as_str),
-            self.grant_type,
-            self.public
+            name.as_ref().map(NameGlob::as_str),
+            grant_type,
+            public
         )
     }
 }
