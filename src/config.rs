@@ -11,6 +11,20 @@ pub const DEFAULT_DATABASE_URL: &str = "sqlite://data/oauth-registry.db";
 pub const DEFAULT_GRPC_ADDR: &str = "127.0.0.1:50051";
 pub const DEFAULT_REST_ADDR: &str = "127.0.0.1:8080";
 
+// Every other default, written once: the command line's flags and
+// `ServerConfig::new` both read these.
+pub use crate::store::DEFAULT_MAX_CONNECTIONS as DEFAULT_DB_MAX_CONNECTIONS;
+pub const DEFAULT_HEALTH_INTERVAL_MS: u64 = 1000;
+pub const DEFAULT_SHUTDOWN_GRACE_SECS: u64 = 10;
+pub const DEFAULT_MAX_CONCURRENT_STREAMS: u32 = 256;
+pub const DEFAULT_MAX_CALLS_PER_CONNECTION: usize = 128;
+pub const DEFAULT_MAX_STREAMS: usize = 256;
+pub const DEFAULT_RETENTION_INTERVAL_SECS: u64 = 300;
+pub const DEFAULT_REST_HEADER_TIMEOUT_SECS: u64 = 10;
+pub const DEFAULT_REST_BODY_TIMEOUT_SECS: u64 = 30;
+pub const DEFAULT_REST_MAX_CONNECTIONS: usize = 1024;
+pub const DEFAULT_GRPC_PREFACE_TIMEOUT_SECS: u64 = 10;
+
 /// Time and connection limits of the REST listener.
 #[derive(Debug, Clone, Copy)]
 pub struct RestLimits {
@@ -26,9 +40,9 @@ pub struct RestLimits {
 impl Default for RestLimits {
     fn default() -> Self {
         RestLimits {
-            header_timeout: Duration::from_secs(10),
-            body_timeout: Duration::from_secs(30),
-            max_connections: 1024,
+            header_timeout: Duration::from_secs(DEFAULT_REST_HEADER_TIMEOUT_SECS),
+            body_timeout: Duration::from_secs(DEFAULT_REST_BODY_TIMEOUT_SECS),
+            max_connections: DEFAULT_REST_MAX_CONNECTIONS,
         }
     }
 }
@@ -83,17 +97,17 @@ impl ServerConfig {
             rest_addr: Some(SocketAddr::from(([127, 0, 0, 1], 0))),
             store: StoreOptions::default(),
             migrate: true,
-            health_interval: Duration::from_secs(1),
-            shutdown_grace: Duration::from_secs(10),
-            max_concurrent_streams: 256,
-            max_calls_per_connection: 128,
-            max_streams: 256,
+            health_interval: Duration::from_millis(DEFAULT_HEALTH_INTERVAL_MS),
+            shutdown_grace: Duration::from_secs(DEFAULT_SHUTDOWN_GRACE_SECS),
+            max_concurrent_streams: DEFAULT_MAX_CONCURRENT_STREAMS,
+            max_calls_per_connection: DEFAULT_MAX_CALLS_PER_CONNECTION,
+            max_streams: DEFAULT_MAX_STREAMS,
             retention: None,
-            retention_interval: Duration::from_secs(300),
+            retention_interval: Duration::from_secs(DEFAULT_RETENTION_INTERVAL_SECS),
             rate_limit_per_key: 0,
             tls: None,
             rest_limits: RestLimits::default(),
-            grpc_preface_timeout: Duration::from_secs(10),
+            grpc_preface_timeout: Duration::from_secs(DEFAULT_GRPC_PREFACE_TIMEOUT_SECS),
         }
     }
 }

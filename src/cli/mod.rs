@@ -11,7 +11,9 @@ use std::time::Duration;
 use clap::{Parser, Subcommand};
 
 use crate::app::{Application, shutdown_signal};
-use crate::config::{DEFAULT_DATABASE_URL, DEFAULT_GRPC_ADDR, DEFAULT_REST_ADDR, ServerConfig};
+use crate::config::{
+    self, DEFAULT_DATABASE_URL, DEFAULT_GRPC_ADDR, DEFAULT_REST_ADDR, ServerConfig,
+};
 use crate::store::{self, StoreOptions};
 use crate::telemetry::{self, LogFormat};
 
@@ -38,7 +40,7 @@ pub struct Cli {
     #[arg(
         long,
         env = "OAUTH_REGISTRY_DB_MAX_CONNECTIONS",
-        default_value_t = 8,
+        default_value_t = config::DEFAULT_DB_MAX_CONNECTIONS,
         global = true
     )]
     pub db_max_connections: u32,
@@ -83,17 +85,17 @@ pub struct ServeArgs {
     #[arg(
         long,
         env = "OAUTH_REGISTRY_HEALTH_INTERVAL_MS",
-        default_value_t = 1000
+        default_value_t = config::DEFAULT_HEALTH_INTERVAL_MS
     )]
     pub health_interval_ms: u64,
     /// Longest wait for in-flight calls on shutdown, in seconds.
-    #[arg(long, env = "OAUTH_REGISTRY_SHUTDOWN_GRACE_SECS", default_value_t = 10)]
+    #[arg(long, env = "OAUTH_REGISTRY_SHUTDOWN_GRACE_SECS", default_value_t = config::DEFAULT_SHUTDOWN_GRACE_SECS)]
     pub shutdown_grace_secs: u64,
     /// HTTP/2 streams one connection may have open at once.
     #[arg(
         long,
         env = "OAUTH_REGISTRY_MAX_CONCURRENT_STREAMS",
-        default_value_t = 256
+        default_value_t = config::DEFAULT_MAX_CONCURRENT_STREAMS
     )]
     pub max_concurrent_streams: u32,
     /// Calls one connection may have in progress before new ones are refused
@@ -101,12 +103,12 @@ pub struct ServeArgs {
     #[arg(
         long,
         env = "OAUTH_REGISTRY_MAX_CALLS_PER_CONNECTION",
-        default_value_t = 128
+        default_value_t = config::DEFAULT_MAX_CALLS_PER_CONNECTION
     )]
     pub max_calls_per_connection: usize,
     /// Streams (StreamTokens, StreamClients) the whole server may have in
     /// progress, over all connections; beyond it RESOURCE_EXHAUSTED (0: no limit).
-    #[arg(long, env = "OAUTH_REGISTRY_MAX_STREAMS", default_value_t = 256)]
+    #[arg(long, env = "OAUTH_REGISTRY_MAX_STREAMS", default_value_t = config::DEFAULT_MAX_STREAMS)]
     pub max_streams: usize,
     /// Delete tokens expired or revoked more than this many days ago (0: keep all).
     #[arg(long, env = "OAUTH_REGISTRY_RETENTION_DAYS", default_value_t = 0)]
@@ -115,7 +117,7 @@ pub struct ServeArgs {
     #[arg(
         long,
         env = "OAUTH_REGISTRY_RETENTION_INTERVAL_SECS",
-        default_value_t = 300
+        default_value_t = config::DEFAULT_RETENTION_INTERVAL_SECS
     )]
     pub retention_interval_secs: u64,
     /// Requests per second each API key may make, in bursts of up to one
@@ -134,21 +136,21 @@ pub struct ServeArgs {
     #[arg(
         long,
         env = "OAUTH_REGISTRY_REST_HEADER_TIMEOUT_SECS",
-        default_value_t = 10
+        default_value_t = config::DEFAULT_REST_HEADER_TIMEOUT_SECS
     )]
     pub rest_header_timeout_secs: u64,
     /// REST: longest pause while receiving a request body, in seconds (408).
     #[arg(
         long,
         env = "OAUTH_REGISTRY_REST_BODY_TIMEOUT_SECS",
-        default_value_t = 30
+        default_value_t = config::DEFAULT_REST_BODY_TIMEOUT_SECS
     )]
     pub rest_body_timeout_secs: u64,
     /// REST: connections served at once (more wait in the listen backlog).
     #[arg(
         long,
         env = "OAUTH_REGISTRY_REST_MAX_CONNECTIONS",
-        default_value_t = 1024
+        default_value_t = config::DEFAULT_REST_MAX_CONNECTIONS
     )]
     pub rest_max_connections: usize,
     /// gRPC: longest wait for a new connection's first bytes (the HTTP/2
@@ -156,7 +158,7 @@ pub struct ServeArgs {
     #[arg(
         long,
         env = "OAUTH_REGISTRY_GRPC_PREFACE_TIMEOUT_SECS",
-        default_value_t = 10
+        default_value_t = config::DEFAULT_GRPC_PREFACE_TIMEOUT_SECS
     )]
     pub grpc_preface_timeout_secs: u64,
 }

@@ -143,6 +143,9 @@ pub trait Store: Send + Sync + 'static {
     async fn count_tokens(&self, org_id: &str, f: &TokenFilter, now: Timestamp) -> Result<u64>;
 }
 
+/// Connections a pool opens at most, unless configured (`--db-max-connections`).
+pub const DEFAULT_MAX_CONNECTIONS: u32 = 8;
+
 /// Pool and connection settings shared by both backends.
 #[derive(Debug, Clone)]
 pub struct StoreOptions {
@@ -153,7 +156,7 @@ pub struct StoreOptions {
 impl Default for StoreOptions {
     fn default() -> Self {
         StoreOptions {
-            max_connections: 8,
+            max_connections: DEFAULT_MAX_CONNECTIONS,
             acquire_timeout: Duration::from_secs(5),
         }
     }
