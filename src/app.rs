@@ -10,8 +10,10 @@ use tokio::net::TcpListener;
 use tonic::transport::Server;
 use tonic_health::ServingStatus;
 use tonic_health::server::HealthReporter;
+use tower::Layer;
 
 use crate::config::ServerConfig;
+use crate::grpc::AuthLayer;
 use crate::grpc::pb::client_service_server::ClientServiceServer;
 use crate::grpc::pb::token_service_server::TokenServiceServer;
 use crate::grpc::{ClientApi, TokenApi, pb};
@@ -151,6 +153,7 @@ impl Application {
         });
 
         tracing::info!(addr = %self.grpc_addr, backend = self.registry.store().backend(), tls = self.tls.is_some(), "gRPC listening");
+        let auth = AuthLayer::new(self.registry.clone());
         let mut builder = Server::builder();
         if let Some(tls) = &self.tls {
             builder = builder.tls_config(tls.grpc())?;
@@ -168,12 +171,12 @@ impl Application {
             .add_service(health_service)
             .add_service(reflection_v1)
             .add_service(reflection_v1alpha)
-            .add_service(TokenServiceServer::new(TokenApi::new(
+            .add_service(auth.layer(TokenServiceServer::new(TokenApi::new(
                 self.registry.clone(),
-            )))
-            .add_service(ClientServiceServer::new(ClientApi::new(
+            ))))
+            .add_service(auth.layer(ClientServiceServer::new(ClientApi::new(
                 self.registry.clone(),
-            )))
+            ))))
             .serve_with_incoming_shutdown(
                 // Small unary responses must not wait on Nagle's algorithm
                 // (40 ms per call with delayed ACKs).

@@ -14,7 +14,7 @@ use axum::body::Body;
 use http::{Method, Request};
 use libfuzzer_sys::arbitrary::{self, Arbitrary};
 use libfuzzer_sys::fuzz_target;
-use oauth_registry::domain::auth::Scope;
+use oauth_registry::domain::auth::Permission;
 use oauth_registry::service::Registry;
 use oauth_registry::store::{self, StoreOptions};
 use rest_calls::{Known, RawCall};
@@ -50,7 +50,7 @@ static FIXTURE: LazyLock<Fixture> = LazyLock::new(|| {
         let registry = Registry::new(store).await.expect("registry");
         let org = registry.create_org("fuzz").await.expect("org").id;
         let key = registry
-            .create_api_key(&org, Some("alice".into()), vec![Scope::Admin], false, None)
+            .create_api_key(&org, Some("alice".into()), vec![Permission::Admin], false, None)
             .await
             .expect("key")
             .secret;

@@ -4,7 +4,8 @@
 use clap::Subcommand;
 
 use crate::domain::Timestamp;
-use crate::domain::auth::Scope;
+use crate::domain::auth::Permission;
+use crate::domain::ids::KeyId;
 use crate::domain::secret::ExposeSecret;
 use crate::store::StoreOptions;
 
@@ -75,7 +76,7 @@ pub async fn run(
             expires_at,
         } => {
             let org = registry.find_org(org).await?;
-            let scopes = Scope::parse_list("--scopes", scopes)?;
+            let scopes = Permission::parse_list("--scopes", scopes)?;
             anyhow::ensure!(
                 !scopes.is_empty(),
                 "--scopes: a key needs at least one of tokens:read, tokens:write, clients:read, clients:write, admin"
@@ -153,7 +154,9 @@ pub async fn run(
         }
         AdminCommand::RevokeKey { org, id } => {
             let org = registry.find_org(org).await?;
-            registry.revoke_api_key(&org.id, id).await?;
+            registry
+                .revoke_api_key(&org.id, &KeyId::parse("id", id)?)
+                .await?;
             eprintln!("API key {id} of organization {} revoked", org.name);
         }
     }

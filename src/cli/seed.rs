@@ -14,8 +14,10 @@ use rand::rngs::StdRng;
 use rand::{Rng, RngCore, SeedableRng};
 
 use crate::domain::Timestamp;
-use crate::domain::auth::Scope;
+use crate::domain::auth::Permission;
+use crate::domain::ids::{ClientId, OrgId, TokenId};
 use crate::domain::model::{Client, Token, TokenKind};
+use crate::domain::oauth::{GrantType, RedirectUri, Scope};
 use crate::domain::query::{ClientFilter, TokenFilter};
 use crate::domain::secret::ExposeSecret;
 use crate::domain::secret::{self, NewSecret, SecretKind};
@@ -77,7 +79,7 @@ pub async fn run(database_url: &str, opts: &StoreOptions, args: &SeedArgs) -> an
         Err(_) => registry.create_org(&args.org).await?,
     };
     let key = registry
-        .create_api_key(&org.id, Some(owner(0)), vec![Scope::Admin], true, None)
+        .create_api_key(&org.id, Some(owner(0)), vec![Permission::Admin], true, None)
         .await?;
     // Only this organization is counted (others may be large).
     let held_clients = store
@@ -111,7 +113,7 @@ pub async fn run(database_url: &str, opts: &StoreOptions, args: &SeedArgs) -> an
         let public = i % 4 == 3;
         let secret = (!public).then(|| NewSecret::generate(SecretKind::Client));
         let client = Client {
-            id: uuid::Uuid::now_v7().to_string(),
+            id: ClientId::generate(),
             org_id: org.id.clone(),
             name: format!(
                 "{} {} {}",
@@ -119,10 +121,13 @@ pub async fn run(database_url: &str, opts: &StoreOptions, args: &SeedArgs) -> an
                 APPS[i % APPS.len()],
                 i + 1
             ),
-            grant_types: vec!["authorization_code".into(), "refresh_token".into()],
+            grant_types: vec![GrantType::AuthorizationCode, GrantType::RefreshToken],
             response_types: vec!["code".into()],
-            scopes: SCOPES.iter().map(|s| (*s).to_owned()).collect(),
-            redirect_uris: vec![format!("https://app{}.example.com/callback", i + 1)],
+            scopes: SCOPES.iter().map(|s| scope(s)).collect(),
+            redirect_uris: vec![RedirectUri::from_trusted(format!(
+                "https://app{}.example.com/callback",
+                i + 1
+            ))],
             public,
             access_token_duration: 86_400,
             refresh_token_duration: 864_000,
@@ -195,7 +200,7 @@ pub async fn run(database_url: &str, opts: &StoreOptions, args: &SeedArgs) -> an
 /// which are time-ordered, arrive in order and append to the primary key.
 fn token(
     rng: &mut StdRng,
-    org_id: &str,
+    org_id: &OrgId,
     clients: &[Client],
     owners: usize,
     now: Timestamp,
@@ -212,10 +217,10 @@ fn token(
     let updated = revoked
         .unwrap_or(created + rng.random_range(0..DAY_US))
         .min(now.micros());
-    let mut scopes = vec![SCOPES[rng.random_range(0..2)].to_owned()];
+    let mut scopes = vec![scope(SCOPES[rng.random_range(0..2)])];
     for s in &SCOPES[2..] {
         if rng.random_bool(0.3) {
-            scopes.push((*s).to_owned());
+            scopes.push(scope(s));
         }
     }
     let user = owner(rng.random_range(0..owners));
@@ -235,8 +240,8 @@ fn token(
     );
     NewTokenRow {
         token: Token {
-            id: uuid::Uuid::new_v7(ts).to_string(),
-            org_id: org_id.to_owned(),
+            id: TokenId::from_trusted(uuid::Uuid::new_v7(ts).to_string()),
+            org_id: org_id.clone(),
             client_id: Some(client.id.clone()),
             subject: user.clone(),
             user_id: user,
@@ -265,4 +270,9 @@ fn token(
         },
         secret_hash: secret::hash(&plain),
     }
+}
+
+/// One of the fixed `SCOPES`, all valid scope tokens.
+fn scope(s: &str) -> Scope {
+    Scope::from_trusted(s.to_owned())
 }

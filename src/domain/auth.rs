@@ -3,11 +3,12 @@
 //! to (`/me` routes, Review Board ownership), its scopes and superuser flag.
 
 use super::error::{Error, Result};
+use super::ids::{KeyId, OrgId};
 use super::time::Timestamp;
 
 /// Permissions an API key can carry. `admin` implies all the others.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum Scope {
+pub enum Permission {
     TokensRead,
     TokensWrite,
     ClientsRead,
@@ -15,34 +16,34 @@ pub enum Scope {
     Admin,
 }
 
-impl Scope {
-    pub const ALL: [Scope; 5] = [
-        Scope::TokensRead,
-        Scope::TokensWrite,
-        Scope::ClientsRead,
-        Scope::ClientsWrite,
-        Scope::Admin,
+impl Permission {
+    pub const ALL: [Permission; 5] = [
+        Permission::TokensRead,
+        Permission::TokensWrite,
+        Permission::ClientsRead,
+        Permission::ClientsWrite,
+        Permission::Admin,
     ];
 
     pub fn as_str(self) -> &'static str {
         match self {
-            Scope::TokensRead => "tokens:read",
-            Scope::TokensWrite => "tokens:write",
-            Scope::ClientsRead => "clients:read",
-            Scope::ClientsWrite => "clients:write",
-            Scope::Admin => "admin",
+            Permission::TokensRead => "tokens:read",
+            Permission::TokensWrite => "tokens:write",
+            Permission::ClientsRead => "clients:read",
+            Permission::ClientsWrite => "clients:write",
+            Permission::Admin => "admin",
         }
     }
 
     pub fn parse(s: &str) -> Option<Self> {
-        Scope::ALL.into_iter().find(|c| c.as_str() == s)
+        Permission::ALL.into_iter().find(|c| c.as_str() == s)
     }
 
     /// Parses a comma- or space-separated list.
-    pub fn parse_list(field: &str, s: &str) -> Result<Vec<Scope>> {
+    pub fn parse_list(field: &str, s: &str) -> Result<Vec<Permission>> {
         let mut out = Vec::new();
         for part in s.split([',', ' ']).filter(|p| !p.is_empty()) {
-            let scope = Scope::parse(part).ok_or_else(|| {
+            let scope = Permission::parse(part).ok_or_else(|| {
                 Error::invalid(
                     field,
                     format!(
@@ -62,10 +63,10 @@ impl Scope {
 /// A stored API key (hash only).
 #[derive(Debug, Clone)]
 pub struct ApiKey {
-    pub id: String,
-    pub org_id: String,
+    pub id: KeyId,
+    pub org_id: OrgId,
     pub user_id: Option<String>,
-    pub scopes: Vec<Scope>,
+    pub scopes: Vec<Permission>,
     pub superuser: bool,
     pub prefix: String,
     pub hash: Vec<u8>,
@@ -78,20 +79,20 @@ pub struct ApiKey {
 /// The authenticated principal of one request.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Caller {
-    pub org_id: String,
-    pub key_id: String,
+    pub org_id: OrgId,
+    pub key_id: KeyId,
     pub user_id: Option<String>,
-    pub scopes: Vec<Scope>,
+    pub scopes: Vec<Permission>,
     pub superuser: bool,
 }
 
 impl Caller {
-    pub fn has(&self, scope: Scope) -> bool {
-        self.scopes.contains(&Scope::Admin) || self.scopes.contains(&scope)
+    pub fn has(&self, scope: Permission) -> bool {
+        self.scopes.contains(&Permission::Admin) || self.scopes.contains(&scope)
     }
 
     /// `PermissionDenied` unless the key carries `scope`.
-    pub fn require(&self, scope: Scope) -> Result<()> {
+    pub fn require(&self, scope: Permission) -> Result<()> {
         if self.has(scope) {
             Ok(())
         } else {

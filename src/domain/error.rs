@@ -114,10 +114,10 @@ impl Error {
         Error::InvalidArgument(vec![FieldViolation::new(field, description)])
     }
 
-    pub fn not_found(kind: &'static str, id: impl Into<String>) -> Self {
+    pub fn not_found(kind: &'static str, id: impl AsRef<str>) -> Self {
         Error::NotFound {
             kind,
-            id: id.into(),
+            id: id.as_ref().to_owned(),
         }
     }
 

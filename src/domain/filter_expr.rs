@@ -236,8 +236,7 @@ pub fn token_filter(input: &str) -> Result<TokenFilter> {
                 if c.op != Op::Has && c.op != Op::Eq {
                     return Err(err("scopes supports : (has)"));
                 }
-                f.scopes
-                    .push(super::validate::scope_token(FIELD, &c.value)?);
+                f.scopes.push(super::oauth::Scope::parse(FIELD, &c.value)?);
             }
             "name" => {
                 expect_eq(&c)?;
@@ -268,7 +267,7 @@ pub fn client_filter(input: &str) -> Result<ClientFilter> {
                 )?;
             }
             "grant_types" | "grant_type" => {
-                let g = super::validate::grant_type(FIELD, &c.value)?;
+                let g = super::oauth::GrantType::parse(FIELD, &c.value)?;
                 once(&mut f.grant_type, "grant_types", g)?;
             }
             "public" => {

@@ -2,6 +2,8 @@
 //! convert these to protobuf messages or dialect JSON; the store converts rows
 //! into them.
 
+use super::ids::{ClientId, OrgId, TokenId};
+use super::oauth::{GrantType, RedirectUri, Scope};
 use super::time::Timestamp;
 
 /// Lifecycle state of a token, derived from `revoked_at` and `expires_at`.
@@ -108,18 +110,18 @@ pub struct Pkce {
 /// A stored OAuth token (never its secret).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Token {
-    pub id: String,
-    pub org_id: String,
-    pub client_id: Option<String>,
+    pub id: TokenId,
+    pub org_id: OrgId,
+    pub client_id: Option<ClientId>,
     pub user_id: String,
     pub audience: String,
     pub subject: String,
-    pub scopes: Vec<String>,
+    pub scopes: Vec<Scope>,
     pub name: String,
     pub description: String,
     pub default_role: String,
     pub pkce: Option<Pkce>,
-    pub redirect_uri: Option<String>,
+    pub redirect_uri: Option<RedirectUri>,
     pub kind: TokenKind,
     pub secret_prefix: String,
     pub expires_at: Timestamp,
@@ -142,13 +144,13 @@ impl Token {
 /// A registered OAuth client (never its secret).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Client {
-    pub id: String,
-    pub org_id: String,
+    pub id: ClientId,
+    pub org_id: OrgId,
     pub name: String,
-    pub grant_types: Vec<String>,
+    pub grant_types: Vec<GrantType>,
     pub response_types: Vec<String>,
-    pub scopes: Vec<String>,
-    pub redirect_uris: Vec<String>,
+    pub scopes: Vec<Scope>,
+    pub redirect_uris: Vec<RedirectUri>,
     pub public: bool,
     pub access_token_duration: i64,
     pub refresh_token_duration: i64,
@@ -161,7 +163,7 @@ pub struct Client {
 /// An organization: the tenant every other row belongs to.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Org {
-    pub id: String,
+    pub id: OrgId,
     pub name: String,
     pub created_at: Timestamp,
 }

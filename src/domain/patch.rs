@@ -3,13 +3,14 @@
 //! row, so concurrent updates of different fields do not lose each other.
 
 use super::model::{Client, Token};
+use super::oauth::{GrantType, RedirectUri, Scope};
 use super::time::Timestamp;
 
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct TokenPatch {
     pub name: Option<String>,
     pub description: Option<String>,
-    pub scopes: Option<Vec<String>>,
+    pub scopes: Option<Vec<Scope>>,
     pub default_role: Option<String>,
     pub audience: Option<String>,
     pub expires_at: Option<Timestamp>,
@@ -30,10 +31,10 @@ impl TokenPatch {
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct ClientPatch {
     pub name: Option<String>,
-    pub grant_types: Option<Vec<String>>,
+    pub grant_types: Option<Vec<GrantType>>,
     pub response_types: Option<Vec<String>>,
-    pub scopes: Option<Vec<String>>,
-    pub redirect_uris: Option<Vec<String>>,
+    pub scopes: Option<Vec<Scope>>,
+    pub redirect_uris: Option<Vec<RedirectUri>>,
     pub access_token_duration: Option<i64>,
     pub refresh_token_duration: Option<i64>,
 }

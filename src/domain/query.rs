@@ -5,7 +5,9 @@
 
 use super::error::{Error, Result};
 use super::glob::NameGlob;
+use super::ids::OrgId;
 use super::model::{TokenKind, TokenStatus};
+use super::oauth::{GrantType, Scope};
 use super::time::Timestamp;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -65,7 +67,7 @@ pub struct TokenFilter {
     pub updated_from: Option<Timestamp>,
     pub updated_to: Option<Timestamp>,
     /// Every listed scope must be granted.
-    pub scopes: Vec<String>,
+    pub scopes: Vec<Scope>,
     pub name: Option<NameGlob>,
     pub kind: Option<TokenKind>,
 }
@@ -107,7 +109,7 @@ impl TokenFilter {
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct ClientFilter {
     pub name: Option<NameGlob>,
-    pub grant_type: Option<String>,
+    pub grant_type: Option<GrantType>,
     pub public: Option<bool>,
 }
 
@@ -271,7 +273,7 @@ pub struct Position {
 /// What the store needs to fetch one page of tokens.
 #[derive(Debug, Clone)]
 pub struct TokenQuery {
-    pub org_id: String,
+    pub org_id: OrgId,
     pub filter: TokenFilter,
     pub sort: Sort<TokenSortField>,
     /// The instant status is evaluated at; fixed for a whole cursor walk so
@@ -285,7 +287,7 @@ pub struct TokenQuery {
 /// What the store needs to fetch one page of clients.
 #[derive(Debug, Clone)]
 pub struct ClientQuery {
-    pub org_id: String,
+    pub org_id: OrgId,
     pub filter: ClientFilter,
     pub sort: Sort<ClientSortField>,
     pub after: Option<Position>,

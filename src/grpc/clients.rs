@@ -3,8 +3,9 @@
 use futures::StreamExt;
 use tonic::{Request, Response, Status};
 
+use super::auth::caller;
 use super::pb::client_service_server::ClientService;
-use super::{caller, convert, deadline, pb};
+use super::{convert, deadline, pb};
 use crate::domain::filter_expr;
 use crate::domain::query::{LIST_BOUNDS, STREAM_BOUNDS};
 use crate::domain::secret::ExposeSecret;
@@ -33,7 +34,7 @@ impl ClientService for ClientApi {
         &self,
         req: Request<pb::ListClientsRequest>,
     ) -> Result<Response<pb::ListClientsResponse>, Status> {
-        let caller = caller(&self.registry, &req).await?;
+        let caller = caller(&req)?;
         let r = req.get_ref();
         let list = ListRequest {
             filter: filter_expr::client_filter(&r.filter)?,
@@ -60,7 +61,7 @@ impl ClientService for ClientApi {
         req: Request<pb::StreamClientsRequest>,
     ) -> Result<Response<PageStream>, Status> {
         let timeout = deadline::timeout(req.metadata());
-        let caller = caller(&self.registry, &req).await?;
+        let caller = caller(&req)?;
         let r = req.get_ref();
         if r.max_pages < 0 {
             return Err(Error::invalid("max_pages", "must not be negative").into());
@@ -92,7 +93,7 @@ impl ClientService for ClientApi {
         &self,
         req: Request<pb::GetClientRequest>,
     ) -> Result<Response<pb::Client>, Status> {
-        let caller = caller(&self.registry, &req).await?;
+        let caller = caller(&req)?;
         let id = validate::id("client_id", &req.get_ref().client_id)?;
         let c = self.registry.get_client(&caller, &id).await?;
         Ok(Response::new(convert::client(&c)))
@@ -102,7 +103,7 @@ impl ClientService for ClientApi {
         &self,
         req: Request<pb::CreateClientRequest>,
     ) -> Result<Response<pb::CreateClientResponse>, Status> {
-        let caller = caller(&self.registry, &req).await?;
+        let caller = caller(&req)?;
         let new = convert::new_client(req.get_ref().client.as_ref())?;
         let (c, secret) = self
             .registry
@@ -122,7 +123,7 @@ impl ClientService for ClientApi {
         &self,
         req: Request<pb::UpdateClientRequest>,
     ) -> Result<Response<pb::Client>, Status> {
-        let caller = caller(&self.registry, &req).await?;
+        let caller = caller(&req)?;
         let r = req.get_ref();
         let (id, patch) = convert::client_patch(r.client.as_ref(), r.update_mask.as_ref())?;
         let c = self.registry.update_client(&caller, &id, &patch).await?;
@@ -133,7 +134,7 @@ impl ClientService for ClientApi {
         &self,
         req: Request<pb::DeleteClientRequest>,
     ) -> Result<Response<pbjson_types::Empty>, Status> {
-        let caller = caller(&self.registry, &req).await?;
+        let caller = caller(&req)?;
         let r = req.get_ref();
         let id = validate::id("client_id", &r.client_id)?;
         self.registry.delete_client(&caller, &id, r.force).await?;

@@ -2,19 +2,16 @@
 //! `oauth_registry.v1`), plus the request tracing layer. Handlers only
 //! translate; rules live in `service` and `domain`.
 
+mod auth;
 mod clients;
 pub mod convert;
 mod deadline;
 mod status;
 mod tokens;
 
+pub use auth::AuthLayer;
 pub use clients::ClientApi;
 pub use tokens::TokenApi;
-
-use tonic::{Request, Status};
-
-use crate::domain::auth::Caller;
-use crate::service::Registry;
 
 /// Generated protobuf types and service stubs.
 #[allow(clippy::all, missing_docs)]
@@ -60,19 +57,4 @@ pub fn known_methods() -> Vec<String> {
         }
     }
     out
-}
-
-/// Authenticates the request's `authorization` metadata and records the
-/// caller's organization on the request span.
-async fn caller<T>(registry: &Registry, req: &Request<T>) -> Result<Caller, Status> {
-    let header = match req.metadata().get("authorization") {
-        None => None,
-        Some(v) => Some(
-            v.to_str()
-                .map_err(|_| Status::unauthenticated("authorization metadata is not ASCII"))?,
-        ),
-    };
-    let caller = registry.authenticate(header).await?;
-    tracing::Span::current().record("org", caller.org_id.as_str());
-    Ok(caller)
 }

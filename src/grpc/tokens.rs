@@ -4,8 +4,9 @@
 use futures::StreamExt;
 use tonic::{Request, Response, Status};
 
+use super::auth::caller;
 use super::pb::token_service_server::TokenService;
-use super::{caller, convert, deadline, pb};
+use super::{convert, deadline, pb};
 use crate::domain::filter_expr;
 use crate::domain::query::{LIST_BOUNDS, STREAM_BOUNDS};
 use crate::domain::secret::ExposeSecret;
@@ -39,7 +40,7 @@ impl TokenService for TokenApi {
         &self,
         req: Request<pb::ListTokensRequest>,
     ) -> Result<Response<pb::ListTokensResponse>, Status> {
-        let caller = caller(&self.registry, &req).await?;
+        let caller = caller(&req)?;
         let r = req.get_ref();
         let list = ListRequest {
             filter: filter_expr::token_filter(&r.filter)?,
@@ -66,7 +67,7 @@ impl TokenService for TokenApi {
         req: Request<pb::StreamTokensRequest>,
     ) -> Result<Response<PageStream>, Status> {
         let timeout = deadline::timeout(req.metadata());
-        let caller = caller(&self.registry, &req).await?;
+        let caller = caller(&req)?;
         let r = req.get_ref();
         if r.max_pages < 0 {
             return Err(Error::invalid("max_pages", "must not be negative").into());
@@ -98,7 +99,7 @@ impl TokenService for TokenApi {
         &self,
         req: Request<pb::CountTokensRequest>,
     ) -> Result<Response<pb::CountTokensResponse>, Status> {
-        let caller = caller(&self.registry, &req).await?;
+        let caller = caller(&req)?;
         let filter = filter_expr::token_filter(&req.get_ref().filter)?;
         let n = self.registry.count_tokens(&caller, &filter).await?;
         Ok(Response::new(pb::CountTokensResponse {
@@ -110,7 +111,7 @@ impl TokenService for TokenApi {
         &self,
         req: Request<pb::GetTokenRequest>,
     ) -> Result<Response<pb::Token>, Status> {
-        let caller = caller(&self.registry, &req).await?;
+        let caller = caller(&req)?;
         let id = validate::id("id", &req.get_ref().id)?;
         let t = self.registry.get_token(&caller, &id).await?;
         Ok(Response::new(convert::token(t, Timestamp::now())))
@@ -120,7 +121,7 @@ impl TokenService for TokenApi {
         &self,
         req: Request<pb::CreateTokenRequest>,
     ) -> Result<Response<pb::CreateTokenResponse>, Status> {
-        let caller = caller(&self.registry, &req).await?;
+        let caller = caller(&req)?;
         let new = convert::new_token(req.get_ref().token.as_ref())?;
         let (t, secret) = self
             .registry
@@ -138,7 +139,7 @@ impl TokenService for TokenApi {
         &self,
         req: Request<pb::UpdateTokenRequest>,
     ) -> Result<Response<pb::Token>, Status> {
-        let caller = caller(&self.registry, &req).await?;
+        let caller = caller(&req)?;
         let r = req.get_ref();
         let (id, patch) = convert::token_patch(r.token.as_ref(), r.update_mask.as_ref())?;
         let t = self
@@ -153,7 +154,7 @@ impl TokenService for TokenApi {
         &self,
         req: Request<pb::RevokeTokenRequest>,
     ) -> Result<Response<pb::Token>, Status> {
-        let caller = caller(&self.registry, &req).await?;
+        let caller = caller(&req)?;
         let id = validate::id("id", &req.get_ref().id)?;
         let t = self.registry.revoke_token(&caller, &id).await?;
         Ok(Response::new(convert::token(t, Timestamp::now())))
@@ -163,7 +164,7 @@ impl TokenService for TokenApi {
         &self,
         req: Request<pb::DeleteTokenRequest>,
     ) -> Result<Response<pbjson_types::Empty>, Status> {
-        let caller = caller(&self.registry, &req).await?;
+        let caller = caller(&req)?;
         let id = validate::id("id", &req.get_ref().id)?;
         self.registry.delete_token(&caller, &id).await?;
         Ok(Response::new(pbjson_types::Empty {}))

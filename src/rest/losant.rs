@@ -3,7 +3,8 @@
 use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
 use axum::extract::{RawQuery, State};
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::StatusCode;
+use axum::http::request::Parts;
 use axum::response::{IntoResponse, Json, Response};
 use chrono::SecondsFormat;
 use serde::Deserialize;
@@ -12,11 +13,12 @@ use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use super::auth;
+use super::auth::{Authenticated, Refusal};
 use super::openapi::dialects::{LosantCollection, LosantCreated, LosantError};
 use super::params::{self, Params};
 use crate::domain::auth::Caller;
 use crate::domain::model::{ChallengeMethod, Pkce, Token, TokenKind, TokenStatus};
+use crate::domain::oauth::RedirectUri;
 use crate::domain::query::{
     Direction, MAX_OFFSET, PageRequest, PageSize, PageStart, Sort, TokenFilter, TokenSortField,
 };
@@ -103,6 +105,12 @@ impl From<Error> for Fail {
     }
 }
 
+impl Refusal for Fail {
+    fn refusal(e: Error, _: &Parts) -> Fail {
+        Fail::from(e)
+    }
+}
+
 fn capitalize(s: &str) -> String {
     let mut c = s.chars();
     c.next()
@@ -127,8 +135,8 @@ fn item(t: &Token, now: Timestamp) -> Value {
         "orgRoles": [],
         "status": if t.status(now) == TokenStatus::Active { "active" } else { "inactive" },
         "oauth": {
-            "client_id": t.client_id.clone().unwrap_or_default(),
-            "redirect_uri": t.redirect_uri.clone().unwrap_or_default(),
+            "client_id": t.client_id.as_deref().unwrap_or_default(),
+            "redirect_uri": t.redirect_uri.as_deref().unwrap_or_default(),
             "resource": if t.audience.is_empty() { vec![] } else { vec![t.audience.clone()] },
             "code_challenge": t.pkce.as_ref().map(|p| p.challenge.clone()).unwrap_or_default(),
             "code_challenge_method": t.pkce.as_ref().map(|p| p.method.as_str()).unwrap_or_default(),
@@ -164,11 +172,10 @@ fn me(caller: &Caller) -> Result<String, Fail> {
     security(("bearer" = []))
 )]
 async fn list(
+    Authenticated { caller, .. }: Authenticated<Fail>,
     State(registry): State<Registry>,
-    headers: HeaderMap,
     query: RawQuery,
 ) -> Result<Response, Fail> {
-    let caller = auth::caller(&registry, &headers).await?;
     let user = me(&caller)?;
     let p = Params::new(query);
     let sort_field = p.non_blank("sortField").unwrap_or("name");
@@ -333,8 +340,7 @@ fn new_token(post: Post, user: String) -> Result<NewToken, Fail> {
         ChallengeMethod::S256,
     )
     .map_err(bad)?;
-    let redirect_uri =
-        validate::redirect_uri("oauth.redirect_uri", &o.redirect_uri).map_err(bad)?;
+    let redirect_uri = RedirectUri::parse("oauth.redirect_uri", &o.redirect_uri).map_err(bad)?;
     let client_id = validate::id("oauth.client_id", &o.client_id).map_err(bad)?;
     if o.resource.len() > 1 {
         return Err(validation(
@@ -342,7 +348,9 @@ fn new_token(post: Post, user: String) -> Result<NewToken, Fail> {
         ));
     }
     let audience = match o.resource.first() {
-        Some(r) => validate::redirect_uri("oauth.resource[0]", r).map_err(bad)?,
+        Some(r) => RedirectUri::parse("oauth.resource[0]", r)
+            .map_err(bad)?
+            .into(),
         None => String::new(),
     };
     let expires_at = match post.expiration_date.as_deref() {
@@ -389,12 +397,11 @@ fn new_token(post: Post, user: String) -> Result<NewToken, Fail> {
     security(("bearer" = []))
 )]
 async fn create(
+    Authenticated { caller, .. }: Authenticated<Fail>,
     State(registry): State<Registry>,
-    headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Response, Fail> {
     let body = params::body(body).map_err(|e| Fail(e.status, "Validation", e.message))?;
-    let caller = auth::caller(&registry, &headers).await?;
     let user = me(&caller)?;
     let post: Post =
         serde_json::from_slice(&body).map_err(|e| validation(format!("invalid body: {e}")))?;

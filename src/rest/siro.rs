@@ -1,7 +1,8 @@
 #![doc = include_str!("../../docs/dialects/siro.md")]
 
 use axum::extract::{Path, RawQuery, State};
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::StatusCode;
+use axum::http::request::Parts;
 use axum::response::{IntoResponse, Json, Response};
 use serde::Serialize;
 use serde_json::{Value, json};
@@ -9,15 +10,15 @@ use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use super::auth;
+use super::auth::{Authenticated, Refusal};
 use super::openapi::dialects::{SiroError, ZodError};
 use super::params::Params;
-use crate::domain::Error;
 use crate::domain::Timestamp;
 use crate::domain::model::{Token, TokenKind};
 use crate::domain::query::{
     Direction, MAX_OFFSET, PageRequest, PageSize, PageStart, Sort, TokenFilter, TokenSortField,
 };
+use crate::domain::{Error, validate};
 use crate::service::{ListRequest, Registry};
 
 pub const MAX_LIMIT: i64 = 100;
@@ -92,8 +93,8 @@ struct Listing {
 
 fn item(t: &Token) -> AccessToken {
     AccessToken {
-        access_token_id: t.id.clone(),
-        o_auth_app_id: t.client_id.clone().unwrap_or_default(),
+        access_token_id: t.id.to_string(),
+        o_auth_app_id: t.client_id.as_deref().unwrap_or_default().to_owned(),
         user_id: t.user_id.clone(),
         audience: t.audience.clone(),
         subject: t.subject.clone(),
@@ -109,25 +110,55 @@ fn item(t: &Token) -> AccessToken {
     }
 }
 
-/// `{"error": message}` with a status, for every non-validation failure.
-fn error(e: Error) -> Response {
-    let status = match &e {
-        Error::InvalidArgument(_) | Error::FailedPrecondition(_) => StatusCode::BAD_REQUEST,
-        Error::Unauthenticated(_) => StatusCode::UNAUTHORIZED,
-        Error::PermissionDenied(_) => StatusCode::FORBIDDEN,
-        Error::NotFound { .. } => StatusCode::NOT_FOUND,
-        Error::ResourceExhausted(_) => StatusCode::TOO_MANY_REQUESTS,
-        _ => StatusCode::INTERNAL_SERVER_ERROR,
-    };
-    let message = match &e {
-        Error::Internal(_) | Error::Unavailable(_) => {
-            tracing::error!(error = %e, "siro listing failed");
-            "Internal server error".to_owned()
-        }
-        Error::NotFound { .. } => "OAuth app not found".to_owned(),
-        other => other.to_string(),
-    };
-    (status, Json(json!({ "error": message }))).into_response()
+/// Siro's two error bodies: Zod's issues (422) for bad parameters, and
+/// `{"error": message}` with a status for everything else.
+enum Fail {
+    Issues(Issues),
+    Domain(Error),
+}
+
+impl From<Error> for Fail {
+    fn from(e: Error) -> Fail {
+        Fail::Domain(e)
+    }
+}
+
+impl Refusal for Fail {
+    fn refusal(e: Error, _: &Parts) -> Fail {
+        Fail::Domain(e)
+    }
+}
+
+impl IntoResponse for Fail {
+    fn into_response(self) -> Response {
+        let e = match self {
+            Fail::Issues(issues) => {
+                return (
+                    StatusCode::UNPROCESSABLE_ENTITY,
+                    Json(json!({ "issues": issues.0, "name": "ZodError" })),
+                )
+                    .into_response();
+            }
+            Fail::Domain(e) => e,
+        };
+        let status = match &e {
+            Error::InvalidArgument(_) | Error::FailedPrecondition(_) => StatusCode::BAD_REQUEST,
+            Error::Unauthenticated(_) => StatusCode::UNAUTHORIZED,
+            Error::PermissionDenied(_) => StatusCode::FORBIDDEN,
+            Error::NotFound { .. } => StatusCode::NOT_FOUND,
+            Error::ResourceExhausted(_) => StatusCode::TOO_MANY_REQUESTS,
+            _ => StatusCode::INTERNAL_SERVER_ERROR,
+        };
+        let message = match &e {
+            Error::Internal(_) | Error::Unavailable(_) => {
+                tracing::error!(error = %e, "siro listing failed");
+                "Internal server error".to_owned()
+            }
+            Error::NotFound { .. } => "OAuth app not found".to_owned(),
+            other => other.to_string(),
+        };
+        (status, Json(json!({ "error": message }))).into_response()
+    }
 }
 
 /// Zod-style validation issues, collected for the whole request.
@@ -219,12 +250,12 @@ impl Issues {
         t
     }
 
-    fn into_response(self) -> Response {
-        (
-            StatusCode::UNPROCESSABLE_ENTITY,
-            Json(json!({ "issues": self.0, "name": "ZodError" })),
-        )
-            .into_response()
+    /// The issues found, as the request's error, if there are any.
+    fn finish(self) -> Result<(), Fail> {
+        match self.0.is_empty() {
+            true => Ok(()),
+            false => Err(Fail::Issues(self)),
+        }
     }
 }
 
@@ -247,15 +278,11 @@ impl Issues {
     security(("bearer" = []))
 )]
 async fn list(
+    Authenticated { caller, .. }: Authenticated<Fail>,
     State(registry): State<Registry>,
-    headers: HeaderMap,
     Path(client_id): Path<String>,
     query: RawQuery,
-) -> Response {
-    let caller = match auth::caller(&registry, &headers).await {
-        Ok(c) => c,
-        Err(e) => return error(e),
-    };
+) -> Result<Json<Listing>, Fail> {
     let p = Params::new(query);
     let mut issues = Issues::default();
     let owner = issues.required_string(&p, "owner");
@@ -266,36 +293,27 @@ async fn list(
     let sort_field = issues.one_of(&p, "sortField", &["dateCreated", "dateUpdated"]);
     let direction = issues.one_of(&p, "sortDirection", &["asc", "desc"]);
     let cursor = p.non_blank("cursor").map(str::to_owned);
-    if !issues.0.is_empty() {
-        return issues.into_response();
-    }
-    if let Err(e) = registry.client_of_tokens(&caller, &client_id).await {
-        return error(e);
-    }
+    issues.finish()?;
+    let client_id =
+        validate::id("clientId", &client_id).map_err(|_| Error::not_found("client", &client_id))?;
+    registry.client_of_tokens(&caller, &client_id).await?;
 
     let limit = limit.unwrap_or(DEFAULT_LIMIT);
-    let size = match PageSize::strict("limit", limit, 1, MAX_LIMIT as u32) {
-        Ok(s) => s,
-        Err(e) => return error(e),
-    };
+    let size = PageSize::strict("limit", limit, 1, MAX_LIMIT as u32)?;
     // A page past any bound is past the end: empty, like any page after
     // the last (only the total is read).
     let beyond = cursor.is_none()
         && page.is_some_and(|n| (n as u64 - 1).saturating_mul(limit as u64) > MAX_OFFSET);
     let start = match (cursor, page) {
-        (Some(c), _) => Ok(PageStart::Cursor(c)),
-        (None, Some(_)) if beyond => Ok(PageStart::First),
-        (None, Some(n)) => PageStart::offset("page", (n as u64 - 1).saturating_mul(limit as u64)),
-        (None, None) => Ok(PageStart::First),
-    };
-    let start = match start {
-        Ok(s) => s,
-        Err(e) => return error(e),
+        (Some(c), _) => PageStart::Cursor(c),
+        (None, Some(_)) if beyond => PageStart::First,
+        (None, Some(n)) => PageStart::offset("page", (n as u64 - 1).saturating_mul(limit as u64))?,
+        (None, None) => PageStart::First,
     };
     let next_micro = |t: Timestamp| Timestamp::from_micros(t.micros().saturating_add(1));
     let request = ListRequest {
         filter: TokenFilter {
-            client_id: Some(client_id),
+            client_id: Some(client_id.to_string()),
             user_id: owner,
             created_from: from.map(next_micro),
             created_to: to,
@@ -318,29 +336,23 @@ async fn list(
         include_total: true,
     };
     if beyond {
-        return match registry.count_tokens(&caller, &request.filter).await {
-            Ok(total) => Json(Listing {
-                data: Vec::new(),
-                cursor: None,
-                page_size: 0,
-                limit,
-                total: Some(total),
-                has_next_page: false,
-            })
-            .into_response(),
-            Err(e) => error(e),
-        };
-    }
-    match registry.list_tokens(&caller, &request).await {
-        Ok(page) => Json(Listing {
-            page_size: page.items.len(),
-            data: page.items.iter().map(item).collect(),
-            has_next_page: page.next_page_token.is_some(),
-            cursor: page.next_page_token,
+        let total = registry.count_tokens(&caller, &request.filter).await?;
+        return Ok(Json(Listing {
+            data: Vec::new(),
+            cursor: None,
+            page_size: 0,
             limit,
-            total: page.total_size,
-        })
-        .into_response(),
-        Err(e) => error(e),
+            total: Some(total),
+            has_next_page: false,
+        }));
     }
+    let page = registry.list_tokens(&caller, &request).await?;
+    Ok(Json(Listing {
+        page_size: page.items.len(),
+        data: page.items.iter().map(item).collect(),
+        has_next_page: page.next_page_token.is_some(),
+        cursor: page.next_page_token,
+        limit,
+        total: page.total_size,
+    }))
 }

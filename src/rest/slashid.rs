@@ -1,6 +1,7 @@
 #![doc = include_str!("../../docs/dialects/slashid.md")]
 
 use axum::extract::{RawQuery, State};
+use axum::http::request::Parts;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Json, Response};
 use serde::Serialize;
@@ -9,11 +10,13 @@ use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use super::auth;
+use super::auth::{Authenticated, Refusal};
 use super::openapi::dialects::{SlashIdErrors, SlashIdMeta};
 use super::params::Params;
 use crate::domain::Error;
+use crate::domain::auth::Caller;
 use crate::domain::model::Client;
+use crate::domain::oauth::strings;
 use crate::domain::query::{
     ClientFilter, ClientSortField, Direction, PageRequest, PageSize, PageStart, Sort,
 };
@@ -67,58 +70,104 @@ struct OAuthClient {
 
 fn item(c: &Client) -> OAuthClient {
     OAuthClient {
-        client_id: c.id.clone(),
+        client_id: c.id.to_string(),
         client_name: c.name.clone(),
-        grant_types: c.grant_types.clone(),
+        grant_types: strings(&c.grant_types),
         response_types: c
             .response_types
             .iter()
             .map(|r| r.split(' ').map(str::to_owned).collect())
             .collect(),
-        scopes: c.scopes.clone(),
+        scopes: strings(&c.scopes),
         access_token_duration: c.access_token_duration,
         refresh_token_duration: c.refresh_token_duration,
         public: c.public,
-        redirect_uris: c.redirect_uris.clone(),
+        redirect_uris: strings(&c.redirect_uris),
         created_at: c.created_at.to_rfc3339(),
         last_used: c.last_used.map(|t| t.to_rfc3339()),
     }
 }
 
-/// SlashID's error envelope; `pagination` echoes what was asked for.
-fn error(status: StatusCode, message: &str, limit: i64, offset: i64) -> Response {
-    let body = json!({
-        "meta": {"pagination": {"limit": limit, "offset": offset, "total_count": 0}},
-        "errors": [{"httpcode": status.as_u16(), "message": message}],
-    });
-    (status, Json(body)).into_response()
+/// SlashID's error envelope, whose `pagination` echoes what was asked for.
+struct Fail {
+    status: StatusCode,
+    message: String,
+    page: (i64, i64),
 }
 
-fn domain_error(e: Error, limit: i64, offset: i64) -> Response {
-    let status = match &e {
-        Error::InvalidArgument(_) | Error::FailedPrecondition(_) => StatusCode::BAD_REQUEST,
-        Error::Unauthenticated(_) => StatusCode::UNAUTHORIZED,
-        Error::PermissionDenied(_) => StatusCode::FORBIDDEN,
-        Error::NotFound { .. } => StatusCode::NOT_FOUND,
-        Error::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
-        Error::ResourceExhausted(_) => StatusCode::TOO_MANY_REQUESTS,
-        _ => StatusCode::INTERNAL_SERVER_ERROR,
-    };
-    let message = match &e {
-        Error::Internal(_) => "internal error".to_owned(),
-        other => other.to_string(),
-    };
-    error(status, &message, limit, offset)
+impl Fail {
+    fn new(status: StatusCode, message: impl Into<String>) -> Fail {
+        Fail {
+            status,
+            message: message.into(),
+            page: (0, 0),
+        }
+    }
+
+    /// Echoes the request's `limit` and `offset`.
+    fn at(mut self, (limit, offset): (i64, i64)) -> Fail {
+        self.page = (limit, offset);
+        self
+    }
+}
+
+impl From<Error> for Fail {
+    fn from(e: Error) -> Fail {
+        let status = match &e {
+            Error::InvalidArgument(_) | Error::FailedPrecondition(_) => StatusCode::BAD_REQUEST,
+            Error::Unauthenticated(_) => StatusCode::UNAUTHORIZED,
+            Error::PermissionDenied(_) => StatusCode::FORBIDDEN,
+            Error::NotFound { .. } => StatusCode::NOT_FOUND,
+            Error::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+            Error::ResourceExhausted(_) => StatusCode::TOO_MANY_REQUESTS,
+            _ => StatusCode::INTERNAL_SERVER_ERROR,
+        };
+        let message = match &e {
+            Error::Internal(_) => "internal error".to_owned(),
+            other => other.to_string(),
+        };
+        Fail::new(status, message)
+    }
+}
+
+impl Refusal for Fail {
+    /// Echoes the pagination asked for, when it parses.
+    fn refusal(e: Error, request: &Parts) -> Fail {
+        let p = Params::new(RawQuery(request.uri.query().map(str::to_owned)));
+        Fail::from(e).at(page(&p).unwrap_or((0, 0)))
+    }
+}
+
+impl IntoResponse for Fail {
+    fn into_response(self) -> Response {
+        let (limit, offset) = self.page;
+        let body = json!({
+            "meta": {"pagination": {"limit": limit, "offset": offset, "total_count": 0}},
+            "errors": [{"httpcode": self.status.as_u16(), "message": self.message}],
+        });
+        (self.status, Json(body)).into_response()
+    }
 }
 
 /// An integer parameter, or a 400 naming it.
-fn integer(p: &Params, name: &str, default: i64) -> Result<i64, String> {
+fn integer(p: &Params, name: &str, default: i64) -> Result<i64, Fail> {
     match p.get(name) {
         None => Ok(default),
-        Some(v) => v
-            .parse::<i64>()
-            .map_err(|_| format!("{name}: must be an integer")),
+        Some(v) => v.parse::<i64>().map_err(|_| {
+            Fail::new(
+                StatusCode::BAD_REQUEST,
+                format!("{name}: must be an integer"),
+            )
+        }),
     }
+}
+
+/// `limit` and `offset`, with their defaults.
+fn page(p: &Params) -> Result<(i64, i64), Fail> {
+    Ok((
+        integer(p, "limit", DEFAULT_LIMIT)?,
+        integer(p, "offset", 0)?,
+    ))
 }
 
 /// List the organization's OAuth 2.0 clients, oldest first.
@@ -140,61 +189,55 @@ fn integer(p: &Params, name: &str, default: i64) -> Result<i64, String> {
     ),
     security(("slashidKey" = []), ("bearer" = []))
 )]
-async fn list(State(registry): State<Registry>, headers: HeaderMap, query: RawQuery) -> Response {
-    let p = Params::new(query);
-    let (limit, offset) = match (
-        integer(&p, "limit", DEFAULT_LIMIT),
-        integer(&p, "offset", 0),
-    ) {
-        (Ok(l), Ok(o)) => (l, o),
-        (Err(m), _) | (_, Err(m)) => return error(StatusCode::BAD_REQUEST, &m, 0, 0),
-    };
-    let caller = match auth::caller(&registry, &headers).await {
-        Ok(c) => c,
-        Err(e) => return domain_error(e, limit, offset),
-    };
+async fn list(
+    Authenticated { caller, .. }: Authenticated<Fail>,
+    State(registry): State<Registry>,
+    headers: HeaderMap,
+    query: RawQuery,
+) -> Result<Json<serde_json::Value>, Fail> {
+    let (limit, offset) = page(&Params::new(query))?;
+    list_page(&registry, &caller, &headers, limit, offset)
+        .await
+        .map_err(|f| f.at((limit, offset)))
+}
+
+async fn list_page(
+    registry: &Registry,
+    caller: &Caller,
+    headers: &HeaderMap,
+    limit: i64,
+    offset: i64,
+) -> Result<Json<serde_json::Value>, Fail> {
     match headers.get("slashid-orgid").and_then(|v| v.to_str().ok()) {
         None => {
-            return error(
+            return Err(Fail::new(
                 StatusCode::BAD_REQUEST,
                 "SlashID-OrgID header is required",
-                limit,
-                offset,
-            );
+            ));
         }
-        Some(org) if org != caller.org_id => {
+        Some(org) if caller.org_id != org => {
             // The organization's name is accepted too (as `admin` and `seed` print it).
             let same = registry
                 .find_org(org)
                 .await
                 .is_ok_and(|o| o.id == caller.org_id);
             if !same {
-                return error(
+                return Err(Fail::new(
                     StatusCode::FORBIDDEN,
                     "SlashID-OrgID does not match the API key's organization",
-                    limit,
-                    offset,
-                );
+                ));
             }
         }
         Some(_) => {}
     }
-    let size = match PageSize::strict("limit", limit, 1, MAX_LIMIT as u32) {
-        Ok(s) => s,
-        Err(e) => return domain_error(e, limit, offset),
-    };
+    let size = PageSize::strict("limit", limit, 1, MAX_LIMIT as u32)?;
     if offset < 0 {
-        return error(
+        return Err(Fail::new(
             StatusCode::BAD_REQUEST,
             "offset: must not be negative",
-            limit,
-            offset,
-        );
+        ));
     }
-    let start = match PageStart::offset("offset", offset as u64) {
-        Ok(s) => s,
-        Err(e) => return domain_error(e, limit, offset),
-    };
+    let start = PageStart::offset("offset", offset as u64)?;
     let request = ListRequest {
         filter: ClientFilter::default(),
         sort: Sort {
@@ -204,12 +247,9 @@ async fn list(State(registry): State<Registry>, headers: HeaderMap, query: RawQu
         page: PageRequest { size, start },
         include_total: true,
     };
-    match registry.list_clients(&caller, &request).await {
-        Ok(page) => Json(json!({
-            "meta": {"pagination": {"limit": limit, "offset": offset, "total_count": page.total_size.unwrap_or(0)}},
-            "result": page.items.iter().map(item).collect::<Vec<_>>(),
-        }))
-        .into_response(),
-        Err(e) => domain_error(e, limit, offset),
-    }
+    let page = registry.list_clients(caller, &request).await?;
+    Ok(Json(json!({
+        "meta": {"pagination": {"limit": limit, "offset": offset, "total_count": page.total_size.unwrap_or(0)}},
+        "result": page.items.iter().map(item).collect::<Vec<_>>(),
+    })))
 }

@@ -1,7 +1,8 @@
 //! Organizations, API keys, and authenticating a presented key.
 
 use super::Registry;
-use crate::domain::auth::{ApiKey, Caller, Scope};
+use crate::domain::auth::{ApiKey, Caller, Permission};
+use crate::domain::ids::{KeyId, OrgId};
 use crate::domain::model::Org;
 use crate::domain::secret::{self, NewSecret, SecretKind, SecretString};
 use crate::domain::{Error, Result, Timestamp};
@@ -22,11 +23,11 @@ pub struct CreatedKey {
 impl Registry {
     pub async fn create_org(&self, name: &str) -> Result<Org> {
         let name = crate::domain::validate::required_text("name", name)?;
-        if self.store.find_org(&name).await?.is_some() {
+        if self.store.find_org_by_name(&name).await?.is_some() {
             return Err(Error::AlreadyExists(format!("organization {name:?}")));
         }
         let org = Org {
-            id: uuid::Uuid::now_v7().to_string(),
+            id: OrgId::generate(),
             name,
             created_at: Timestamp::now(),
         };
@@ -34,26 +35,32 @@ impl Registry {
         Ok(org)
     }
 
-    /// Finds an organization by id or name.
+    /// Finds an organization by id or, failing that, by name: operators
+    /// and Review Board's `local_site` name it either way.
     pub async fn find_org(&self, id_or_name: &str) -> Result<Org> {
+        // A lookup key only: the organization found carries the stored id.
+        let as_id = OrgId::from_trusted(id_or_name.to_owned());
+        if let Some(org) = self.store.find_org(&as_id).await? {
+            return Ok(org);
+        }
         self.store
-            .find_org(id_or_name)
+            .find_org_by_name(id_or_name)
             .await?
             .ok_or_else(|| Error::not_found("organization", id_or_name))
     }
 
     pub async fn create_api_key(
         &self,
-        org_id: &str,
+        org_id: &OrgId,
         user_id: Option<String>,
-        scopes: Vec<Scope>,
+        scopes: Vec<Permission>,
         superuser: bool,
         expires_at: Option<Timestamp>,
     ) -> Result<CreatedKey> {
         let secret = NewSecret::generate(SecretKind::ApiKey);
         let key = ApiKey {
-            id: uuid::Uuid::now_v7().to_string(),
-            org_id: org_id.to_owned(),
+            id: KeyId::generate(),
+            org_id: org_id.clone(),
             user_id,
             scopes,
             superuser,
@@ -73,7 +80,7 @@ impl Registry {
 
     /// Revokes the organization's API key `key_id`. Keys are looked up on
     /// every call (no cache), so the next call with it is refused.
-    pub async fn revoke_api_key(&self, org_id: &str, key_id: &str) -> Result<()> {
+    pub async fn revoke_api_key(&self, org_id: &OrgId, key_id: &KeyId) -> Result<()> {
         if self
             .store
             .revoke_api_key(org_id, key_id, Timestamp::now())

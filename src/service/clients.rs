@@ -2,8 +2,10 @@
 
 use super::Registry;
 use super::tokens::{DEFAULT_ACCESS_TTL, DEFAULT_REFRESH_TTL};
-use crate::domain::auth::{Caller, Scope};
+use crate::domain::auth::{Caller, Permission};
+use crate::domain::ids::ClientId;
 use crate::domain::model::Client;
+use crate::domain::oauth::{GrantType, RedirectUri, Scope};
 use crate::domain::patch::ClientPatch;
 use crate::domain::secret::{NewSecret, SecretKind, SecretString};
 use crate::domain::validate::Violations;
@@ -14,10 +16,10 @@ use crate::store::DeleteClientOutcome;
 #[derive(Debug, Clone, Default)]
 pub struct NewClient {
     pub name: String,
-    pub grant_types: Vec<String>,
+    pub grant_types: Vec<GrantType>,
     pub response_types: Vec<String>,
-    pub scopes: Vec<String>,
-    pub redirect_uris: Vec<String>,
+    pub scopes: Vec<Scope>,
+    pub redirect_uris: Vec<RedirectUri>,
     pub public: bool,
     pub access_token_duration: Option<i64>,
     pub refresh_token_duration: Option<i64>,
@@ -32,8 +34,7 @@ impl NewClient {
         if self.grant_types.is_empty() {
             v.push("grant_types", "at least one grant type is required");
         }
-        if self.grant_types.iter().any(|g| g == "authorization_code")
-            && self.redirect_uris.is_empty()
+        if self.grant_types.contains(&GrantType::AuthorizationCode) && self.redirect_uris.is_empty()
         {
             v.push(
                 "redirect_uris",
@@ -45,8 +46,8 @@ impl NewClient {
 }
 
 impl Registry {
-    pub async fn get_client(&self, caller: &Caller, id: &str) -> Result<Client> {
-        caller.require(Scope::ClientsRead)?;
+    pub async fn get_client(&self, caller: &Caller, id: &ClientId) -> Result<Client> {
+        caller.require(Permission::ClientsRead)?;
         self.store
             .get_client(&caller.org_id, id)
             .await?
@@ -55,12 +56,23 @@ impl Registry {
 
     /// The client whose tokens a caller with `tokens:read` is listing (no
     /// `clients:read` needed to learn that it exists in the organization).
-    pub async fn client_of_tokens(&self, caller: &Caller, id: &str) -> Result<Client> {
-        caller.require(Scope::TokensRead)?;
+    pub async fn client_of_tokens(&self, caller: &Caller, id: &ClientId) -> Result<Client> {
+        caller.require(Permission::TokensRead)?;
         self.store
             .get_client(&caller.org_id, id)
             .await?
             .ok_or_else(|| Error::not_found("client", id))
+    }
+
+    /// The clients among `ids` whose tokens a caller with `tokens:read` is
+    /// listing, in one query (a page names each client once at most).
+    pub async fn clients_of_tokens(
+        &self,
+        caller: &Caller,
+        ids: &[ClientId],
+    ) -> Result<Vec<Client>> {
+        caller.require(Permission::TokensRead)?;
+        self.store.get_clients(&caller.org_id, ids).await
     }
 
     /// Registers a client; confidential clients get a secret, returned only here.
@@ -69,12 +81,12 @@ impl Registry {
         caller: &Caller,
         new: NewClient,
     ) -> Result<(Client, Option<SecretString>)> {
-        caller.require(Scope::ClientsWrite)?;
+        caller.require(Permission::ClientsWrite)?;
         new.check_rules()?;
         let now = Timestamp::now();
         let secret = (!new.public).then(|| NewSecret::generate(SecretKind::Client));
         let client = Client {
-            id: uuid::Uuid::now_v7().to_string(),
+            id: ClientId::generate(),
             org_id: caller.org_id.clone(),
             name: new.name,
             grant_types: new.grant_types,
@@ -98,10 +110,10 @@ impl Registry {
     pub async fn update_client(
         &self,
         caller: &Caller,
-        id: &str,
+        id: &ClientId,
         patch: &ClientPatch,
     ) -> Result<Client> {
-        caller.require(Scope::ClientsWrite)?;
+        caller.require(Permission::ClientsWrite)?;
         self.store
             .update_client(&caller.org_id, id, patch, Timestamp::now())
             .await?
@@ -110,8 +122,8 @@ impl Registry {
 
     /// Deletes a client; with tokens left it needs `force` (which deletes
     /// them in the same transaction).
-    pub async fn delete_client(&self, caller: &Caller, id: &str, force: bool) -> Result<()> {
-        caller.require(Scope::ClientsWrite)?;
+    pub async fn delete_client(&self, caller: &Caller, id: &ClientId, force: bool) -> Result<()> {
+        caller.require(Permission::ClientsWrite)?;
         match self.store.delete_client(&caller.org_id, id, force).await? {
             DeleteClientOutcome::Deleted => Ok(()),
             DeleteClientOutcome::NotFound => Err(Error::not_found("client", id)),

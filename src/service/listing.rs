@@ -8,8 +8,9 @@ use futures::Stream;
 use tracing::Instrument;
 
 use super::Registry;
-use crate::domain::auth::{Caller, Scope};
+use crate::domain::auth::{Caller, Permission};
 use crate::domain::cursor::{Cursor, query_fingerprint};
+use crate::domain::ids::OrgId;
 use crate::domain::model::{Client, Token};
 use crate::domain::query::{
     ClientFilter, ClientQuery, ClientSortField, Page, PageRequest, PageStart, Position, Sort,
@@ -31,13 +32,13 @@ trait Listable: Sized + Send + 'static {
     type Filter: Clone + Send + Sync + 'static;
     type Field: Copy + Send + Sync + std::fmt::Debug + 'static;
     const KIND: &'static str;
-    const SCOPE: Scope;
+    const PERMISSION: Permission;
     fn canonical(f: &Self::Filter) -> String;
     fn key(&self, field: Self::Field, now: Timestamp) -> Position;
     #[allow(clippy::too_many_arguments)]
     fn fetch(
         r: &Registry,
-        org: &str,
+        org: &OrgId,
         f: &Self::Filter,
         s: Sort<Self::Field>,
         now: Timestamp,
@@ -47,7 +48,7 @@ trait Listable: Sized + Send + 'static {
     ) -> impl Future<Output = Result<Vec<Self>>> + Send;
     fn count(
         r: &Registry,
-        org: &str,
+        org: &OrgId,
         f: &Self::Filter,
         now: Timestamp,
     ) -> impl Future<Output = Result<u64>> + Send;
@@ -57,7 +58,7 @@ impl Listable for Token {
     type Filter = TokenFilter;
     type Field = TokenSortField;
     const KIND: &'static str = "tokens";
-    const SCOPE: Scope = Scope::TokensRead;
+    const PERMISSION: Permission = Permission::TokensRead;
 
     fn canonical(f: &TokenFilter) -> String {
         f.canonical()
@@ -74,13 +75,13 @@ impl Listable for Token {
         };
         Position {
             key,
-            id: self.id.clone(),
+            id: self.id.to_string(),
         }
     }
 
     async fn fetch(
         r: &Registry,
-        org: &str,
+        org: &OrgId,
         f: &TokenFilter,
         sort: Sort<TokenSortField>,
         now: Timestamp,
@@ -89,7 +90,7 @@ impl Listable for Token {
         limit: u32,
     ) -> Result<Vec<Token>> {
         let q = TokenQuery {
-            org_id: org.to_owned(),
+            org_id: org.clone(),
             filter: f.clone(),
             sort,
             now,
@@ -100,7 +101,7 @@ impl Listable for Token {
         r.store.list_tokens(&q).await
     }
 
-    async fn count(r: &Registry, org: &str, f: &TokenFilter, now: Timestamp) -> Result<u64> {
+    async fn count(r: &Registry, org: &OrgId, f: &TokenFilter, now: Timestamp) -> Result<u64> {
         r.store.count_tokens(org, f, now).await
     }
 }
@@ -109,7 +110,7 @@ impl Listable for Client {
     type Filter = ClientFilter;
     type Field = ClientSortField;
     const KIND: &'static str = "clients";
-    const SCOPE: Scope = Scope::ClientsRead;
+    const PERMISSION: Permission = Permission::ClientsRead;
 
     fn canonical(f: &ClientFilter) -> String {
         f.canonical()
@@ -124,13 +125,13 @@ impl Listable for Client {
         };
         Position {
             key,
-            id: self.id.clone(),
+            id: self.id.to_string(),
         }
     }
 
     async fn fetch(
         r: &Registry,
-        org: &str,
+        org: &OrgId,
         f: &ClientFilter,
         sort: Sort<ClientSortField>,
         _now: Timestamp,
@@ -139,7 +140,7 @@ impl Listable for Client {
         limit: u32,
     ) -> Result<Vec<Client>> {
         let q = ClientQuery {
-            org_id: org.to_owned(),
+            org_id: org.clone(),
             filter: f.clone(),
             sort,
             after,
@@ -149,7 +150,7 @@ impl Listable for Client {
         r.store.list_clients(&q).await
     }
 
-    async fn count(r: &Registry, org: &str, f: &ClientFilter, _now: Timestamp) -> Result<u64> {
+    async fn count(r: &Registry, org: &OrgId, f: &ClientFilter, _now: Timestamp) -> Result<u64> {
         r.store.count_clients(org, f).await
     }
 }
@@ -168,7 +169,7 @@ impl Registry {
         caller: &Caller,
         req: &ListRequest<T::Filter, T::Field>,
     ) -> Result<Page<T>> {
-        caller.require(T::SCOPE)?;
+        caller.require(T::PERMISSION)?;
         let fp = fingerprint::<T>(&req.filter, &req.sort);
         let (after, now, offset) = match &req.page.start {
             PageStart::First => (None, Timestamp::now(), 0),
@@ -294,7 +295,7 @@ impl Registry {
     }
 
     pub async fn count_tokens(&self, caller: &Caller, filter: &TokenFilter) -> Result<u64> {
-        caller.require(Scope::TokensRead)?;
+        caller.require(Permission::TokensRead)?;
         self.store
             .count_tokens(&caller.org_id, filter, Timestamp::now())
             .await

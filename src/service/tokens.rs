@@ -2,9 +2,11 @@
 //! update, revoke, delete.
 
 use super::Registry;
-use crate::domain::auth::{Caller, Scope};
+use crate::domain::auth::{Caller, Permission};
 use crate::domain::error::quote;
+use crate::domain::ids::{ClientId, TokenId};
 use crate::domain::model::{Client, Pkce, Token, TokenKind};
+use crate::domain::oauth::{RedirectUri, Scope};
 use crate::domain::patch::TokenPatch;
 use crate::domain::secret::{NewSecret, SecretKind, SecretString};
 use crate::domain::validate::Violations;
@@ -20,23 +22,23 @@ pub const DEFAULT_REFRESH_TTL: i64 = 864_000;
 /// names in errors are relative to the token (faces add their prefix).
 #[derive(Debug, Clone, Default)]
 pub struct NewToken {
-    pub client_id: Option<String>,
+    pub client_id: Option<ClientId>,
     pub user_id: String,
     pub audience: String,
     pub subject: Option<String>,
-    pub scopes: Vec<String>,
+    pub scopes: Vec<Scope>,
     pub name: String,
     pub description: String,
     pub default_role: String,
     pub kind: TokenKind,
     pub pkce: Option<Pkce>,
-    pub redirect_uri: Option<String>,
+    pub redirect_uri: Option<RedirectUri>,
     pub expires_at: Option<Timestamp>,
 }
 
 impl Registry {
-    pub async fn get_token(&self, caller: &Caller, id: &str) -> Result<Token> {
-        caller.require(Scope::TokensRead)?;
+    pub async fn get_token(&self, caller: &Caller, id: &TokenId) -> Result<Token> {
+        caller.require(Permission::TokensRead)?;
         self.store
             .get_token(&caller.org_id, id)
             .await?
@@ -50,7 +52,7 @@ impl Registry {
         caller: &Caller,
         new: NewToken,
     ) -> Result<(Token, SecretString)> {
-        caller.require(Scope::TokensWrite)?;
+        caller.require(Permission::TokensWrite)?;
         let now = Timestamp::now();
         let mut v = Violations::default();
         if new.client_id.is_none() {
@@ -92,7 +94,7 @@ impl Registry {
 
         let secret = NewSecret::generate(SecretKind::Token);
         let token = Token {
-            id: uuid::Uuid::now_v7().to_string(),
+            id: TokenId::generate(),
             org_id: caller.org_id.clone(),
             client_id: new.client_id,
             subject: new.subject.unwrap_or_else(|| new.user_id.clone()),
@@ -126,10 +128,10 @@ impl Registry {
     pub async fn update_token(
         &self,
         caller: &Caller,
-        id: &str,
+        id: &TokenId,
         patch: &TokenPatch,
     ) -> Result<Token> {
-        caller.require(Scope::TokensWrite)?;
+        caller.require(Permission::TokensWrite)?;
         let now = Timestamp::now();
         let mut v = Violations::default();
         if patch.expires_at.is_some_and(|e| e <= now) {
@@ -160,16 +162,16 @@ impl Registry {
 
     /// Revokes a token. Idempotent: revoking a revoked token keeps its
     /// original revocation time, so retries are safe.
-    pub async fn revoke_token(&self, caller: &Caller, id: &str) -> Result<Token> {
-        caller.require(Scope::TokensWrite)?;
+    pub async fn revoke_token(&self, caller: &Caller, id: &TokenId) -> Result<Token> {
+        caller.require(Permission::TokensWrite)?;
         self.store
             .revoke_token(&caller.org_id, id, Timestamp::now())
             .await?
             .ok_or_else(|| Error::not_found("token", id))
     }
 
-    pub async fn delete_token(&self, caller: &Caller, id: &str) -> Result<()> {
-        caller.require(Scope::TokensWrite)?;
+    pub async fn delete_token(&self, caller: &Caller, id: &TokenId) -> Result<()> {
+        caller.require(Permission::TokensWrite)?;
         if self.store.delete_token(&caller.org_id, id).await? {
             Ok(())
         } else {
@@ -180,7 +182,7 @@ impl Registry {
 
 /// A client that lists scopes bounds its tokens' scopes to them (a client
 /// with none bounds nothing).
-fn client_scopes(client: &Client, scopes: &[String], v: &mut Violations) {
+fn client_scopes(client: &Client, scopes: &[Scope], v: &mut Violations) {
     if client.scopes.is_empty() {
         return;
     }

@@ -42,7 +42,7 @@ macro_rules! bulk_store {
                             .bind(t.default_role.clone())
                             .bind(t.pkce.as_ref().map(|p| p.challenge.clone()))
                             .bind(t.pkce.as_ref().map(|p| p.method.as_str().to_owned()))
-                            .bind(t.redirect_uri.clone())
+                            .bind(t.redirect_uri.as_deref())
                             .bind(t.kind.as_str())
                             .bind(t.secret_prefix.clone())
                             .bind(t.expires_at.micros())

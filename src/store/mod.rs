@@ -9,6 +9,7 @@
 
 mod bulk;
 mod error;
+mod ids;
 mod migrations;
 mod postgres;
 mod rows;
@@ -23,6 +24,7 @@ use std::time::Duration;
 use async_trait::async_trait;
 
 use crate::domain::auth::ApiKey;
+use crate::domain::ids::{ClientId, KeyId, OrgId, TokenId};
 use crate::domain::model::{Client, Org, Token};
 use crate::domain::patch::{ClientPatch, TokenPatch};
 use crate::domain::query::{ClientFilter, ClientQuery, TokenFilter, TokenQuery};
@@ -83,38 +85,42 @@ pub trait Store: Send + Sync + 'static {
     async fn server_key(&self, name: &str, candidate: &[u8]) -> Result<Vec<u8>>;
 
     async fn insert_org(&self, org: &Org) -> Result<()>;
-    /// By id or by name.
-    async fn find_org(&self, id_or_name: &str) -> Result<Option<Org>>;
+    async fn find_org(&self, id: &OrgId) -> Result<Option<Org>>;
+    /// By its unique name (operators name organizations by either).
+    async fn find_org_by_name(&self, name: &str) -> Result<Option<Org>>;
     /// Every organization with how many API keys, clients and tokens it
     /// holds, by name (for `admin list-orgs`).
     async fn list_orgs(&self) -> Result<Vec<OrgSummary>>;
     async fn insert_api_key(&self, key: &ApiKey) -> Result<()>;
     /// The organization's API keys, oldest first (for `admin list-keys`).
-    async fn list_api_keys(&self, org_id: &str) -> Result<Vec<ApiKey>>;
+    async fn list_api_keys(&self, org_id: &OrgId) -> Result<Vec<ApiKey>>;
     /// The key whose non-secret prefix is `prefix` (the caller verifies the hash).
     async fn find_api_key(&self, prefix: &str) -> Result<Option<ApiKey>>;
-    async fn touch_api_key(&self, id: &str, at: Timestamp) -> Result<()>;
+    async fn touch_api_key(&self, id: &KeyId, at: Timestamp) -> Result<()>;
     /// Marks the organization's key `id` revoked (keeping the first revoke
     /// time); false if the organization has no such key.
-    async fn revoke_api_key(&self, org_id: &str, id: &str, at: Timestamp) -> Result<bool>;
+    async fn revoke_api_key(&self, org_id: &OrgId, id: &KeyId, at: Timestamp) -> Result<bool>;
 
     async fn insert_client(&self, client: &Client, secret_hash: Option<&[u8]>) -> Result<()>;
-    async fn get_client(&self, org_id: &str, id: &str) -> Result<Option<Client>>;
+    async fn get_client(&self, org_id: &OrgId, id: &ClientId) -> Result<Option<Client>>;
+    /// The organization's clients among `ids` (any order; unknown ids are
+    /// left out), in one query.
+    async fn get_clients(&self, org_id: &OrgId, ids: &[ClientId]) -> Result<Vec<Client>>;
     async fn update_client(
         &self,
-        org_id: &str,
-        id: &str,
+        org_id: &OrgId,
+        id: &ClientId,
         patch: &ClientPatch,
         now: Timestamp,
     ) -> Result<Option<Client>>;
     async fn delete_client(
         &self,
-        org_id: &str,
-        id: &str,
+        org_id: &OrgId,
+        id: &ClientId,
         force: bool,
     ) -> Result<DeleteClientOutcome>;
     async fn list_clients(&self, q: &ClientQuery) -> Result<Vec<Client>>;
-    async fn count_clients(&self, org_id: &str, f: &ClientFilter) -> Result<u64>;
+    async fn count_clients(&self, org_id: &OrgId, f: &ClientFilter) -> Result<u64>;
 
     /// Inserts tokens in one transaction (all or nothing) and marks their
     /// clients as used.
@@ -123,24 +129,29 @@ pub trait Store: Send + Sync + 'static {
     /// on an empty table (indexes rebuilt once at the end), nothing left
     /// behind if interrupted. Returns the number of rows loaded.
     async fn bulk_load_tokens(&self, batches: TokenBatches) -> Result<u64>;
-    async fn get_token(&self, org_id: &str, id: &str) -> Result<Option<Token>>;
+    async fn get_token(&self, org_id: &OrgId, id: &TokenId) -> Result<Option<Token>>;
     async fn update_token(
         &self,
-        org_id: &str,
-        id: &str,
+        org_id: &OrgId,
+        id: &TokenId,
         patch: &TokenPatch,
         now: Timestamp,
     ) -> Result<Option<Token>>;
     /// Sets `revoked_at` unless already set; returns the token as stored.
-    async fn revoke_token(&self, org_id: &str, id: &str, at: Timestamp) -> Result<Option<Token>>;
-    async fn delete_token(&self, org_id: &str, id: &str) -> Result<bool>;
+    async fn revoke_token(
+        &self,
+        org_id: &OrgId,
+        id: &TokenId,
+        at: Timestamp,
+    ) -> Result<Option<Token>>;
+    async fn delete_token(&self, org_id: &OrgId, id: &TokenId) -> Result<bool>;
     /// Ids of every organization, for maintenance jobs that work org by org.
-    async fn org_ids(&self) -> Result<Vec<String>>;
+    async fn org_ids(&self) -> Result<Vec<OrgId>>;
     /// Deletes up to `limit` of the organization's tokens that expired or
     /// were revoked before `before` (one short transaction); returns how many.
-    async fn sweep_tokens(&self, org_id: &str, before: Timestamp, limit: u32) -> Result<u64>;
+    async fn sweep_tokens(&self, org_id: &OrgId, before: Timestamp, limit: u32) -> Result<u64>;
     async fn list_tokens(&self, q: &TokenQuery) -> Result<Vec<Token>>;
-    async fn count_tokens(&self, org_id: &str, f: &TokenFilter, now: Timestamp) -> Result<u64>;
+    async fn count_tokens(&self, org_id: &OrgId, f: &TokenFilter, now: Timestamp) -> Result<u64>;
 }
 
 /// Connections a pool opens at most, unless configured (`--db-max-connections`).

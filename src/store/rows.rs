@@ -4,8 +4,10 @@
 //! in for sqlx's `FromRow` derive, whose `macros` feature would compile
 //! sqlx, both drivers and SQLite a second time for the build host.
 
-use crate::domain::auth::{ApiKey, Scope};
+use crate::domain::auth::{ApiKey, Permission};
+use crate::domain::ids::{ClientId, KeyId, OrgId, TokenId};
 use crate::domain::model::{ChallengeMethod, Client, Org, Pkce, Token, TokenKind};
+use crate::domain::oauth::{GrantType, RedirectUri, Scope};
 use crate::domain::{Error, Result, Timestamp};
 
 /// Implements `sqlx::FromRow` for a row struct on SQLite and PostgreSQL,
@@ -29,9 +31,9 @@ macro_rules! from_row {
 
 #[derive(Debug)]
 pub struct TokenRow {
-    pub id: String,
-    pub org_id: String,
-    pub client_id: Option<String>,
+    pub id: TokenId,
+    pub org_id: OrgId,
+    pub client_id: Option<ClientId>,
     pub user_id: String,
     pub audience: String,
     pub subject: String,
@@ -76,8 +78,24 @@ pub fn json_list(s: &str) -> Result<Vec<String>> {
     serde_json::from_str(s).map_err(|e| Error::Internal(format!("corrupt list column: {e}")))
 }
 
-pub fn to_json_list(v: &[String]) -> String {
-    serde_json::to_string(v).unwrap_or_else(|_| "[]".into())
+/// A list column of values the store wrote after they were parsed.
+fn trusted_list<T>(s: &str, wrap: fn(String) -> T) -> Result<Vec<T>> {
+    Ok(json_list(s)?.into_iter().map(wrap).collect())
+}
+
+fn grant_types(s: &str) -> Result<Vec<GrantType>> {
+    json_list(s)?
+        .iter()
+        .map(|g| {
+            GrantType::parse("grant_types", g)
+                .map_err(|_| Error::Internal(format!("corrupt grant type {g:?}")))
+        })
+        .collect()
+}
+
+pub fn to_json_list<T: AsRef<str>>(v: &[T]) -> String {
+    let v: Vec<&str> = v.iter().map(AsRef::as_ref).collect();
+    serde_json::to_string(&v).unwrap_or_else(|_| "[]".into())
 }
 
 impl TryFrom<TokenRow> for Token {
@@ -96,7 +114,7 @@ impl TryFrom<TokenRow> for Token {
         Ok(Token {
             kind: TokenKind::parse(&r.kind)
                 .ok_or_else(|| Error::Internal(format!("corrupt kind {:?}", r.kind)))?,
-            scopes: json_list(&r.scopes)?,
+            scopes: trusted_list(&r.scopes, Scope::from_trusted)?,
             id: r.id,
             org_id: r.org_id,
             client_id: r.client_id,
@@ -107,7 +125,7 @@ impl TryFrom<TokenRow> for Token {
             description: r.description,
             default_role: r.default_role,
             pkce,
-            redirect_uri: r.redirect_uri,
+            redirect_uri: r.redirect_uri.map(RedirectUri::from_trusted),
             secret_prefix: r.secret_prefix,
             expires_at: Timestamp::from_micros(r.expires_at),
             created_at: Timestamp::from_micros(r.created_at),
@@ -119,8 +137,8 @@ impl TryFrom<TokenRow> for Token {
 
 #[derive(Debug)]
 pub struct ClientRow {
-    pub id: String,
-    pub org_id: String,
+    pub id: ClientId,
+    pub org_id: OrgId,
     pub name: String,
     pub grant_types: String,
     pub response_types: String,
@@ -157,10 +175,10 @@ impl TryFrom<ClientRow> for Client {
 
     fn try_from(r: ClientRow) -> Result<Client> {
         Ok(Client {
-            grant_types: json_list(&r.grant_types)?,
+            grant_types: grant_types(&r.grant_types)?,
             response_types: json_list(&r.response_types)?,
-            scopes: json_list(&r.scopes)?,
-            redirect_uris: json_list(&r.redirect_uris)?,
+            scopes: trusted_list(&r.scopes, Scope::from_trusted)?,
+            redirect_uris: trusted_list(&r.redirect_uris, RedirectUri::from_trusted)?,
             id: r.id,
             org_id: r.org_id,
             name: r.name,
@@ -177,8 +195,8 @@ impl TryFrom<ClientRow> for Client {
 
 #[derive(Debug)]
 pub struct ApiKeyRow {
-    pub id: String,
-    pub org_id: String,
+    pub id: KeyId,
+    pub org_id: OrgId,
     pub user_id: Option<String>,
     pub scopes: String,
     pub superuser: bool,
@@ -209,7 +227,7 @@ impl TryFrom<ApiKeyRow> for ApiKey {
 
     fn try_from(r: ApiKeyRow) -> Result<ApiKey> {
         Ok(ApiKey {
-            scopes: Scope::parse_list("scopes", &r.scopes)
+            scopes: Permission::parse_list("scopes", &r.scopes)
                 .map_err(|e| Error::Internal(format!("corrupt api key scopes: {e}")))?,
             id: r.id,
             org_id: r.org_id,
@@ -227,7 +245,7 @@ impl TryFrom<ApiKeyRow> for ApiKey {
 
 #[derive(Debug)]
 pub struct OrgRow {
-    pub id: String,
+    pub id: OrgId,
     pub name: String,
     pub created_at: i64,
 }

@@ -8,6 +8,7 @@
 use std::fmt::Write;
 
 use crate::domain::Timestamp;
+use crate::domain::ids::{ClientId, OrgId};
 use crate::domain::model::TokenStatus;
 use crate::domain::query::{
     ClientFilter, ClientQuery, ClientSortField, Direction, Position, SortValue, TokenFilter,
@@ -348,7 +349,7 @@ fn list_tokens_by_status(dialect: Dialect, q: &TokenQuery) -> Sql {
     sql
 }
 
-pub fn count_tokens(dialect: Dialect, org_id: &str, f: &TokenFilter, now: Timestamp) -> Sql {
+pub fn count_tokens(dialect: Dialect, org_id: &OrgId, f: &TokenFilter, now: Timestamp) -> Sql {
     let mut sql = Sql::new(dialect, "SELECT COUNT(*) FROM tokens");
     token_where(&mut sql, org_id, f, now);
     sql
@@ -361,7 +362,7 @@ fn client_where(sql: &mut Sql, org_id: &str, f: &ClientFilter) {
         sql.name_glob("name", g);
     }
     if let Some(g) = &f.grant_type {
-        sql.json_list_contains("grant_types", g);
+        sql.json_list_contains("grant_types", g.as_str());
     }
     if let Some(p) = f.public {
         sql.push(" AND public = ");
@@ -382,9 +383,31 @@ pub fn list_clients(dialect: Dialect, q: &ClientQuery) -> Sql {
     sql
 }
 
-pub fn count_clients(dialect: Dialect, org_id: &str, f: &ClientFilter) -> Sql {
+pub fn count_clients(dialect: Dialect, org_id: &OrgId, f: &ClientFilter) -> Sql {
     let mut sql = Sql::new(dialect, "SELECT COUNT(*) FROM clients");
     client_where(&mut sql, org_id, f);
+    sql
+}
+
+/// Most ids one `IN (...)` list binds; longer lists are split (SQLite's
+/// default limit is 32,766 parameters, PostgreSQL's 65,535).
+pub const MAX_IN_LIST: usize = 500;
+
+/// The organization's clients whose id is in `ids` (at most `MAX_IN_LIST`).
+pub fn clients_by_id(dialect: Dialect, org_id: &OrgId, ids: &[ClientId]) -> Sql {
+    let mut sql = Sql::new(
+        dialect,
+        &format!("SELECT {CLIENT_COLUMNS} FROM clients WHERE org_id = "),
+    );
+    sql.text_param(org_id);
+    sql.push(" AND id IN (");
+    for (i, id) in ids.iter().enumerate() {
+        if i > 0 {
+            sql.push(", ");
+        }
+        sql.text_param(id);
+    }
+    sql.push(")");
     sql
 }
 

@@ -27,6 +27,7 @@ macro_rules! sql_store {
         use $crate::store::sql::{self as sqlgen, CLIENT_COLUMNS, TOKEN_COLUMNS};
         use $crate::store::{DeleteClientOutcome, NewTokenRow, OrgSummary, Store};
         use $crate::domain::auth::ApiKey;
+        use $crate::domain::ids::{ClientId, KeyId, OrgId, TokenId};
         use $crate::domain::model::{Client, Org, Token};
         use $crate::domain::patch::{ClientPatch, TokenPatch};
         use $crate::domain::query::{ClientFilter, ClientQuery, TokenFilter, TokenQuery};
@@ -37,8 +38,8 @@ macro_rules! sql_store {
         impl $store {
             async fn fetch_token(
                 conn: &mut <$db as sqlx::Database>::Connection,
-                org_id: &str,
-                id: &str,
+                org_id: &OrgId,
+                id: &TokenId,
             ) -> Result<Option<Token>> {
                 let row: Option<TokenRow> = sqlx::query_as(AssertSqlSafe(format!(
                     "SELECT {TOKEN_COLUMNS} FROM tokens WHERE org_id = $1 AND id = $2"
@@ -52,8 +53,8 @@ macro_rules! sql_store {
 
             async fn fetch_client(
                 conn: &mut <$db as sqlx::Database>::Connection,
-                org_id: &str,
-                id: &str,
+                org_id: &OrgId,
+                id: &ClientId,
             ) -> Result<Option<Client>> {
                 let row: Option<ClientRow> = sqlx::query_as(AssertSqlSafe(format!(
                     "SELECT {CLIENT_COLUMNS} FROM clients WHERE org_id = $1 AND id = $2"
@@ -129,17 +130,26 @@ macro_rules! sql_store {
                 Ok(())
             }
 
-            async fn find_org(&self, id_or_name: &str) -> Result<Option<Org>> {
+            async fn find_org(&self, id: &OrgId) -> Result<Option<Org>> {
                 let row: Option<OrgRow> =
-                    sqlx::query_as("SELECT id, name, created_at FROM orgs WHERE id = $1 OR name = $1 ORDER BY id LIMIT 1")
-                        .bind(id_or_name)
+                    sqlx::query_as("SELECT id, name, created_at FROM orgs WHERE id = $1")
+                        .bind(id)
+                        .fetch_optional(&self.pool)
+                        .await?;
+                Ok(row.map(Org::from))
+            }
+
+            async fn find_org_by_name(&self, name: &str) -> Result<Option<Org>> {
+                let row: Option<OrgRow> =
+                    sqlx::query_as("SELECT id, name, created_at FROM orgs WHERE name = $1")
+                        .bind(name)
                         .fetch_optional(&self.pool)
                         .await?;
                 Ok(row.map(Org::from))
             }
 
             async fn list_orgs(&self) -> Result<Vec<OrgSummary>> {
-                let rows: Vec<(String, String, i64, i64, i64, i64)> = sqlx::query_as(
+                let rows: Vec<(OrgId, String, i64, i64, i64, i64)> = sqlx::query_as(
                     "SELECT o.id, o.name, o.created_at, \
                      (SELECT COUNT(*) FROM api_keys k WHERE k.org_id = o.id), \
                      (SELECT COUNT(*) FROM clients c WHERE c.org_id = o.id), \
@@ -159,7 +169,7 @@ macro_rules! sql_store {
                     .collect())
             }
 
-            async fn list_api_keys(&self, org_id: &str) -> Result<Vec<ApiKey>> {
+            async fn list_api_keys(&self, org_id: &OrgId) -> Result<Vec<ApiKey>> {
                 let rows: Vec<ApiKeyRow> = sqlx::query_as(
                     "SELECT id, org_id, user_id, scopes, superuser, prefix, hash, created_at, last_used_at, \
                      expires_at, revoked_at FROM api_keys WHERE org_id = $1 ORDER BY created_at, id",
@@ -203,7 +213,7 @@ macro_rules! sql_store {
                 row.map(ApiKey::try_from).transpose()
             }
 
-            async fn touch_api_key(&self, id: &str, at: Timestamp) -> Result<()> {
+            async fn touch_api_key(&self, id: &KeyId, at: Timestamp) -> Result<()> {
                 sqlx::query("UPDATE api_keys SET last_used_at = $1 WHERE id = $2")
                     .bind(at.micros())
                     .bind(id)
@@ -212,7 +222,7 @@ macro_rules! sql_store {
                 Ok(())
             }
 
-            async fn revoke_api_key(&self, org_id: &str, id: &str, at: Timestamp) -> Result<bool> {
+            async fn revoke_api_key(&self, org_id: &OrgId, id: &KeyId, at: Timestamp) -> Result<bool> {
                 let done = sqlx::query(
                     "UPDATE api_keys SET revoked_at = COALESCE(revoked_at, $1) WHERE org_id = $2 AND id = $3",
                 )
@@ -249,12 +259,26 @@ macro_rules! sql_store {
                 Ok(())
             }
 
-            async fn get_client(&self, org_id: &str, id: &str) -> Result<Option<Client>> {
+            async fn get_client(&self, org_id: &OrgId, id: &ClientId) -> Result<Option<Client>> {
                 let mut conn = self.pool.acquire().await?;
                 Self::fetch_client(&mut conn, org_id, id).await
             }
 
-            async fn update_client(&self, org_id: &str, id: &str, patch: &ClientPatch, now: Timestamp) -> Result<Option<Client>> {
+            async fn get_clients(&self, org_id: &OrgId, ids: &[ClientId]) -> Result<Vec<Client>> {
+                // One bound parameter per id; callers pass a page's worth.
+                let mut rows: Vec<ClientRow> = Vec::with_capacity(ids.len());
+                for chunk in ids.chunks(sqlgen::MAX_IN_LIST) {
+                    let sql = sqlgen::clients_by_id($dialect, org_id, chunk);
+                    let mut part: Vec<ClientRow> =
+                        bind_params!(sqlx::query_as(AssertSqlSafe(sql.text)), sql.params)
+                            .fetch_all(&self.pool)
+                            .await?;
+                    rows.append(&mut part);
+                }
+                rows.into_iter().map(Client::try_from).collect()
+            }
+
+            async fn update_client(&self, org_id: &OrgId, id: &ClientId, patch: &ClientPatch, now: Timestamp) -> Result<Option<Client>> {
                 let mut tx = self.begin_write().await?;
                 let Some(mut c) = Self::fetch_client(&mut tx, org_id, id).await? else {
                     return Ok(None);
@@ -281,7 +305,7 @@ macro_rules! sql_store {
                 Ok(Some(c))
             }
 
-            async fn delete_client(&self, org_id: &str, id: &str, force: bool) -> Result<DeleteClientOutcome> {
+            async fn delete_client(&self, org_id: &OrgId, id: &ClientId, force: bool) -> Result<DeleteClientOutcome> {
                 let mut tx = self.begin_write().await?;
                 if Self::fetch_client(&mut tx, org_id, id).await?.is_none() {
                     return Ok(DeleteClientOutcome::NotFound);
@@ -316,7 +340,7 @@ macro_rules! sql_store {
                 rows.into_iter().map(Client::try_from).collect()
             }
 
-            async fn count_clients(&self, org_id: &str, f: &ClientFilter) -> Result<u64> {
+            async fn count_clients(&self, org_id: &OrgId, f: &ClientFilter) -> Result<u64> {
                 self.query_count(sqlgen::count_clients($dialect, org_id, f)).await
             }
 
@@ -343,12 +367,12 @@ macro_rules! sql_store {
                 self.bulk_load(batches).await
             }
 
-            async fn get_token(&self, org_id: &str, id: &str) -> Result<Option<Token>> {
+            async fn get_token(&self, org_id: &OrgId, id: &TokenId) -> Result<Option<Token>> {
                 let mut conn = self.pool.acquire().await?;
                 Self::fetch_token(&mut conn, org_id, id).await
             }
 
-            async fn update_token(&self, org_id: &str, id: &str, patch: &TokenPatch, now: Timestamp) -> Result<Option<Token>> {
+            async fn update_token(&self, org_id: &OrgId, id: &TokenId, patch: &TokenPatch, now: Timestamp) -> Result<Option<Token>> {
                 let mut tx = self.begin_write().await?;
                 let Some(mut t) = Self::fetch_token(&mut tx, org_id, id).await? else {
                     return Ok(None);
@@ -373,7 +397,7 @@ macro_rules! sql_store {
                 Ok(Some(t))
             }
 
-            async fn revoke_token(&self, org_id: &str, id: &str, at: Timestamp) -> Result<Option<Token>> {
+            async fn revoke_token(&self, org_id: &OrgId, id: &TokenId, at: Timestamp) -> Result<Option<Token>> {
                 let mut tx = self.begin_write().await?;
                 sqlx::query(
                     "UPDATE tokens SET revoked_at = $1, updated_at = $1 \
@@ -389,7 +413,7 @@ macro_rules! sql_store {
                 Ok(t)
             }
 
-            async fn delete_token(&self, org_id: &str, id: &str) -> Result<bool> {
+            async fn delete_token(&self, org_id: &OrgId, id: &TokenId) -> Result<bool> {
                 let mut tx = self.begin_write().await?;
                 let done = sqlx::query("DELETE FROM tokens WHERE org_id = $1 AND id = $2")
                     .bind(org_id)
@@ -400,13 +424,13 @@ macro_rules! sql_store {
                 Ok(done.rows_affected() > 0)
             }
 
-            async fn org_ids(&self) -> Result<Vec<String>> {
+            async fn org_ids(&self) -> Result<Vec<OrgId>> {
                 Ok(sqlx::query_scalar("SELECT id FROM orgs ORDER BY id")
                     .fetch_all(&self.pool)
                     .await?)
             }
 
-            async fn sweep_tokens(&self, org_id: &str, before: Timestamp, limit: u32) -> Result<u64> {
+            async fn sweep_tokens(&self, org_id: &OrgId, before: Timestamp, limit: u32) -> Result<u64> {
                 // Each branch is an index range (expires_at; the revoked
                 // partial index), and the LIMIT keeps the write lock short.
                 let sql = format!(
@@ -429,7 +453,7 @@ macro_rules! sql_store {
                 self.query_tokens(sqlgen::list_tokens($dialect, q)).await
             }
 
-            async fn count_tokens(&self, org_id: &str, f: &TokenFilter, now: Timestamp) -> Result<u64> {
+            async fn count_tokens(&self, org_id: &OrgId, f: &TokenFilter, now: Timestamp) -> Result<u64> {
                 self.query_count(sqlgen::count_tokens($dialect, org_id, f, now)).await
             }
         }

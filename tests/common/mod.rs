@@ -14,8 +14,10 @@ use std::net::SocketAddr;
 use oauth_registry::app::Application;
 use oauth_registry::config::ServerConfig;
 use oauth_registry::domain::Timestamp;
-use oauth_registry::domain::auth::Scope;
+use oauth_registry::domain::auth::Permission;
+use oauth_registry::domain::ids::{OrgId, TokenId};
 use oauth_registry::domain::model::{Token, TokenKind};
+use oauth_registry::domain::oauth::Scope;
 use oauth_registry::domain::secret::ExposeSecret;
 use oauth_registry::grpc::pb;
 use oauth_registry::grpc::pb::client_service_client::ClientServiceClient;
@@ -48,10 +50,10 @@ pub struct TestApp {
     pub database_url: String,
     pub channel: Channel,
     /// Organization A and an all-scopes key bound to user "alice".
-    pub org_a: String,
+    pub org_a: OrgId,
     pub key_a: String,
     /// Organization B and an all-scopes key bound to user "bob".
-    pub org_b: String,
+    pub org_b: OrgId,
     pub key_b: String,
     sqlite_dir: Option<tempfile::TempDir>,
     pg_database: Option<(String, String)>,
@@ -118,7 +120,7 @@ pub async fn spawn_with(backend: Backend, tweak: impl FnOnce(&mut ServerConfig))
         .create_api_key(
             &org_a,
             Some("alice".into()),
-            vec![Scope::Admin],
+            vec![Permission::Admin],
             false,
             None,
         )
@@ -128,7 +130,13 @@ pub async fn spawn_with(backend: Backend, tweak: impl FnOnce(&mut ServerConfig))
         .expose_secret()
         .to_owned();
     let key_b = registry
-        .create_api_key(&org_b, Some("bob".into()), vec![Scope::Admin], false, None)
+        .create_api_key(
+            &org_b,
+            Some("bob".into()),
+            vec![Permission::Admin],
+            false,
+            None,
+        )
         .await
         .expect("key b")
         .secret
@@ -166,7 +174,7 @@ impl TestApp {
     }
 
     /// A key for `org` with exactly `scopes`.
-    pub async fn key(&self, org: &str, user: Option<&str>, scopes: Vec<Scope>) -> String {
+    pub async fn key(&self, org: &OrgId, user: Option<&str>, scopes: Vec<Permission>) -> String {
         self.registry
             .create_api_key(org, user.map(str::to_owned), scopes, false, None)
             .await
@@ -243,7 +251,7 @@ pub const NAMES: [&str; 6] = ["alpha", "beta", "Gamma", "delta", "ßeta", "a*b"]
 
 /// Inserts `n` tokens into `org` with deliberate ties in every sort key,
 /// statuses of all three kinds, three owners and two clients-less kinds.
-pub async fn insert_tokens(app: &TestApp, org: &str, n: usize) -> Vec<Token> {
+pub async fn insert_tokens(app: &TestApp, org: &OrgId, n: usize) -> Vec<Token> {
     let rows = token_rows(org, n);
     app.registry
         .store()
@@ -254,22 +262,22 @@ pub async fn insert_tokens(app: &TestApp, org: &str, n: usize) -> Vec<Token> {
 }
 
 /// The rows `insert_tokens` inserts, without inserting them.
-pub fn token_rows(org: &str, n: usize) -> Vec<NewTokenRow> {
+pub fn token_rows(org: &OrgId, n: usize) -> Vec<NewTokenRow> {
     let now = Timestamp::now().micros();
     (0..n)
         .map(|i| {
             let created = now - 30 * DAY + (i as i64 % 9) * DAY;
             let token = Token {
-                id: uuid::Uuid::now_v7().to_string(),
-                org_id: org.to_owned(),
+                id: TokenId::parse("id", &uuid::Uuid::now_v7().to_string()).expect("id"),
+                org_id: org.clone(),
                 client_id: None,
                 user_id: format!("user-{}", i % 3),
                 audience: String::new(),
                 subject: format!("user-{}", i % 3),
                 scopes: if i % 2 == 0 {
-                    vec!["read".into()]
+                    scopes(&["read"])
                 } else {
-                    vec!["write".into(), "email".into()]
+                    scopes(&["write", "email"])
                 },
                 name: format!("{}-{}", NAMES[i % NAMES.len()], i % 4),
                 description: String::new(),
@@ -350,4 +358,11 @@ macro_rules! backend_tests {
             )*
         }
     };
+}
+
+/// Scope values for rows a test builds.
+pub fn scopes(list: &[&str]) -> Vec<Scope> {
+    list.iter()
+        .map(|s| Scope::parse("scopes", s).expect("scope"))
+        .collect()
 }

@@ -112,12 +112,12 @@ async fn walks_under_concurrent_writes_see_stable_rows_once(backend: Backend) {
     let stable: Vec<String> = insert_tokens(&app, &app.org_a, 600)
         .await
         .into_iter()
-        .map(|t| t.id)
+        .map(|t| t.id.into())
         .collect();
     let doomed: Vec<String> = insert_tokens(&app, &app.org_a, 200)
         .await
         .into_iter()
-        .map(|t| t.id)
+        .map(|t| t.id.into())
         .collect();
 
     let stop = Arc::new(AtomicBool::new(false));

@@ -3,8 +3,9 @@
 //! Names are chosen to expose collation differences (case, accents, LIKE
 //! metacharacters); timestamps carry microseconds.
 
-use crate::common::{Backend, TestApp, authed, spawn_app};
+use crate::common::{Backend, TestApp, authed, scopes, spawn_app};
 use oauth_registry::domain::Timestamp;
+use oauth_registry::domain::ids::{OrgId, TokenId};
 use oauth_registry::domain::model::{Token, TokenKind};
 use oauth_registry::grpc::pb;
 use oauth_registry::store::NewTokenRow;
@@ -14,19 +15,19 @@ const NAMES: [&str; 12] = [
 ];
 const DAY: i64 = 86_400_000_000;
 
-fn rows(org: &str, base: i64) -> Vec<NewTokenRow> {
+fn rows(org: &OrgId, base: i64) -> Vec<NewTokenRow> {
     (0..150)
         .map(|i: i64| {
             let created = base - 40 * DAY + (i % 17) * 3_600_000_123 + i % 3;
             NewTokenRow {
                 token: Token {
-                    id: format!("0190{:032x}", i * 7919 % 1000),
-                    org_id: org.to_owned(),
+                    id: TokenId::parse("id", &format!("0190{:032x}", i * 7919 % 1000)).expect("id"),
+                    org_id: org.clone(),
                     client_id: None,
                     user_id: format!("user-{}", i % 4),
                     audience: "aud".into(),
                     subject: format!("user-{}", i % 4),
-                    scopes: vec![["read", "write", "a%b", "x_y"][(i % 4) as usize].into()],
+                    scopes: scopes(&[["read", "write", "a%b", "x_y"][(i % 4) as usize]]),
                     name: format!(
                         "{}{}",
                         NAMES[(i % 12) as usize],

@@ -136,7 +136,7 @@ async fn send(
     let method = Method::from_bytes(method.to_uppercase().as_bytes()).expect("method");
     let mut req = reqwest::Client::new()
         .request(method, format!("{}{path}", app.rest))
-        .header("SlashID-OrgID", app.org_a.clone());
+        .header("SlashID-OrgID", app.org_a.to_string());
     if let Some(k) = key {
         req = req.header("Authorization", format!("Bearer {k}"));
     }

@@ -30,7 +30,7 @@ fn expected(tokens: &[Token], field: &str, desc: bool) -> Vec<String> {
             .then_with(|| a.id.as_bytes().cmp(b.id.as_bytes()));
         if desc { o.reverse() } else { o }
     });
-    v.into_iter().map(|t| t.id.clone()).collect()
+    v.into_iter().map(|t| t.id.to_string()).collect()
 }
 
 async fn list(
@@ -424,7 +424,7 @@ async fn filters_select_exactly_the_matching_rows(backend: Backend) {
         let mut want: Vec<String> = tokens
             .iter()
             .filter(|t| pred(t))
-            .map(|t| t.id.clone())
+            .map(|t| t.id.to_string())
             .collect();
         want.sort();
         let got = walk(

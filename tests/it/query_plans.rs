@@ -6,7 +6,9 @@
 
 use crate::common::{Backend, TestApp, insert_tokens, spawn_app};
 use oauth_registry::domain::Timestamp;
+use oauth_registry::domain::ids::{ClientId, OrgId};
 use oauth_registry::domain::model::{Client, Token};
+use oauth_registry::domain::oauth::GrantType;
 use oauth_registry::domain::query::{
     ClientFilter, ClientQuery, ClientSortField, Direction, Position, Sort, SortValue, TokenFilter,
     TokenQuery, TokenSortField,
@@ -34,19 +36,19 @@ fn position(t: &Token, field: TokenSortField, now: Timestamp) -> Position {
     };
     Position {
         key,
-        id: t.id.clone(),
+        id: t.id.to_string(),
     }
 }
 
 /// Every query to check: (label, sql).
-fn queries(dialect: Dialect, org: &str, deep: &Token) -> Vec<(String, Sql)> {
+fn queries(dialect: Dialect, org: &OrgId, deep: &Token) -> Vec<(String, Sql)> {
     let now = Timestamp::now();
     let mut out = Vec::new();
     for field in FIELDS {
         for direction in [Direction::Asc, Direction::Desc] {
             for keyset in [false, true] {
                 let q = TokenQuery {
-                    org_id: org.to_owned(),
+                    org_id: org.clone(),
                     filter: TokenFilter::default(),
                     sort: Sort { field, direction },
                     now,
@@ -64,7 +66,7 @@ fn queries(dialect: Dialect, org: &str, deep: &Token) -> Vec<(String, Sql)> {
         }
     }
     let by_owner = TokenQuery {
-        org_id: org.to_owned(),
+        org_id: org.clone(),
         filter: TokenFilter {
             user_id: Some("user-1".into()),
             ..Default::default()
@@ -86,7 +88,7 @@ fn queries(dialect: Dialect, org: &str, deep: &Token) -> Vec<(String, Sql)> {
         ClientSortField::Id,
     ] {
         let q = ClientQuery {
-            org_id: org.to_owned(),
+            org_id: org.clone(),
             filter: ClientFilter::default(),
             sort: Sort {
                 field,
@@ -112,10 +114,10 @@ async fn seed(app: &TestApp) -> Token {
     for i in 0..2000 {
         let org = if i % 2 == 0 { &app.org_a } else { &app.org_b };
         let c = Client {
-            id: uuid::Uuid::now_v7().to_string(),
+            id: ClientId::parse("id", &uuid::Uuid::now_v7().to_string()).expect("id"),
             org_id: org.clone(),
             name: format!("client {}", i % 97),
-            grant_types: vec!["client_credentials".into()],
+            grant_types: vec![GrantType::ClientCredentials],
             response_types: vec![],
             scopes: vec![],
             redirect_uris: vec![],

@@ -3,7 +3,7 @@
 //! `google.rpc.Status` errors with grpc-gateway's HTTP statuses.
 
 use crate::common::{Backend, TestApp, authed, insert_tokens, spawn_app};
-use oauth_registry::domain::auth::Scope;
+use oauth_registry::domain::auth::Permission;
 use oauth_registry::grpc::pb;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
@@ -284,7 +284,9 @@ async fn errors_are_google_rpc_status(backend: Backend) {
     assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
     let body: Value = r.json().await.unwrap();
     assert_eq!(body["code"], 16);
-    let clients_only = app.key(&app.org_a, None, vec![Scope::ClientsRead]).await;
+    let clients_only = app
+        .key(&app.org_a, None, vec![Permission::ClientsRead])
+        .await;
     let (status, body) = get(&app, &clients_only, "/v1/tokens").await;
     assert_eq!(
         (status, body["code"].as_i64()),

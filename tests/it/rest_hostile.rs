@@ -66,7 +66,7 @@ async fn send(
     let mut req = reqwest::Client::new()
         .request(method, format!("{}{path}", app.rest))
         .header("Authorization", format!("Bearer {key}"))
-        .header("SlashID-OrgID", app.org_a.clone());
+        .header("SlashID-OrgID", app.org_a.to_string());
     if let Some(b) = body {
         req = req
             .header(

@@ -5,7 +5,7 @@
 use std::collections::HashSet;
 
 use crate::common::{Backend, TestApp, spawn_app, token_for};
-use oauth_registry::domain::auth::Scope;
+use oauth_registry::domain::auth::Permission;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
@@ -264,12 +264,12 @@ async fn every_error_in_losant_shape(backend: Backend) {
     let (status, body) = get(&app, "oak_forged", "").await;
     assert_eq!(status, StatusCode::UNAUTHORIZED);
     assert_error(&body, "Unauthorized");
-    let unbound = app.key(&app.org_a, None, vec![Scope::Admin]).await;
+    let unbound = app.key(&app.org_a, None, vec![Permission::Admin]).await;
     let (status, body) = get(&app, &unbound, "").await;
     assert_eq!(status, StatusCode::FORBIDDEN);
     assert_error(&body, "Forbidden");
     let read_only = app
-        .key(&app.org_a, Some("alice"), vec![Scope::TokensRead])
+        .key(&app.org_a, Some("alice"), vec![Permission::TokensRead])
         .await;
     let (status, body) = post(&app, &read_only, &body_for(&client, "x")).await;
     assert_eq!(status, StatusCode::FORBIDDEN);

@@ -7,7 +7,7 @@
 use std::collections::HashSet;
 
 use crate::common::{Backend, TestApp, insert_tokens, spawn_app};
-use oauth_registry::domain::auth::Scope;
+use oauth_registry::domain::auth::Permission;
 use oauth_registry::domain::secret::ExposeSecret;
 use reqwest::StatusCode;
 use serde_json::Value;
@@ -20,7 +20,12 @@ const REFERENCE_MIDDLE: &str = include_str!("../fixtures/reviewboard-8.1/list-st
 /// Its answer to `?counts-only=1`.
 const REFERENCE_COUNTS: &str = include_str!("../fixtures/reviewboard-8.1/counts-only.json");
 
-async fn key(app: &TestApp, user: Option<&str>, scopes: Vec<Scope>, superuser: bool) -> String {
+async fn key(
+    app: &TestApp,
+    user: Option<&str>,
+    scopes: Vec<Permission>,
+    superuser: bool,
+) -> String {
     app.registry
         .create_api_key(&app.org_a, user.map(str::to_owned), scopes, superuser, None)
         .await
@@ -71,7 +76,7 @@ fn fail_code(body: &Value) -> i64 {
 async fn list_matches_the_reference(backend: Backend) {
     let app = spawn_app(backend).await;
     insert_tokens(&app, &app.org_a, 90).await;
-    let superuser = key(&app, Some("admin"), vec![Scope::Admin], true).await;
+    let superuser = key(&app, Some("admin"), vec![Permission::Admin], true).await;
     let (status, headers, body) = call(
         &app,
         reqwest::Method::GET,
@@ -194,7 +199,7 @@ async fn list_matches_the_reference(backend: Backend) {
 async fn max_results_is_silently_capped_at_200(backend: Backend) {
     let app = spawn_app(backend).await;
     insert_tokens(&app, &app.org_a, 230).await;
-    let superuser = key(&app, None, vec![Scope::TokensRead], true).await;
+    let superuser = key(&app, None, vec![Permission::TokensRead], true).await;
     let (status, _, body) = call(
         &app,
         reqwest::Method::GET,
@@ -221,7 +226,7 @@ async fn owners_see_their_own_and_items_work(backend: Backend) {
     let owner = key(
         &app,
         Some("user-1"),
-        vec![Scope::TokensRead, Scope::TokensWrite],
+        vec![Permission::TokensRead, Permission::TokensWrite],
         false,
     )
     .await;
@@ -323,7 +328,7 @@ async fn owners_see_their_own_and_items_work(backend: Backend) {
     // Another organization's superuser cannot reach it either.
     let other = app
         .registry
-        .create_api_key(&app.org_b, None, vec![Scope::Admin], true, None)
+        .create_api_key(&app.org_b, None, vec![Permission::Admin], true, None)
         .await
         .unwrap()
         .secret
@@ -352,7 +357,7 @@ async fn owners_see_their_own_and_items_work(backend: Backend) {
 async fn every_documented_error_code(backend: Backend) {
     let app = spawn_app(backend).await;
     insert_tokens(&app, &app.org_a, 5).await;
-    let su = key(&app, None, vec![Scope::Admin], true).await;
+    let su = key(&app, None, vec![Permission::Admin], true).await;
     let cases: Vec<(Option<String>, &str, StatusCode, i64)> = vec![
         (None, "/api/oauth-tokens/", StatusCode::UNAUTHORIZED, 103),
         (
@@ -371,13 +376,13 @@ async fn every_documented_error_code(backend: Backend) {
             100,
         ),
         (
-            Some(key(&app, None, vec![Scope::ClientsRead], true).await),
+            Some(key(&app, None, vec![Permission::ClientsRead], true).await),
             "/api/oauth-tokens/",
             StatusCode::FORBIDDEN,
             112,
         ),
         (
-            Some(key(&app, None, vec![Scope::TokensRead], false).await),
+            Some(key(&app, None, vec![Permission::TokensRead], false).await),
             "/api/oauth-tokens/",
             StatusCode::FORBIDDEN,
             101,

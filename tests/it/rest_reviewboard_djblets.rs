@@ -10,7 +10,7 @@ use reqwest::header::HeaderMap;
 use serde_json::Value;
 
 use crate::common::{Backend, TestApp, insert_tokens, spawn_app};
-use oauth_registry::domain::auth::Scope;
+use oauth_registry::domain::auth::Permission;
 use oauth_registry::domain::secret::ExposeSecret;
 
 const TOKENS: usize = 40;
@@ -20,7 +20,7 @@ async fn superuser(app: &TestApp) -> String {
         .create_api_key(
             &app.org_a,
             Some("admin".into()),
-            vec![Scope::Admin],
+            vec![Permission::Admin],
             true,
             None,
         )

@@ -5,9 +5,10 @@
 
 use std::collections::HashSet;
 
-use crate::common::{Backend, TestApp, spawn_app};
+use crate::common::{Backend, TestApp, scopes, spawn_app};
 use oauth_registry::domain::Timestamp;
-use oauth_registry::domain::auth::Scope;
+use oauth_registry::domain::auth::Permission;
+use oauth_registry::domain::ids::{ClientId, OrgId, TokenId};
 use oauth_registry::domain::model::{Token, TokenKind};
 use oauth_registry::store::NewTokenRow;
 use reqwest::StatusCode;
@@ -97,23 +98,23 @@ fn validate(schema: &Value, v: &Value, path: &str) -> Result<(), String> {
 
 /// Tokens of `client` in `org`: owners u1/u2, some refresh (not listed by
 /// Siro), some revoked, created an hour apart.
-async fn seed_tokens(app: &TestApp, org: &str, client: &str, n: usize) -> Vec<Token> {
+async fn seed_tokens(app: &TestApp, org: &OrgId, client: &str, n: usize) -> Vec<Token> {
     let base = Timestamp::now().micros() - (n as i64 + 5) * HOUR;
     let rows: Vec<NewTokenRow> = (0..n)
         .map(|i| {
             let created = base + i as i64 * HOUR;
             NewTokenRow {
                 token: Token {
-                    id: uuid::Uuid::now_v7().to_string(),
-                    org_id: org.to_owned(),
-                    client_id: Some(client.to_owned()),
+                    id: TokenId::parse("id", &uuid::Uuid::now_v7().to_string()).expect("id"),
+                    org_id: org.clone(),
+                    client_id: Some(ClientId::parse("client_id", client).expect("id")),
                     user_id: if i % 3 == 0 { "u2".into() } else { "u1".into() },
                     audience: "https://api.example.com".into(),
                     subject: "u1".into(),
                     scopes: if i % 2 == 0 {
-                        vec!["read".into()]
+                        scopes(&["read"])
                     } else {
-                        vec!["read".into(), "write".into()]
+                        scopes(&["read", "write"])
                     },
                     name: format!("t{i}"),
                     description: String::new(),
@@ -352,7 +353,9 @@ async fn every_documented_error(backend: Backend) {
     assert_eq!(status, StatusCode::UNAUTHORIZED);
     let (status, _) = call(&app, Some("Bearer nonsense"), &client, "owner=u1").await;
     assert_eq!(status, StatusCode::UNAUTHORIZED);
-    let clients_only = app.key(&app.org_a, None, vec![Scope::ClientsRead]).await;
+    let clients_only = app
+        .key(&app.org_a, None, vec![Permission::ClientsRead])
+        .await;
     let (status, _) = call(&app, Some(&clients_only), &client, "owner=u1").await;
     assert_eq!(status, StatusCode::FORBIDDEN);
     let (status, _) = call(&app, k, &client, "owner=u1&cursor=forged").await;

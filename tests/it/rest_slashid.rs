@@ -227,7 +227,7 @@ async fn errors_use_the_slashid_envelope(backend: Backend) {
         .key(
             &app.org_a,
             None,
-            vec![oauth_registry::domain::auth::Scope::TokensRead],
+            vec![oauth_registry::domain::auth::Permission::TokensRead],
         )
         .await;
     let (status, body) = call(

@@ -7,11 +7,12 @@ use std::time::Duration;
 
 use crate::common::{Backend, TestApp, spawn_app, spawn_with, token_rows};
 use oauth_registry::domain::Timestamp;
+use oauth_registry::domain::ids::OrgId;
 use oauth_registry::domain::query::TokenFilter;
 
 const DAY: i64 = 86_400_000_000;
 
-async fn count(app: &TestApp, org: &str) -> u64 {
+async fn count(app: &TestApp, org: &OrgId) -> u64 {
     app.registry
         .store()
         .count_tokens(org, &TokenFilter::default(), Timestamp::now())
@@ -21,7 +22,7 @@ async fn count(app: &TestApp, org: &str) -> u64 {
 
 /// `n` tokens in `org`, expiring `expires` µs from now, revoked `revoked`
 /// µs from now (if some).
-async fn add(app: &TestApp, org: &str, n: usize, expires: i64, revoked: Option<i64>) {
+async fn add(app: &TestApp, org: &OrgId, n: usize, expires: i64, revoked: Option<i64>) {
     let now = Timestamp::now().micros();
     let mut rows = token_rows(org, n);
     for r in &mut rows {

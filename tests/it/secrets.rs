@@ -3,7 +3,7 @@
 //! SQLite file, its WAL, the database rows, or any later response.
 
 use crate::common::{Backend, TestApp, authed, spawn_app, token_for};
-use oauth_registry::domain::auth::Scope;
+use oauth_registry::domain::auth::Permission;
 use oauth_registry::domain::secret::ExposeSecret;
 use oauth_registry::grpc::pb;
 
@@ -16,7 +16,7 @@ async fn make_secrets(app: &TestApp) -> Vec<String> {
             .create_api_key(
                 &app.org_a,
                 Some(format!("u{i}")),
-                vec![Scope::Admin],
+                vec![Permission::Admin],
                 false,
                 None,
             )

@@ -34,11 +34,11 @@ async fn revoke_some(app: &TestApp, pool: &mut Vec<String>, n: usize) {
 async fn setup(backend: Backend) -> (TestApp, HashSet<String>, Vec<String>) {
     let app = spawn_app(backend).await;
     let tokens = insert_tokens(&app, &app.org_a, TOKENS).await;
-    let all: HashSet<String> = tokens.iter().map(|t| t.id.clone()).collect();
+    let all: HashSet<String> = tokens.iter().map(|t| t.id.to_string()).collect();
     let live: Vec<String> = tokens
         .iter()
         .filter(|t| t.revoked_at.is_none())
-        .map(|t| t.id.clone())
+        .map(|t| t.id.to_string())
         .collect();
     (app, all, live)
 }

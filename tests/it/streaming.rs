@@ -55,10 +55,10 @@ async fn stream_yields_every_row_once(backend: Backend) {
         assert_eq!(p.tokens.len(), if last { 34 } else { 100 });
     }
     let got = ids(&pages);
-    let unique: HashSet<_> = got.iter().collect();
+    let unique: HashSet<&str> = got.iter().map(String::as_str).collect();
     assert_eq!(got.len(), tokens.len());
     assert_eq!(unique.len(), tokens.len());
-    let want: HashSet<_> = tokens.iter().map(|t| &t.id).collect();
+    let want: HashSet<&str> = tokens.iter().map(|t| t.id.as_str()).collect();
     assert_eq!(unique, want);
     // The default page size (0) is the documented streaming default.
     let default = collect(&app, pb::StreamTokensRequest::default()).await;

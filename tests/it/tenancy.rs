@@ -4,7 +4,7 @@
 
 use crate::common::{Backend, TestApp, authed, spawn_app, token_for};
 use oauth_registry::domain::Timestamp;
-use oauth_registry::domain::auth::Scope;
+use oauth_registry::domain::auth::Permission;
 use oauth_registry::domain::secret::ExposeSecret;
 use oauth_registry::grpc::pb;
 use pbjson_types::FieldMask;
@@ -422,30 +422,30 @@ async fn call(app: &TestApp, rpc: &str, key: &str) -> Code {
     r.map_or_else(|s| s.code(), |()| Code::Ok)
 }
 
-const RPCS: [(&str, Scope); 14] = [
-    ("ListTokens", Scope::TokensRead),
-    ("StreamTokens", Scope::TokensRead),
-    ("CountTokens", Scope::TokensRead),
-    ("GetToken", Scope::TokensRead),
-    ("CreateToken", Scope::TokensWrite),
-    ("UpdateToken", Scope::TokensWrite),
-    ("RevokeToken", Scope::TokensWrite),
-    ("DeleteToken", Scope::TokensWrite),
-    ("ListClients", Scope::ClientsRead),
-    ("StreamClients", Scope::ClientsRead),
-    ("GetClient", Scope::ClientsRead),
-    ("CreateClient", Scope::ClientsWrite),
-    ("UpdateClient", Scope::ClientsWrite),
-    ("DeleteClient", Scope::ClientsWrite),
+const RPCS: [(&str, Permission); 14] = [
+    ("ListTokens", Permission::TokensRead),
+    ("StreamTokens", Permission::TokensRead),
+    ("CountTokens", Permission::TokensRead),
+    ("GetToken", Permission::TokensRead),
+    ("CreateToken", Permission::TokensWrite),
+    ("UpdateToken", Permission::TokensWrite),
+    ("RevokeToken", Permission::TokensWrite),
+    ("DeleteToken", Permission::TokensWrite),
+    ("ListClients", Permission::ClientsRead),
+    ("StreamClients", Permission::ClientsRead),
+    ("GetClient", Permission::ClientsRead),
+    ("CreateClient", Permission::ClientsWrite),
+    ("UpdateClient", Permission::ClientsWrite),
+    ("DeleteClient", Permission::ClientsWrite),
 ];
 
 async fn scopes_are_enforced_per_rpc(backend: Backend) {
     let app = spawn_app(backend).await;
     for scope in [
-        Scope::TokensRead,
-        Scope::TokensWrite,
-        Scope::ClientsRead,
-        Scope::ClientsWrite,
+        Permission::TokensRead,
+        Permission::TokensWrite,
+        Permission::ClientsRead,
+        Permission::ClientsWrite,
     ] {
         let key = app.key(&app.org_a, Some("alice"), vec![scope]).await;
         for (rpc, needs) in RPCS {
@@ -482,7 +482,7 @@ async fn bad_credentials_are_unauthenticated(backend: Backend) {
         .create_api_key(
             &app.org_a,
             None,
-            vec![Scope::Admin],
+            vec![Permission::Admin],
             false,
             Some(Timestamp::from_micros(Timestamp::now().micros() - 1)),
         )
@@ -537,7 +537,7 @@ async fn revoked_key_is_refused_at_once(backend: Backend) {
     let app = spawn_app(backend).await;
     let created = app
         .registry
-        .create_api_key(&app.org_a, None, vec![Scope::TokensRead], false, None)
+        .create_api_key(&app.org_a, None, vec![Permission::TokensRead], false, None)
         .await
         .expect("key");
     let list = |key: String| {

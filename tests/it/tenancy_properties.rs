@@ -235,12 +235,12 @@ fn run(backend: Backend) {
         let a: Vec<String> = insert_tokens(&app, &app.org_a, 150)
             .await
             .into_iter()
-            .map(|t| t.id)
+            .map(|t| t.id.into())
             .collect();
         let b: Vec<String> = insert_tokens(&app, &app.org_b, 150)
             .await
             .into_iter()
-            .map(|t| t.id)
+            .map(|t| t.id.into())
             .collect();
         let keys = [app.key_a.clone(), app.key_b.clone()];
         World {

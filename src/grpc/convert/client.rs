@@ -3,7 +3,9 @@
 use pbjson_types::{Duration, FieldMask};
 
 use super::{list, mask_paths, parse_duration, timestamp};
+use crate::domain::ids::ClientId;
 use crate::domain::model::Client;
+use crate::domain::oauth::{GrantType, RedirectUri, Scope, strings};
 use crate::domain::patch::ClientPatch;
 use crate::domain::validate::{self, Violations};
 use crate::domain::{Error, Result};
@@ -12,12 +14,12 @@ use crate::service::NewClient;
 
 pub fn client(c: &Client) -> pb::Client {
     pb::Client {
-        client_id: c.id.clone(),
+        client_id: c.id.to_string(),
         client_name: c.name.clone(),
-        grant_types: c.grant_types.clone(),
+        grant_types: strings(&c.grant_types),
         response_types: c.response_types.clone(),
-        scopes: c.scopes.clone(),
-        redirect_uris: c.redirect_uris.clone(),
+        scopes: strings(&c.scopes),
+        redirect_uris: strings(&c.redirect_uris),
         public: c.public,
         access_token_duration: Some(Duration {
             seconds: c.access_token_duration,
@@ -48,7 +50,7 @@ pub fn new_client(c: Option<&pb::Client>) -> Result<NewClient> {
         &mut v,
         "client.grant_types",
         &c.grant_types,
-        validate::grant_type,
+        GrantType::parse,
     );
     let response_types = list(
         &mut v,
@@ -56,12 +58,12 @@ pub fn new_client(c: Option<&pb::Client>) -> Result<NewClient> {
         &c.response_types,
         validate::response_type,
     );
-    let scopes = list(&mut v, "client.scopes", &c.scopes, validate::scope_token);
+    let scopes = list(&mut v, "client.scopes", &c.scopes, Scope::parse);
     let redirect_uris = list(
         &mut v,
         "client.redirect_uris",
         &c.redirect_uris,
-        validate::redirect_uri,
+        RedirectUri::parse,
     );
     let access = c
         .access_token_duration
@@ -105,7 +107,7 @@ pub const CLIENT_UPDATABLE: [&str; 7] = [
 pub fn client_patch(
     c: Option<&pb::Client>,
     mask: Option<&FieldMask>,
-) -> Result<(String, ClientPatch)> {
+) -> Result<(ClientId, ClientPatch)> {
     let Some(c) = c else {
         return Err(Error::invalid("client", "is required"));
     };
@@ -135,7 +137,7 @@ pub fn client_patch(
                     &mut v,
                     "client.grant_types",
                     &c.grant_types,
-                    validate::grant_type,
+                    GrantType::parse,
                 );
                 if g.is_empty() {
                     v.push("client.grant_types", "at least one grant type is required");
@@ -150,20 +152,13 @@ pub fn client_patch(
                     validate::response_type,
                 ))
             }
-            "scopes" => {
-                patch.scopes = Some(list(
-                    &mut v,
-                    "client.scopes",
-                    &c.scopes,
-                    validate::scope_token,
-                ))
-            }
+            "scopes" => patch.scopes = Some(list(&mut v, "client.scopes", &c.scopes, Scope::parse)),
             "redirect_uris" => {
                 patch.redirect_uris = Some(list(
                     &mut v,
                     "client.redirect_uris",
                     &c.redirect_uris,
-                    validate::redirect_uri,
+                    RedirectUri::parse,
                 ))
             }
             "access_token_duration" => match &c.access_token_duration {

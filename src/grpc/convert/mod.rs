@@ -10,6 +10,7 @@ pub use token::{TOKEN_UPDATABLE, new_token, token, token_patch};
 
 use pbjson_types::{Duration, FieldMask, Timestamp as PbTimestamp};
 
+use crate::domain::ids::ParseId;
 use crate::domain::query::{PageBounds, PageRequest, PageSize, PageStart};
 use crate::domain::validate::{self, Violations};
 use crate::domain::{Error, Result, Timestamp};
@@ -53,7 +54,7 @@ pub fn page_request(
     Ok(PageRequest { size, start })
 }
 
-pub(super) fn opt_id(v: &mut Violations, field: &str, s: &str) -> Option<String> {
+pub(super) fn opt_id<T: ParseId>(v: &mut Violations, field: &str, s: &str) -> Option<T> {
     if s.is_empty() {
         None
     } else {
@@ -61,17 +62,18 @@ pub(super) fn opt_id(v: &mut Violations, field: &str, s: &str) -> Option<String>
     }
 }
 
-pub(super) fn list(
+/// Each item parsed by `f` (violations name `field[i]`), duplicates dropped.
+pub(super) fn list<T: PartialEq>(
     v: &mut Violations,
     field: &str,
     items: &[String],
-    f: fn(&str, &str) -> Result<String>,
-) -> Vec<String> {
+    f: fn(&str, &str) -> Result<T>,
+) -> Vec<T> {
     if items.len() > validate::MAX_LIST {
         v.push(field, format!("at most {} entries", validate::MAX_LIST));
         return Vec::new();
     }
-    let mut out: Vec<String> = Vec::new();
+    let mut out: Vec<T> = Vec::new();
     for (i, s) in items.iter().enumerate() {
         if let Some(x) = v.check(f(&format!("{field}[{i}]"), s))
             && !out.contains(&x)

@@ -3,7 +3,9 @@
 use pbjson_types::FieldMask;
 
 use super::{list, mask_paths, opt_id, parse_timestamp, timestamp};
+use crate::domain::ids::TokenId;
 use crate::domain::model::{ChallengeMethod, Pkce, Token, TokenKind, TokenStatus};
+use crate::domain::oauth::{RedirectUri, Scope};
 use crate::domain::patch::TokenPatch;
 use crate::domain::validate::{self, MAX_DESCRIPTION, MAX_TEXT, Violations};
 use crate::domain::{Error, Result, Timestamp};
@@ -29,18 +31,18 @@ pub fn token(t: Token, now: Timestamp) -> pb::Token {
         ),
     };
     pb::Token {
-        id: t.id,
-        client_id: t.client_id.unwrap_or_default(),
+        id: t.id.into(),
+        client_id: t.client_id.map(String::from).unwrap_or_default(),
         user_id: t.user_id,
         audience: t.audience,
         subject: t.subject,
-        scopes: t.scopes,
+        scopes: t.scopes.into_iter().map(String::from).collect(),
         name: t.name,
         description: t.description,
         default_role: t.default_role,
         code_challenge,
         code_challenge_method: method as i32,
-        redirect_uri: t.redirect_uri.unwrap_or_default(),
+        redirect_uri: t.redirect_uri.map(String::from).unwrap_or_default(),
         kind: match t.kind {
             TokenKind::Access => pb::TokenKind::Access,
             TokenKind::Refresh => pb::TokenKind::Refresh,
@@ -62,7 +64,7 @@ pub fn new_token(t: Option<&pb::Token>) -> Result<NewToken> {
     let mut v = Violations::default();
     let user_id = v.check(validate::id("token.user_id", &t.user_id));
     let client_id = opt_id(&mut v, "token.client_id", &t.client_id);
-    let scopes = list(&mut v, "token.scopes", &t.scopes, validate::scope_token);
+    let scopes = list(&mut v, "token.scopes", &t.scopes, Scope::parse);
     let audience = v.check(validate::optional_text(
         "token.audience",
         &t.audience,
@@ -130,10 +132,7 @@ pub fn new_token(t: Option<&pb::Token>) -> Result<NewToken> {
     let redirect_uri = if t.redirect_uri.is_empty() {
         None
     } else {
-        v.check(validate::redirect_uri(
-            "token.redirect_uri",
-            &t.redirect_uri,
-        ))
+        v.check(RedirectUri::parse("token.redirect_uri", &t.redirect_uri))
     };
     let expires_at = t
         .expire_time
@@ -169,7 +168,7 @@ pub const TOKEN_UPDATABLE: [&str; 6] = [
 pub fn token_patch(
     t: Option<&pb::Token>,
     mask: Option<&FieldMask>,
-) -> Result<(String, TokenPatch)> {
+) -> Result<(TokenId, TokenPatch)> {
     let Some(t) = t else {
         return Err(Error::invalid("token", "is required"));
     };
@@ -197,14 +196,7 @@ pub fn token_patch(
                     MAX_DESCRIPTION,
                 ))
             }
-            "scopes" => {
-                patch.scopes = Some(list(
-                    &mut v,
-                    "token.scopes",
-                    &t.scopes,
-                    validate::scope_token,
-                ))
-            }
+            "scopes" => patch.scopes = Some(list(&mut v, "token.scopes", &t.scopes, Scope::parse)),
             "default_role" => {
                 patch.default_role = v.check(validate::optional_text(
                     "token.default_role",

@@ -34,21 +34,6 @@ pub(in crate::rest) async fn allowed_methods(req: Request, next: Next) -> Respon
     resp
 }
 
-/// A canonical call without an `Authorization` header is UNAUTHENTICATED
-/// (401) before its body is read, so a missing credential is never
-/// reported as a bad body instead.
-pub(super) async fn credentials_first(req: Request, next: Next) -> Response {
-    if req
-        .headers()
-        .contains_key(axum::http::header::AUTHORIZATION)
-    {
-        return next.run(req).await;
-    }
-    super::transcode::error_response(&tonic::Status::unauthenticated(
-        "missing authorization header",
-    ))
-}
-
 struct Allowed {
     methods: &'static [Method],
     header: &'static str,

@@ -6,22 +6,20 @@ mod transcode;
 use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
 use axum::extract::{Path, RawQuery, State};
-use axum::http::HeaderMap;
 use axum::response::Response;
 use tonic::Status;
 use utoipa::IntoParams;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
+use super::auth::Authenticated;
 use super::openapi::{RpcStatus, proto};
 use super::params::Params;
 use crate::grpc::pb::client_service_server::ClientService;
 use crate::grpc::pb::token_service_server::TokenService;
 use crate::grpc::{ClientApi, TokenApi, pb};
 use crate::service::Registry;
-use transcode::{
-    body, boolean, error_response, grpc, int, respond, text, try_response, try_status, update_mask,
-};
+use transcode::{Fail, body, boolean, grpc, int, respond, text, update_mask};
 
 pub fn routes() -> OpenApiRouter<Registry> {
     OpenApiRouter::new()
@@ -30,7 +28,6 @@ pub fn routes() -> OpenApiRouter<Registry> {
         .routes(routes!(get_token, update_token, delete_token, token_action))
         .routes(routes!(list_clients, create_client))
         .routes(routes!(get_client, update_client, delete_client))
-        .route_layer(axum::middleware::from_fn(methods::credentials_first))
 }
 
 /// Query parameters of the List methods (AIP-132/158).
@@ -99,19 +96,23 @@ struct DeleteQuery {
     responses((status = 200, body = proto::ListTokensResponse), (status = "default", description = "google.rpc.Status with grpc-gateway's HTTP status", body = RpcStatus)),
     security(("bearer" = []))
 )]
-async fn list_tokens(State(r): State<Registry>, headers: HeaderMap, q: RawQuery) -> Response {
+async fn list_tokens(
+    Authenticated { caller, .. }: Authenticated<Fail>,
+    State(r): State<Registry>,
+    q: RawQuery,
+) -> Result<Response, Fail> {
     let p = Params::new(q);
     let msg = pb::ListTokensRequest {
-        page_size: try_status!(int(&p, "pageSize", "page_size")),
+        page_size: int(&p, "pageSize", "page_size")?,
         page_token: text(&p, "pageToken", "page_token"),
         filter: text(&p, "filter", "filter"),
         order_by: text(&p, "orderBy", "order_by"),
-        skip: try_status!(int(&p, "skip", "skip")),
-        page_number: try_status!(int(&p, "pageNumber", "page_number")),
-        include_total_size: try_status!(boolean(&p, "includeTotalSize", "include_total_size")),
+        skip: int(&p, "skip", "skip")?,
+        page_number: int(&p, "pageNumber", "page_number")?,
+        include_total_size: boolean(&p, "includeTotalSize", "include_total_size")?,
     };
     respond(
-        TokenApi::new(r).list_tokens(grpc(&headers, msg)).await,
+        TokenApi::new(r).list_tokens(grpc(caller, msg)).await?,
         "ListTokensResponse",
     )
 }
@@ -125,13 +126,17 @@ async fn list_tokens(State(r): State<Registry>, headers: HeaderMap, q: RawQuery)
     responses((status = 200, body = proto::CountTokensResponse), (status = "default", description = "google.rpc.Status with grpc-gateway's HTTP status", body = RpcStatus)),
     security(("bearer" = []))
 )]
-async fn count_tokens(State(r): State<Registry>, headers: HeaderMap, q: RawQuery) -> Response {
+async fn count_tokens(
+    Authenticated { caller, .. }: Authenticated<Fail>,
+    State(r): State<Registry>,
+    q: RawQuery,
+) -> Result<Response, Fail> {
     let p = Params::new(q);
     let msg = pb::CountTokensRequest {
         filter: text(&p, "filter", "filter"),
     };
     respond(
-        TokenApi::new(r).count_tokens(grpc(&headers, msg)).await,
+        TokenApi::new(r).count_tokens(grpc(caller, msg)).await?,
         "CountTokensResponse",
     )
 }
@@ -146,14 +151,14 @@ async fn count_tokens(State(r): State<Registry>, headers: HeaderMap, q: RawQuery
     security(("bearer" = []))
 )]
 async fn get_token(
+    Authenticated { caller, .. }: Authenticated<Fail>,
     State(r): State<Registry>,
-    headers: HeaderMap,
     Path(id): Path<String>,
-) -> Response {
+) -> Result<Response, Fail> {
     respond(
         TokenApi::new(r)
-            .get_token(grpc(&headers, pb::GetTokenRequest { id }))
-            .await,
+            .get_token(grpc(caller, pb::GetTokenRequest { id }))
+            .await?,
         "Token",
     )
 }
@@ -168,14 +173,14 @@ async fn get_token(
     security(("bearer" = []))
 )]
 async fn create_token(
+    Authenticated { caller, .. }: Authenticated<Fail>,
     State(r): State<Registry>,
-    headers: HeaderMap,
     bytes: Result<Bytes, BytesRejection>,
-) -> Response {
-    let token: pb::Token = try_response!(body(bytes));
+) -> Result<Response, Fail> {
+    let token: pb::Token = body(bytes)?;
     let msg = pb::CreateTokenRequest { token: Some(token) };
     respond(
-        TokenApi::new(r).create_token(grpc(&headers, msg)).await,
+        TokenApi::new(r).create_token(grpc(caller, msg)).await?,
         "CreateTokenResponse",
     )
 }
@@ -191,20 +196,20 @@ async fn create_token(
     security(("bearer" = []))
 )]
 async fn update_token(
+    Authenticated { caller, .. }: Authenticated<Fail>,
     State(r): State<Registry>,
-    headers: HeaderMap,
     Path(id): Path<String>,
     q: RawQuery,
     bytes: Result<Bytes, BytesRejection>,
-) -> Response {
-    let mut token: pb::Token = try_response!(body(bytes));
+) -> Result<Response, Fail> {
+    let mut token: pb::Token = body(bytes)?;
     token.id = id;
     let msg = pb::UpdateTokenRequest {
         token: Some(token),
         update_mask: update_mask(&Params::new(q)),
     };
     respond(
-        TokenApi::new(r).update_token(grpc(&headers, msg)).await,
+        TokenApi::new(r).update_token(grpc(caller, msg)).await?,
         "Token",
     )
 }
@@ -221,22 +226,22 @@ async fn update_token(
     security(("bearer" = []))
 )]
 async fn token_action(
+    Authenticated { caller, .. }: Authenticated<Fail>,
     State(r): State<Registry>,
-    headers: HeaderMap,
     Path(name): Path<String>,
-) -> Response {
+) -> Result<Response, Fail> {
     match name.split_once(':') {
         Some((id, "revoke")) => {
             let msg = pb::RevokeTokenRequest { id: id.to_owned() };
             respond(
-                TokenApi::new(r).revoke_token(grpc(&headers, msg)).await,
+                TokenApi::new(r).revoke_token(grpc(caller, msg)).await?,
                 "Token",
             )
         }
-        _ => error_response(&Status::not_found(format!(
+        _ => Err(Fail::from(Status::not_found(format!(
             "no method POST /v1/tokens/{}",
             crate::domain::error::clip(&name)
-        ))),
+        )))),
     }
 }
 
@@ -250,14 +255,14 @@ async fn token_action(
     security(("bearer" = []))
 )]
 async fn delete_token(
+    Authenticated { caller, .. }: Authenticated<Fail>,
     State(r): State<Registry>,
-    headers: HeaderMap,
     Path(id): Path<String>,
-) -> Response {
+) -> Result<Response, Fail> {
     respond(
         TokenApi::new(r)
-            .delete_token(grpc(&headers, pb::DeleteTokenRequest { id }))
-            .await,
+            .delete_token(grpc(caller, pb::DeleteTokenRequest { id }))
+            .await?,
         "Empty",
     )
 }
@@ -271,19 +276,23 @@ async fn delete_token(
     responses((status = 200, body = proto::ListClientsResponse), (status = "default", description = "google.rpc.Status with grpc-gateway's HTTP status", body = RpcStatus)),
     security(("bearer" = []))
 )]
-async fn list_clients(State(r): State<Registry>, headers: HeaderMap, q: RawQuery) -> Response {
+async fn list_clients(
+    Authenticated { caller, .. }: Authenticated<Fail>,
+    State(r): State<Registry>,
+    q: RawQuery,
+) -> Result<Response, Fail> {
     let p = Params::new(q);
     let msg = pb::ListClientsRequest {
-        page_size: try_status!(int(&p, "pageSize", "page_size")),
+        page_size: int(&p, "pageSize", "page_size")?,
         page_token: text(&p, "pageToken", "page_token"),
         filter: text(&p, "filter", "filter"),
         order_by: text(&p, "orderBy", "order_by"),
-        skip: try_status!(int(&p, "skip", "skip")),
-        page_number: try_status!(int(&p, "pageNumber", "page_number")),
-        include_total_size: try_status!(boolean(&p, "includeTotalSize", "include_total_size")),
+        skip: int(&p, "skip", "skip")?,
+        page_number: int(&p, "pageNumber", "page_number")?,
+        include_total_size: boolean(&p, "includeTotalSize", "include_total_size")?,
     };
     respond(
-        ClientApi::new(r).list_clients(grpc(&headers, msg)).await,
+        ClientApi::new(r).list_clients(grpc(caller, msg)).await?,
         "ListClientsResponse",
     )
 }
@@ -298,14 +307,14 @@ async fn list_clients(State(r): State<Registry>, headers: HeaderMap, q: RawQuery
     security(("bearer" = []))
 )]
 async fn get_client(
+    Authenticated { caller, .. }: Authenticated<Fail>,
     State(r): State<Registry>,
-    headers: HeaderMap,
     Path(client_id): Path<String>,
-) -> Response {
+) -> Result<Response, Fail> {
     respond(
         ClientApi::new(r)
-            .get_client(grpc(&headers, pb::GetClientRequest { client_id }))
-            .await,
+            .get_client(grpc(caller, pb::GetClientRequest { client_id }))
+            .await?,
         "Client",
     )
 }
@@ -320,16 +329,16 @@ async fn get_client(
     security(("bearer" = []))
 )]
 async fn create_client(
+    Authenticated { caller, .. }: Authenticated<Fail>,
     State(r): State<Registry>,
-    headers: HeaderMap,
     bytes: Result<Bytes, BytesRejection>,
-) -> Response {
-    let client: pb::Client = try_response!(body(bytes));
+) -> Result<Response, Fail> {
+    let client: pb::Client = body(bytes)?;
     let msg = pb::CreateClientRequest {
         client: Some(client),
     };
     respond(
-        ClientApi::new(r).create_client(grpc(&headers, msg)).await,
+        ClientApi::new(r).create_client(grpc(caller, msg)).await?,
         "CreateClientResponse",
     )
 }
@@ -345,20 +354,20 @@ async fn create_client(
     security(("bearer" = []))
 )]
 async fn update_client(
+    Authenticated { caller, .. }: Authenticated<Fail>,
     State(r): State<Registry>,
-    headers: HeaderMap,
     Path(client_id): Path<String>,
     q: RawQuery,
     bytes: Result<Bytes, BytesRejection>,
-) -> Response {
-    let mut client: pb::Client = try_response!(body(bytes));
+) -> Result<Response, Fail> {
+    let mut client: pb::Client = body(bytes)?;
     client.client_id = client_id;
     let msg = pb::UpdateClientRequest {
         client: Some(client),
         update_mask: update_mask(&Params::new(q)),
     };
     respond(
-        ClientApi::new(r).update_client(grpc(&headers, msg)).await,
+        ClientApi::new(r).update_client(grpc(caller, msg)).await?,
         "Client",
     )
 }
@@ -373,15 +382,15 @@ async fn update_client(
     security(("bearer" = []))
 )]
 async fn delete_client(
+    Authenticated { caller, .. }: Authenticated<Fail>,
     State(r): State<Registry>,
-    headers: HeaderMap,
     Path(client_id): Path<String>,
     q: RawQuery,
-) -> Response {
-    let force = try_status!(boolean(&Params::new(q), "force", "force"));
+) -> Result<Response, Fail> {
+    let force = boolean(&Params::new(q), "force", "force")?;
     let msg = pb::DeleteClientRequest { client_id, force };
     respond(
-        ClientApi::new(r).delete_client(grpc(&headers, msg)).await,
+        ClientApi::new(r).delete_client(grpc(caller, msg)).await?,
         "Empty",
     )
 }

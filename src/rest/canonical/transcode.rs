@@ -4,14 +4,16 @@
 
 use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
-use axum::http::header::AUTHORIZATION;
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::StatusCode;
+use axum::http::request::Parts;
 use axum::response::{IntoResponse, Json, Response};
 use serde::de::DeserializeOwned;
 use tonic::{Code, Status};
 use tonic_types::StatusExt;
 
 use crate::domain::Error;
+use crate::domain::auth::Caller;
+use crate::rest::auth::Refusal;
 use crate::rest::openapi::proto::normalize_timestamps;
 use crate::rest::params::{self, Params};
 
@@ -57,29 +59,58 @@ pub(super) fn error_response(status: &Status) -> Response {
     (http_status(status.code()), Json(body)).into_response()
 }
 
-/// The response message `name` as JSON, timestamps as grpcurl prints them.
-pub(super) fn respond<T: serde::Serialize>(
-    result: Result<tonic::Response<T>, Status>,
-    name: &str,
-) -> Response {
-    match result.map(|r| serde_json::to_value(r.into_inner())) {
-        Ok(Ok(mut v)) => {
-            normalize_timestamps(&mut v, name);
-            Json(v).into_response()
-        }
-        Ok(Err(e)) => error_response(&Status::internal(format!("encoding the response: {e}"))),
-        Err(s) => error_response(&s),
+/// Canonical's one error type: a `tonic::Status` as a `google.rpc.Status`
+/// JSON body, with grpc-gateway's HTTP status unless `http` overrides it
+/// (413 for a body over the limit).
+pub(super) struct Fail {
+    status: Status,
+    http: Option<StatusCode>,
+}
+
+impl From<Status> for Fail {
+    fn from(status: Status) -> Fail {
+        Fail { status, http: None }
     }
 }
 
-/// A gRPC request carrying the HTTP request's credentials.
-pub(super) fn grpc<T>(headers: &HeaderMap, msg: T) -> tonic::Request<T> {
-    let mut req = tonic::Request::new(msg);
-    if let Some(v) = headers.get(AUTHORIZATION).and_then(|v| v.to_str().ok())
-        && let Ok(v) = v.parse()
-    {
-        req.metadata_mut().insert("authorization", v);
+impl From<Error> for Fail {
+    fn from(e: Error) -> Fail {
+        Fail::from(Status::from(e))
     }
+}
+
+impl Refusal for Fail {
+    fn refusal(e: Error, _: &Parts) -> Fail {
+        Fail::from(e)
+    }
+}
+
+impl IntoResponse for Fail {
+    fn into_response(self) -> Response {
+        let mut resp = error_response(&self.status);
+        if let Some(http) = self.http {
+            *resp.status_mut() = http;
+        }
+        resp
+    }
+}
+
+/// The response message `name` as JSON, timestamps as grpcurl prints them.
+pub(super) fn respond<T: serde::Serialize>(
+    resp: tonic::Response<T>,
+    name: &str,
+) -> Result<Response, Fail> {
+    let mut v = serde_json::to_value(resp.into_inner())
+        .map_err(|e| Status::internal(format!("encoding the response: {e}")))?;
+    normalize_timestamps(&mut v, name);
+    Ok(Json(v).into_response())
+}
+
+/// A gRPC request on behalf of the authenticated caller (what the gRPC
+/// face's authentication layer would have put there).
+pub(super) fn grpc<T>(caller: Caller, msg: T) -> tonic::Request<T> {
+    let mut req = tonic::Request::new(msg);
+    req.extensions_mut().insert(caller);
     req
 }
 
@@ -117,21 +148,13 @@ pub(super) fn text(p: &Params, json: &str, proto: &str) -> String {
 
 /// The JSON body as a message; an unreadable body is INVALID_ARGUMENT on
 /// `body` (HTTP 413 when it is over the size limit, 400 otherwise).
-/// The error is boxed: a `Response` is large and this is the cold path.
-pub(super) fn body<T: DeserializeOwned>(
-    bytes: Result<Bytes, BytesRejection>,
-) -> Result<T, Box<Response>> {
-    let bytes = params::body(bytes).map_err(|e| {
-        let mut resp = error_response(&invalid("body", &e.message));
-        *resp.status_mut() = e.status;
-        Box::new(resp)
+pub(super) fn body<T: DeserializeOwned>(bytes: Result<Bytes, BytesRejection>) -> Result<T, Fail> {
+    let bytes = params::body(bytes).map_err(|e| Fail {
+        status: invalid("body", &e.message),
+        http: Some(e.status),
     })?;
-    serde_json::from_slice(&bytes).map_err(|e| {
-        Box::new(error_response(&invalid(
-            "body",
-            &format!("not a valid JSON message: {e}"),
-        )))
-    })
+    serde_json::from_slice(&bytes)
+        .map_err(|e| Fail::from(invalid("body", &format!("not a valid JSON message: {e}"))))
 }
 
 pub(super) fn update_mask(p: &Params) -> Option<pbjson_types::FieldMask> {
@@ -157,23 +180,3 @@ fn snake_case(path: &str) -> String {
     }
     out
 }
-
-macro_rules! try_response {
-    ($e:expr) => {
-        match $e {
-            Ok(v) => v,
-            Err(r) => return *r,
-        }
-    };
-}
-
-macro_rules! try_status {
-    ($e:expr) => {
-        match $e {
-            Ok(v) => v,
-            Err(s) => return error_response(&s),
-        }
-    };
-}
-
-pub(super) use {try_response, try_status};

@@ -12,10 +12,9 @@ use axum::response::Response;
 use serde_json::{Value, json};
 
 use super::resource::{
-    Fail, LIST_TYPE, application_names, application_of, caller, item, link, origin, owner_filter,
-    respond, site_prefix,
+    Fail, LIST_TYPE, SiteCaller, application_names, application_of, item, link, origin,
+    owner_filter, respond, site_prefix,
 };
-use crate::domain::auth::Scope;
 use crate::domain::query::{
     Direction, MAX_OFFSET, PageRequest, PageSize, PageStart, Sort, TokenFilter, TokenSortField,
 };
@@ -26,13 +25,12 @@ pub(super) const DEFAULT_MAX_RESULTS: i64 = 25;
 pub(super) const MAX_RESULTS_CAP: i64 = 200;
 
 pub(super) async fn list_tokens(
+    SiteCaller { caller, site }: SiteCaller,
     registry: Registry,
     headers: HeaderMap,
     uri: Uri,
     query: RawQuery,
-    site: Option<String>,
 ) -> Result<Response, Fail> {
-    let caller = caller(&registry, &headers, site.as_deref(), Scope::TokensRead).await?;
     let raw = query.0.clone().unwrap_or_default();
     let p = Params::new(query);
     let int = |name: &str| p.get(name).and_then(|v| v.trim().parse::<i64>().ok());

@@ -16,7 +16,7 @@ use utoipa_axum::routes;
 use super::openapi::dialects::{RbError, RbItem, RbListing};
 use crate::service::Registry;
 use list::list_tokens;
-use resource::{Fail, delete_item, get_item, put_item};
+use resource::{Fail, SiteCaller, delete_item, get_item, put_item};
 
 pub fn routes() -> OpenApiRouter<Registry> {
     OpenApiRouter::new()
@@ -71,12 +71,13 @@ struct PutForm {
     security(("rbToken" = []), ("bearer" = []))
 )]
 async fn list(
+    c: SiteCaller,
     State(r): State<Registry>,
     headers: HeaderMap,
     uri: Uri,
     q: RawQuery,
 ) -> Result<Response, Fail> {
-    list_tokens(r, headers, uri, q, None).await
+    list_tokens(c, r, headers, uri, q).await
 }
 
 /// List the OAuth2 tokens on a local site (the key's organization).
@@ -95,13 +96,13 @@ async fn list(
     security(("rbToken" = []), ("bearer" = []))
 )]
 async fn list_on_site(
+    c: SiteCaller,
     State(r): State<Registry>,
     headers: HeaderMap,
     uri: Uri,
-    Path(site): Path<String>,
     q: RawQuery,
 ) -> Result<Response, Fail> {
-    list_tokens(r, headers, uri, q, Some(site)).await
+    list_tokens(c, r, headers, uri, q).await
 }
 
 /// One token (owner or superuser).
@@ -122,11 +123,12 @@ async fn list_on_site(
     security(("rbToken" = []), ("bearer" = []))
 )]
 async fn item_get(
+    c: SiteCaller,
     State(r): State<Registry>,
     h: HeaderMap,
     Path(id): Path<String>,
 ) -> Result<Response, Fail> {
-    get_item(r, h, None, id).await
+    get_item(c, r, h, id).await
 }
 
 /// Change scopes or revoke (`enabled=false`).
@@ -147,12 +149,13 @@ async fn item_get(
     security(("rbToken" = []), ("bearer" = []))
 )]
 async fn item_put(
+    c: SiteCaller,
     State(r): State<Registry>,
     h: HeaderMap,
     Path(id): Path<String>,
     b: Result<Bytes, BytesRejection>,
 ) -> Result<Response, Fail> {
-    put_item(r, h, None, id, b).await
+    put_item(c, r, h, id, b).await
 }
 
 /// Delete a token.
@@ -172,11 +175,11 @@ async fn item_put(
     security(("rbToken" = []), ("bearer" = []))
 )]
 async fn item_delete(
+    c: SiteCaller,
     State(r): State<Registry>,
-    h: HeaderMap,
     Path(id): Path<String>,
 ) -> Result<Response, Fail> {
-    delete_item(r, h, None, id).await
+    delete_item(c, r, id).await
 }
 
 /// One token on a local site.
@@ -197,11 +200,12 @@ async fn item_delete(
     security(("rbToken" = []), ("bearer" = []))
 )]
 async fn site_item_get(
+    c: SiteCaller,
     State(r): State<Registry>,
     h: HeaderMap,
-    Path((site, id)): Path<(String, String)>,
+    Path((_, id)): Path<(String, String)>,
 ) -> Result<Response, Fail> {
-    get_item(r, h, Some(site), id).await
+    get_item(c, r, h, id).await
 }
 
 /// Change or revoke a token on a local site.
@@ -222,12 +226,13 @@ async fn site_item_get(
     security(("rbToken" = []), ("bearer" = []))
 )]
 async fn site_item_put(
+    c: SiteCaller,
     State(r): State<Registry>,
     h: HeaderMap,
-    Path((site, id)): Path<(String, String)>,
+    Path((_, id)): Path<(String, String)>,
     b: Result<Bytes, BytesRejection>,
 ) -> Result<Response, Fail> {
-    put_item(r, h, Some(site), id, b).await
+    put_item(c, r, h, id, b).await
 }
 
 /// Delete a token on a local site.
@@ -247,9 +252,9 @@ async fn site_item_put(
     security(("rbToken" = []), ("bearer" = []))
 )]
 async fn site_item_delete(
+    c: SiteCaller,
     State(r): State<Registry>,
-    h: HeaderMap,
-    Path((site, id)): Path<(String, String)>,
+    Path((_, id)): Path<(String, String)>,
 ) -> Result<Response, Fail> {
-    delete_item(r, h, Some(site), id).await
+    delete_item(c, r, id).await
 }

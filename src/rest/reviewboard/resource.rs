@@ -5,17 +5,21 @@ use std::collections::HashMap;
 
 use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
+use axum::extract::{FromRequestParts, Path};
 use axum::http::header::{CONTENT_TYPE, HOST};
-use axum::http::{HeaderMap, HeaderValue, StatusCode};
+use axum::http::request::Parts;
+use axum::http::{HeaderMap, HeaderValue, Method, StatusCode};
 use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
 
-use crate::domain::auth::{Caller, Scope};
+use crate::domain::auth::{Caller, Permission};
 use crate::domain::error::FieldViolation;
+use crate::domain::ids::ClientId;
 use crate::domain::model::Token;
+use crate::domain::oauth::Scope;
 use crate::domain::patch::TokenPatch;
 use crate::domain::{Error, validate};
-use crate::rest::auth;
+use crate::rest::auth::{Authenticated, Refusal};
 use crate::rest::params;
 use crate::service::Registry;
 
@@ -162,25 +166,49 @@ pub(super) fn item(t: &Token, application: &str, items_url: &str) -> Value {
     })
 }
 
-/// Authenticates, checks the local site and returns the caller.
-pub(super) async fn caller(
-    registry: &Registry,
-    headers: &HeaderMap,
-    site: Option<&str>,
-    scope: Scope,
-) -> Result<Caller, Fail> {
-    // Bad credentials are 103; a rate limit (114) or an outage keep their own code.
-    let caller = auth::caller(registry, headers).await.map_err(Fail::from)?;
-    if let Some(site) = site {
-        let org = registry.find_org(site).await.map_err(|_| Fail::new(113))?;
-        if org.id != caller.org_id {
-            return Err(Fail::new(113));
+impl Refusal for Fail {
+    /// Bad credentials are 103; a rate limit (114) or an outage keep their
+    /// own code.
+    fn refusal(e: Error, _: &Parts) -> Fail {
+        Fail::from(e)
+    }
+}
+
+/// The caller of a Review Board route: authenticated, on its own local
+/// site (`/s/{local_site}/...`, 113 otherwise), and holding the scope the
+/// method needs (112 otherwise): `tokens:read` to GET, `tokens:write` to
+/// change.
+pub(super) struct SiteCaller {
+    pub caller: Caller,
+    pub site: Option<String>,
+}
+
+impl FromRequestParts<Registry> for SiteCaller {
+    type Rejection = Fail;
+
+    async fn from_request_parts(parts: &mut Parts, registry: &Registry) -> Result<Self, Fail> {
+        let Authenticated { caller, .. } =
+            Authenticated::<Fail>::from_request_parts(parts, registry).await?;
+        // A site name that does not decode names no site of the caller's.
+        let Path(mut params) = Path::<HashMap<String, String>>::from_request_parts(parts, registry)
+            .await
+            .map_err(|_| Fail::new(113))?;
+        let site = params.remove("local_site");
+        if let Some(site) = &site {
+            let org = registry.find_org(site).await.map_err(|_| Fail::new(113))?;
+            if org.id != caller.org_id {
+                return Err(Fail::new(113));
+            }
         }
+        let needs = match parts.method {
+            Method::GET | Method::HEAD => Permission::TokensRead,
+            _ => Permission::TokensWrite,
+        };
+        if !caller.has(needs) {
+            return Err(Fail::new(112));
+        }
+        Ok(SiteCaller { caller, site })
     }
-    if !caller.has(scope) {
-        return Err(Fail::new(112));
-    }
-    Ok(caller)
 }
 
 /// Only a token's owner or a superuser may see or change it.
@@ -192,27 +220,29 @@ pub(super) fn owner_filter(caller: &Caller) -> Result<Option<String>, Fail> {
     }
 }
 
+/// The names of the tokens' clients, looked up in one query.
 pub(super) async fn application_names(
     registry: &Registry,
     caller: &Caller,
     tokens: &[Token],
-) -> HashMap<String, String> {
-    let mut names = HashMap::new();
-    for id in tokens.iter().filter_map(|t| t.client_id.as_ref()) {
-        if !names.contains_key(id) {
-            let name = registry
-                .client_of_tokens(caller, id)
-                .await
-                .map(|c| c.name)
-                .unwrap_or_default();
-            names.insert(id.clone(), name);
-        }
+) -> HashMap<ClientId, String> {
+    let mut ids: Vec<ClientId> = tokens.iter().filter_map(|t| t.client_id.clone()).collect();
+    ids.sort();
+    ids.dedup();
+    if ids.is_empty() {
+        return HashMap::new();
     }
-    names
+    registry
+        .clients_of_tokens(caller, &ids)
+        .await
+        .unwrap_or_default()
+        .into_iter()
+        .map(|c| (c.id, c.name))
+        .collect()
 }
 
 /// A token's `application`: its client's name, `""` without a client.
-pub(super) fn application_of<'a>(names: &'a HashMap<String, String>, t: &Token) -> &'a str {
+pub(super) fn application_of<'a>(names: &'a HashMap<ClientId, String>, t: &Token) -> &'a str {
     t.client_id
         .as_ref()
         .and_then(|c| names.get(c))
@@ -250,12 +280,11 @@ async fn one(
 }
 
 pub(super) async fn get_item(
+    SiteCaller { caller, site }: SiteCaller,
     registry: Registry,
     headers: HeaderMap,
-    site: Option<String>,
     id: String,
 ) -> Result<Response, Fail> {
-    let caller = caller(&registry, &headers, site.as_deref(), Scope::TokensRead).await?;
     let t = visible(&registry, &caller, &id).await?;
     Ok(one(&registry, &headers, site.as_deref(), &t, &caller).await)
 }
@@ -265,7 +294,7 @@ pub(super) async fn get_item(
 fn put_fields(
     headers: &HeaderMap,
     body: &Bytes,
-) -> Result<(Option<Vec<String>>, Option<bool>), Fail> {
+) -> Result<(Option<Vec<Scope>>, Option<bool>), Fail> {
     let is_json = headers
         .get(CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
@@ -335,14 +364,13 @@ fn form_pairs(body: &Bytes) -> Vec<(String, String)> {
 }
 
 pub(super) async fn put_item(
+    SiteCaller { caller, site }: SiteCaller,
     registry: Registry,
     headers: HeaderMap,
-    site: Option<String>,
     id: String,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Response, Fail> {
     let body = params::body(body).map_err(|e| Fail::form("__all__", e.message))?;
-    let caller = caller(&registry, &headers, site.as_deref(), Scope::TokensWrite).await?;
     let mut t = visible(&registry, &caller, &id).await?;
     let (scope, enabled) = put_fields(&headers, &body)?;
     if let Some(scopes) = scope {
@@ -370,12 +398,10 @@ pub(super) async fn put_item(
 }
 
 pub(super) async fn delete_item(
+    SiteCaller { caller, .. }: SiteCaller,
     registry: Registry,
-    headers: HeaderMap,
-    site: Option<String>,
     id: String,
 ) -> Result<Response, Fail> {
-    let caller = caller(&registry, &headers, site.as_deref(), Scope::TokensWrite).await?;
     let t = visible(&registry, &caller, &id).await?;
     registry.delete_token(&caller, &t.id).await?;
     Ok(StatusCode::NO_CONTENT.into_response())
