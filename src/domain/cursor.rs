@@ -31,8 +31,8 @@ struct Payload {
     o: String,
     /// Hash of the query's filter and sort (hex, 16 bytes).
     q: String,
-    /// Sort key of the last row.
-    k: SortValue,
+    /// Sort key of the last row (null when sorted by id).
+    k: Option<SortValue>,
     /// Id of the last row.
     i: String,
     /// Status evaluation instant (µs).
@@ -139,7 +139,7 @@ mod tests {
     fn sample() -> Cursor {
         Cursor {
             position: Position {
-                key: SortValue::Text("a'; DROP TABLE tokens; --".into()),
+                key: Some(SortValue::Text("a'; DROP TABLE tokens; --".into())),
                 id: "0190".into(),
             },
             now: Timestamp::from_micros(42),

@@ -1,12 +1,13 @@
 //! The one query model. Every listing, whatever face it came through, becomes
-//! a `TokenQuery` or `ClientQuery`: tenant, filters, sort, and a page request.
+//! a `Query` of tokens or of clients: tenant, filters, sort, and a page
+//! request.
 //! Values here are already parsed and checked, so the store never sees input
 //! it has to distrust.
 
 use super::error::{Error, Result};
 use super::glob::NameGlob;
 use super::ids::OrgId;
-use super::model::{TokenKind, TokenStatus};
+use super::model::{Client, Token, TokenKind, TokenStatus};
 use super::oauth::{GrantType, Scope};
 use super::time::Timestamp;
 
@@ -38,6 +39,21 @@ pub enum TokenSortField {
     Expires,
 }
 
+impl TokenSortField {
+    /// A token's value of this field, for its keyset position as of the
+    /// walk's instant; `None` for `Id`, which the position holds anyway.
+    pub fn value(self, t: &Token, now: Timestamp) -> Option<SortValue> {
+        Some(match self {
+            TokenSortField::Created => SortValue::Int(t.created_at.micros()),
+            TokenSortField::Updated => SortValue::Int(t.updated_at.micros()),
+            TokenSortField::Name => SortValue::Text(t.name.clone()),
+            TokenSortField::Status => SortValue::Int(t.status_at(now).rank()),
+            TokenSortField::Expires => SortValue::Int(t.expires_at.micros()),
+            TokenSortField::Id => return None,
+        })
+    }
+}
+
 /// Fields clients can be sorted by; ties are always broken by id.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum ClientSortField {
@@ -46,6 +62,18 @@ pub enum ClientSortField {
     Updated,
     Name,
     Id,
+}
+
+impl ClientSortField {
+    /// As [`TokenSortField::value`].
+    pub fn value(self, c: &Client) -> Option<SortValue> {
+        Some(match self {
+            ClientSortField::Created => SortValue::Int(c.created_at.micros()),
+            ClientSortField::Updated => SortValue::Int(c.updated_at.micros()),
+            ClientSortField::Name => SortValue::Text(c.name.clone()),
+            ClientSortField::Id => return None,
+        })
+    }
 }
 
 /// A sort field plus direction.
@@ -263,37 +291,35 @@ pub enum SortValue {
     Text(String),
 }
 
-/// A keyset position: strictly after (in sort order) the row with these values.
+/// A keyset position: strictly after (in sort order) the row with these
+/// values. `key` is the row's value of the sort field; `None` when the
+/// field is the id itself, which `id` already carries.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Position {
-    pub key: SortValue,
+    pub key: Option<SortValue>,
     pub id: String,
 }
 
-/// What the store needs to fetch one page of tokens.
+/// What the store needs to fetch one page of a resource: the tenant, the
+/// resource's filter `F`, its sort field `S`, and where the page starts.
 #[derive(Debug, Clone)]
-pub struct TokenQuery {
+pub struct Query<F, S> {
     pub org_id: OrgId,
-    pub filter: TokenFilter,
-    pub sort: Sort<TokenSortField>,
+    pub filter: F,
+    pub sort: Sort<S>,
     /// The instant status is evaluated at; fixed for a whole cursor walk so
-    /// the order and the status filter cannot shift under it.
+    /// the order and the status filter cannot shift under it (tokens only:
+    /// clients have no derived fields).
     pub now: Timestamp,
     pub after: Option<Position>,
     pub offset: u64,
     pub limit: u32,
 }
 
-/// What the store needs to fetch one page of clients.
-#[derive(Debug, Clone)]
-pub struct ClientQuery {
-    pub org_id: OrgId,
-    pub filter: ClientFilter,
-    pub sort: Sort<ClientSortField>,
-    pub after: Option<Position>,
-    pub offset: u64,
-    pub limit: u32,
-}
+/// One page of tokens.
+pub type TokenQuery = Query<TokenFilter, TokenSortField>;
+/// One page of clients.
+pub type ClientQuery = Query<ClientFilter, ClientSortField>;
 
 /// One page of results.
 #[derive(Debug, Clone)]

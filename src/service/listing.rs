@@ -13,8 +13,8 @@ use crate::domain::cursor::{Cursor, query_fingerprint};
 use crate::domain::ids::OrgId;
 use crate::domain::model::{Client, Token};
 use crate::domain::query::{
-    ClientFilter, ClientQuery, ClientSortField, Page, PageRequest, PageStart, Position, Sort,
-    SortValue, TokenFilter, TokenQuery, TokenSortField,
+    ClientFilter, ClientQuery, ClientSortField, Page, PageRequest, PageStart, Position, Query,
+    Sort, TokenFilter, TokenQuery, TokenSortField,
 };
 use crate::domain::{Error, Result, Timestamp};
 
@@ -34,17 +34,11 @@ trait Listable: Sized + Send + 'static {
     const KIND: &'static str;
     const PERMISSION: Permission;
     fn canonical(f: &Self::Filter) -> String;
-    fn key(&self, field: Self::Field, now: Timestamp) -> Position;
-    #[allow(clippy::too_many_arguments)]
+    /// The row's keyset position under `field`.
+    fn position(&self, field: Self::Field, now: Timestamp) -> Position;
     fn fetch(
         r: &Registry,
-        org: &OrgId,
-        f: &Self::Filter,
-        s: Sort<Self::Field>,
-        now: Timestamp,
-        after: Option<Position>,
-        offset: u64,
-        limit: u32,
+        q: &Query<Self::Filter, Self::Field>,
     ) -> impl Future<Output = Result<Vec<Self>>> + Send;
     fn count(
         r: &Registry,
@@ -64,41 +58,15 @@ impl Listable for Token {
         f.canonical()
     }
 
-    fn key(&self, field: TokenSortField, now: Timestamp) -> Position {
-        let key = match field {
-            TokenSortField::Created => SortValue::Int(self.created_at.micros()),
-            TokenSortField::Updated => SortValue::Int(self.updated_at.micros()),
-            TokenSortField::Name => SortValue::Text(self.name.clone()),
-            TokenSortField::Status => SortValue::Int(self.status_at(now).rank()),
-            TokenSortField::Id => SortValue::Int(0),
-            TokenSortField::Expires => SortValue::Int(self.expires_at.micros()),
-        };
+    fn position(&self, field: TokenSortField, now: Timestamp) -> Position {
         Position {
-            key,
+            key: field.value(self, now),
             id: self.id.to_string(),
         }
     }
 
-    async fn fetch(
-        r: &Registry,
-        org: &OrgId,
-        f: &TokenFilter,
-        sort: Sort<TokenSortField>,
-        now: Timestamp,
-        after: Option<Position>,
-        offset: u64,
-        limit: u32,
-    ) -> Result<Vec<Token>> {
-        let q = TokenQuery {
-            org_id: org.clone(),
-            filter: f.clone(),
-            sort,
-            now,
-            after,
-            offset,
-            limit,
-        };
-        r.store.list_tokens(&q).await
+    async fn fetch(r: &Registry, q: &TokenQuery) -> Result<Vec<Token>> {
+        r.store.list_tokens(q).await
     }
 
     async fn count(r: &Registry, org: &OrgId, f: &TokenFilter, now: Timestamp) -> Result<u64> {
@@ -116,38 +84,15 @@ impl Listable for Client {
         f.canonical()
     }
 
-    fn key(&self, field: ClientSortField, _now: Timestamp) -> Position {
-        let key = match field {
-            ClientSortField::Created => SortValue::Int(self.created_at.micros()),
-            ClientSortField::Updated => SortValue::Int(self.updated_at.micros()),
-            ClientSortField::Name => SortValue::Text(self.name.clone()),
-            ClientSortField::Id => SortValue::Int(0),
-        };
+    fn position(&self, field: ClientSortField, _now: Timestamp) -> Position {
         Position {
-            key,
+            key: field.value(self),
             id: self.id.to_string(),
         }
     }
 
-    async fn fetch(
-        r: &Registry,
-        org: &OrgId,
-        f: &ClientFilter,
-        sort: Sort<ClientSortField>,
-        _now: Timestamp,
-        after: Option<Position>,
-        offset: u64,
-        limit: u32,
-    ) -> Result<Vec<Client>> {
-        let q = ClientQuery {
-            org_id: org.clone(),
-            filter: f.clone(),
-            sort,
-            after,
-            offset,
-            limit,
-        };
-        r.store.list_clients(&q).await
+    async fn fetch(r: &Registry, q: &ClientQuery) -> Result<Vec<Client>> {
+        r.store.list_clients(q).await
     }
 
     async fn count(r: &Registry, org: &OrgId, f: &ClientFilter, _now: Timestamp) -> Result<u64> {
@@ -183,22 +128,21 @@ impl Registry {
         };
         let size = req.page.size.get();
         self.stats.pages_fetched.fetch_add(1, Ordering::Relaxed);
-        let mut items = T::fetch(
-            self,
-            &caller.org_id,
-            &req.filter,
-            req.sort,
+        let query = Query {
+            org_id: caller.org_id.clone(),
+            filter: req.filter.clone(),
+            sort: req.sort,
             now,
             after,
             offset,
-            size + 1,
-        )
-        .await?;
+            limit: size + 1,
+        };
+        let mut items = T::fetch(self, &query).await?;
         let next_page_token = if items.len() > size as usize {
             items.truncate(size as usize);
             items.last().map(|last| {
                 let cursor = Cursor {
-                    position: last.key(req.sort.field, now),
+                    position: last.position(req.sort.field, now),
                     now,
                 };
                 self.cursors.encode(&caller.org_id, &fp, &cursor)

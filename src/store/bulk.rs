@@ -22,34 +22,18 @@ macro_rules! bulk_store {
                 conn: &mut <$db as sqlx::Database>::Connection,
                 rows: &[$crate::store::NewTokenRow],
             ) -> $crate::domain::Result<()> {
-                use $crate::domain::Timestamp;
-                use $crate::store::rows::to_json_list;
+                use $crate::store::rows::{TOKEN_COLUMNS, TokenRow};
+                let columns = format!("{TOKEN_COLUMNS}, secret_hash");
                 for chunk in rows.chunks($chunk) {
-                    let sql = $crate::store::sql::insert_tokens($dialect, chunk.len());
+                    let sql = $crate::store::sql::insert(
+                        "tokens",
+                        &columns,
+                        chunk.len(),
+                        TokenRow::COUNT + 1,
+                    );
                     let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
                     for r in chunk {
-                        let t = &r.token;
-                        q = q
-                            .bind(t.id.clone())
-                            .bind(t.org_id.clone())
-                            .bind(t.client_id.clone())
-                            .bind(t.user_id.clone())
-                            .bind(t.audience.clone())
-                            .bind(t.subject.clone())
-                            .bind(to_json_list(&t.scopes))
-                            .bind(t.name.clone())
-                            .bind(t.description.clone())
-                            .bind(t.default_role.clone())
-                            .bind(t.pkce.as_ref().map(|p| p.challenge.clone()))
-                            .bind(t.pkce.as_ref().map(|p| p.method.as_str().to_owned()))
-                            .bind(t.redirect_uri.as_deref())
-                            .bind(t.kind.as_str())
-                            .bind(t.secret_prefix.clone())
-                            .bind(t.expires_at.micros())
-                            .bind(t.created_at.micros())
-                            .bind(t.updated_at.micros())
-                            .bind(t.revoked_at.map(Timestamp::micros))
-                            .bind(r.secret_hash.clone());
+                        q = TokenRow::from(&r.token).bind(q).bind(r.secret_hash.clone());
                     }
                     q.execute(&mut *conn).await?;
                 }

@@ -11,7 +11,7 @@ use crate::domain::Timestamp;
 use crate::domain::ids::{ClientId, OrgId};
 use crate::domain::model::TokenStatus;
 use crate::domain::query::{
-    ClientFilter, ClientQuery, ClientSortField, Direction, Position, SortValue, TokenFilter,
+    ClientFilter, ClientQuery, ClientSortField, Direction, Position, Query, SortValue, TokenFilter,
     TokenQuery, TokenSortField,
 };
 
@@ -38,12 +38,7 @@ pub struct Sql {
     dialect: Dialect,
 }
 
-pub const TOKEN_COLUMNS: &str = "id, org_id, client_id, user_id, audience, subject, scopes, name, description, \
-     default_role, code_challenge, code_challenge_method, redirect_uri, kind, secret_prefix, expires_at, \
-     created_at, updated_at, revoked_at";
-
-pub const CLIENT_COLUMNS: &str = "id, org_id, name, grant_types, response_types, scopes, redirect_uris, public, \
-     access_token_duration, refresh_token_duration, secret_prefix, created_at, updated_at, last_used";
+pub use super::rows::{API_KEY_COLUMNS, CLIENT_COLUMNS, ORG_COLUMNS, TOKEN_COLUMNS};
 
 impl Sql {
     pub fn new(dialect: Dialect, head: &str) -> Self {
@@ -123,43 +118,47 @@ impl Sql {
         }
     }
 
-    /// `ORDER BY key dir, id dir` plus the keyset predicate, limit and offset.
-    fn page(
-        &mut self,
-        key: &str,
-        dir: Direction,
-        after: Option<&Position>,
-        offset: u64,
-        limit: u32,
-    ) {
-        let (cmp, d) = match dir {
+    /// `ORDER BY [column dir,] id dir` plus the keyset predicate, limit and
+    /// offset.
+    fn page<F, S>(&mut self, order: Order, q: &Query<F, S>) {
+        let (cmp, d) = match q.sort.direction {
             Direction::Asc => (">", "ASC"),
             Direction::Desc => ("<", "DESC"),
         };
-        if let Some(pos) = after {
-            if key == "id" {
+        match (order, q.after.as_ref()) {
+            (_, None) => {}
+            (Order::Id, Some(pos)) | (Order::Column(_), Some(pos @ Position { key: None, .. })) => {
                 let _ = write!(self.text, " AND id {cmp} ");
                 self.text_param(&pos.id);
-            } else {
+            }
+            (Order::Column(column), Some(Position { key: Some(key), id })) => {
                 // Row-value comparison: both SQLite and PostgreSQL turn it
-                // into one index range seek on (org_id, key, id).
-                let _ = write!(self.text, " AND ({key}, id) {cmp} (");
-                match &pos.key {
+                // into one index range seek on (org_id, column, id).
+                let _ = write!(self.text, " AND ({column}, id) {cmp} (");
+                match key {
                     SortValue::Int(i) => self.int(*i),
                     SortValue::Text(s) => self.text_param(s),
                 };
                 self.push(", ");
-                self.text_param(&pos.id);
+                self.text_param(id);
                 self.push(")");
             }
         }
         self.push(" ORDER BY ");
-        if key != "id" {
-            let _ = write!(self.text, "{key} {d}, ");
+        if let Order::Column(column) = order {
+            let _ = write!(self.text, "{column} {d}, ");
         }
         let _ = write!(self.text, "id {d} ");
-        self.limit(i64::from(limit), offset);
+        self.limit(i64::from(q.limit), q.offset);
     }
+}
+
+/// What a listing orders by: a column, with the id breaking ties, or the
+/// id alone.
+#[derive(Clone, Copy)]
+enum Order {
+    Id,
+    Column(&'static str),
 }
 
 /// Which tokens a status predicate may use: for the status sort's runs each
@@ -251,17 +250,17 @@ fn token_where_slice(sql: &mut Sql, org_id: &str, f: &TokenFilter, now: Timestam
 
 /// One page (plus the look-ahead row the caller asked for) of tokens.
 pub fn list_tokens(dialect: Dialect, q: &TokenQuery) -> Sql {
-    let key = match q.sort.field {
-        TokenSortField::Created => "created_at",
-        TokenSortField::Updated => "updated_at",
-        TokenSortField::Name => "name",
-        TokenSortField::Id => "id",
-        TokenSortField::Expires => "expires_at",
+    let order = match q.sort.field {
+        TokenSortField::Created => Order::Column("created_at"),
+        TokenSortField::Updated => Order::Column("updated_at"),
+        TokenSortField::Name => Order::Column("name"),
+        TokenSortField::Expires => Order::Column("expires_at"),
+        TokenSortField::Id => Order::Id,
         TokenSortField::Status => return list_tokens_by_status(dialect, q),
     };
     let mut sql = Sql::new(dialect, &format!("SELECT {TOKEN_COLUMNS} FROM tokens"));
     token_where(&mut sql, &q.org_id, &q.filter, q.now);
-    sql.page(key, q.sort.direction, q.after.as_ref(), q.offset, q.limit);
+    sql.page(order, q);
     sql
 }
 
@@ -285,8 +284,8 @@ fn list_tokens_by_status(dialect: Dialect, q: &TokenQuery) -> Sql {
     };
     let cursor = q.after.as_ref().map(|p| {
         let rank = match p.key {
-            SortValue::Int(r) => r,
-            SortValue::Text(_) => 0,
+            Some(SortValue::Int(r)) => r,
+            _ => 0,
         };
         (rank, p.id.as_str())
     });
@@ -373,13 +372,13 @@ fn client_where(sql: &mut Sql, org_id: &str, f: &ClientFilter) {
 pub fn list_clients(dialect: Dialect, q: &ClientQuery) -> Sql {
     let mut sql = Sql::new(dialect, &format!("SELECT {CLIENT_COLUMNS} FROM clients"));
     client_where(&mut sql, &q.org_id, &q.filter);
-    let key = match q.sort.field {
-        ClientSortField::Created => "created_at",
-        ClientSortField::Updated => "updated_at",
-        ClientSortField::Name => "name",
-        ClientSortField::Id => "id",
+    let order = match q.sort.field {
+        ClientSortField::Created => Order::Column("created_at"),
+        ClientSortField::Updated => Order::Column("updated_at"),
+        ClientSortField::Name => Order::Column("name"),
+        ClientSortField::Id => Order::Id,
     };
-    sql.page(key, q.sort.direction, q.after.as_ref(), q.offset, q.limit);
+    sql.page(order, q);
     sql
 }
 
@@ -411,17 +410,17 @@ pub fn clients_by_id(dialect: Dialect, org_id: &OrgId, ids: &[ClientId]) -> Sql 
     sql
 }
 
-/// A multi-row INSERT of `rows` tokens (bulk seeding and single creates).
-pub fn insert_tokens(dialect: Dialect, rows: usize) -> String {
-    let mut s = format!("INSERT INTO tokens ({TOKEN_COLUMNS}, secret_hash) VALUES ");
-    let _ = dialect;
+/// `INSERT INTO table (columns) VALUES ($1, ..), (..)`: `rows` rows of
+/// `per_row` placeholders each (multi-row token inserts, single inserts).
+pub fn insert(table: &str, columns: &str, rows: usize, per_row: usize) -> String {
+    let mut s = format!("INSERT INTO {table} ({columns}) VALUES ");
     let mut n = 0;
     for r in 0..rows {
         if r > 0 {
             s.push_str(", ");
         }
         s.push('(');
-        for c in 0..20 {
+        for c in 0..per_row {
             n += 1;
             if c > 0 {
                 s.push_str(", ");

@@ -24,7 +24,7 @@ macro_rules! bind_params {
 macro_rules! sql_store {
     ($store:ty, $db:ty, $dialect:expr, $backend:literal) => {
         use $crate::store::rows::{to_json_list, ApiKeyRow, ClientRow, OrgRow, TokenRow};
-        use $crate::store::sql::{self as sqlgen, CLIENT_COLUMNS, TOKEN_COLUMNS};
+        use $crate::store::sql::{self as sqlgen, API_KEY_COLUMNS, CLIENT_COLUMNS, ORG_COLUMNS, TOKEN_COLUMNS};
         use $crate::store::{DeleteClientOutcome, NewTokenRow, OrgSummary, Store};
         use $crate::domain::auth::ApiKey;
         use $crate::domain::ids::{ClientId, KeyId, OrgId, TokenId};
@@ -121,10 +121,9 @@ macro_rules! sql_store {
             }
 
             async fn insert_org(&self, org: &Org) -> Result<()> {
-                sqlx::query("INSERT INTO orgs (id, name, created_at) VALUES ($1, $2, $3)")
-                    .bind(&org.id)
-                    .bind(&org.name)
-                    .bind(org.created_at.micros())
+                let sql = sqlgen::insert("orgs", ORG_COLUMNS, 1, OrgRow::COUNT);
+                OrgRow::from(org)
+                    .bind(sqlx::query(AssertSqlSafe(sql)))
                     .execute(&self.pool)
                     .await?;
                 Ok(())
@@ -132,7 +131,7 @@ macro_rules! sql_store {
 
             async fn find_org(&self, id: &OrgId) -> Result<Option<Org>> {
                 let row: Option<OrgRow> =
-                    sqlx::query_as("SELECT id, name, created_at FROM orgs WHERE id = $1")
+                    sqlx::query_as(AssertSqlSafe(format!("SELECT {ORG_COLUMNS} FROM orgs WHERE id = $1")))
                         .bind(id)
                         .fetch_optional(&self.pool)
                         .await?;
@@ -141,7 +140,7 @@ macro_rules! sql_store {
 
             async fn find_org_by_name(&self, name: &str) -> Result<Option<Org>> {
                 let row: Option<OrgRow> =
-                    sqlx::query_as("SELECT id, name, created_at FROM orgs WHERE name = $1")
+                    sqlx::query_as(AssertSqlSafe(format!("SELECT {ORG_COLUMNS} FROM orgs WHERE name = $1")))
                         .bind(name)
                         .fetch_optional(&self.pool)
                         .await?;
@@ -170,10 +169,9 @@ macro_rules! sql_store {
             }
 
             async fn list_api_keys(&self, org_id: &OrgId) -> Result<Vec<ApiKey>> {
-                let rows: Vec<ApiKeyRow> = sqlx::query_as(
-                    "SELECT id, org_id, user_id, scopes, superuser, prefix, hash, created_at, last_used_at, \
-                     expires_at, revoked_at FROM api_keys WHERE org_id = $1 ORDER BY created_at, id",
-                )
+                let rows: Vec<ApiKeyRow> = sqlx::query_as(AssertSqlSafe(format!(
+                    "SELECT {API_KEY_COLUMNS} FROM api_keys WHERE org_id = $1 ORDER BY created_at, id"
+                )))
                 .bind(org_id)
                 .fetch_all(&self.pool)
                 .await?;
@@ -181,32 +179,18 @@ macro_rules! sql_store {
             }
 
             async fn insert_api_key(&self, k: &ApiKey) -> Result<()> {
-                let scopes: Vec<&str> = k.scopes.iter().map(|s| s.as_str()).collect();
-                sqlx::query(
-                    "INSERT INTO api_keys (id, org_id, user_id, scopes, superuser, prefix, hash, created_at, \
-                     last_used_at, expires_at, revoked_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
-                )
-                .bind(&k.id)
-                .bind(&k.org_id)
-                .bind(&k.user_id)
-                .bind(scopes.join(","))
-                .bind(k.superuser)
-                .bind(&k.prefix)
-                .bind(&k.hash)
-                .bind(k.created_at.micros())
-                .bind(k.last_used_at.map(Timestamp::micros))
-                .bind(k.expires_at.map(Timestamp::micros))
-                .bind(k.revoked_at.map(Timestamp::micros))
-                .execute(&self.pool)
-                .await?;
+                let sql = sqlgen::insert("api_keys", API_KEY_COLUMNS, 1, ApiKeyRow::COUNT);
+                ApiKeyRow::from(k)
+                    .bind(sqlx::query(AssertSqlSafe(sql)))
+                    .execute(&self.pool)
+                    .await?;
                 Ok(())
             }
 
             async fn find_api_key(&self, prefix: &str) -> Result<Option<ApiKey>> {
-                let row: Option<ApiKeyRow> = sqlx::query_as(
-                    "SELECT id, org_id, user_id, scopes, superuser, prefix, hash, created_at, last_used_at, \
-                     expires_at, revoked_at FROM api_keys WHERE prefix = $1",
-                )
+                let row: Option<ApiKeyRow> = sqlx::query_as(AssertSqlSafe(format!(
+                    "SELECT {API_KEY_COLUMNS} FROM api_keys WHERE prefix = $1"
+                )))
                 .bind(prefix)
                 .fetch_optional(&self.pool)
                 .await?;
@@ -235,27 +219,13 @@ macro_rules! sql_store {
             }
 
             async fn insert_client(&self, c: &Client, secret_hash: Option<&[u8]>) -> Result<()> {
-                sqlx::query(AssertSqlSafe(format!(
-                    "INSERT INTO clients ({CLIENT_COLUMNS}, secret_hash) \
-                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)"
-                )))
-                .bind(&c.id)
-                .bind(&c.org_id)
-                .bind(&c.name)
-                .bind(to_json_list(&c.grant_types))
-                .bind(to_json_list(&c.response_types))
-                .bind(to_json_list(&c.scopes))
-                .bind(to_json_list(&c.redirect_uris))
-                .bind(c.public)
-                .bind(c.access_token_duration)
-                .bind(c.refresh_token_duration)
-                .bind(&c.secret_prefix)
-                .bind(c.created_at.micros())
-                .bind(c.updated_at.micros())
-                .bind(c.last_used.map(Timestamp::micros))
-                .bind(secret_hash)
-                .execute(&self.pool)
-                .await?;
+                let columns = format!("{CLIENT_COLUMNS}, secret_hash");
+                let sql = sqlgen::insert("clients", &columns, 1, ClientRow::COUNT + 1);
+                ClientRow::from(c)
+                    .bind(sqlx::query(AssertSqlSafe(sql)))
+                    .bind(secret_hash)
+                    .execute(&self.pool)
+                    .await?;
                 Ok(())
             }
 

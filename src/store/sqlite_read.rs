@@ -12,10 +12,10 @@ use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use rusqlite::{Connection, OpenFlags, Row, ToSql};
+use rusqlite::{Connection, OpenFlags, ToSql};
 use tokio::sync::Semaphore;
 
-use super::rows::TokenRow;
+use super::rows::{FromRusqlite, TokenRow};
 use super::sql::{Param, Sql};
 use crate::domain::model::Token;
 use crate::domain::{Error, Result};
@@ -94,7 +94,9 @@ impl ReadPool {
             let mut rows = stmt.raw_query();
             let mut out = Vec::new();
             while let Some(row) = rows.next().map_err(db_error)? {
-                out.push(Token::try_from(token_row(row).map_err(db_error)?)?);
+                out.push(Token::try_from(
+                    TokenRow::from_rusqlite(row).map_err(db_error)?,
+                )?);
             }
             Ok(out)
         })
@@ -137,31 +139,6 @@ fn prepare<'c>(conn: &'c Connection, sql: &Sql) -> Result<rusqlite::CachedStatem
         stmt.raw_bind_parameter(index, value).map_err(db_error)?;
     }
     Ok(stmt)
-}
-
-/// Decodes a row of `TOKEN_COLUMNS`, in that order.
-fn token_row(r: &Row<'_>) -> rusqlite::Result<TokenRow> {
-    Ok(TokenRow {
-        id: r.get(0)?,
-        org_id: r.get(1)?,
-        client_id: r.get(2)?,
-        user_id: r.get(3)?,
-        audience: r.get(4)?,
-        subject: r.get(5)?,
-        scopes: r.get(6)?,
-        name: r.get(7)?,
-        description: r.get(8)?,
-        default_role: r.get(9)?,
-        code_challenge: r.get(10)?,
-        code_challenge_method: r.get(11)?,
-        redirect_uri: r.get(12)?,
-        kind: r.get(13)?,
-        secret_prefix: r.get(14)?,
-        expires_at: r.get(15)?,
-        created_at: r.get(16)?,
-        updated_at: r.get(17)?,
-        revoked_at: r.get(18)?,
-    })
 }
 
 fn poisoned() -> Error {

@@ -21,7 +21,7 @@ fn valid_token(id: &str, key: i64) -> (String, String) {
     let fp = query_fingerprint("tokens", "user_id=x", "Created desc");
     let cursor = Cursor {
         position: Position {
-            key: SortValue::Int(key),
+            key: Some(SortValue::Int(key)),
             id: id.to_owned(),
         },
         now: Timestamp::from_micros(1_700_000_000_000_000),

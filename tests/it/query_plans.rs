@@ -10,8 +10,8 @@ use oauth_registry::domain::ids::{ClientId, OrgId};
 use oauth_registry::domain::model::{Client, Token};
 use oauth_registry::domain::oauth::GrantType;
 use oauth_registry::domain::query::{
-    ClientFilter, ClientQuery, ClientSortField, Direction, Position, Sort, SortValue, TokenFilter,
-    TokenQuery, TokenSortField,
+    ClientFilter, ClientQuery, ClientSortField, Direction, Position, Sort, TokenFilter, TokenQuery,
+    TokenSortField,
 };
 use oauth_registry::store::sql::{self, Dialect, Param, Sql};
 use sqlx::{Connection, Row};
@@ -26,16 +26,8 @@ const FIELDS: [TokenSortField; 6] = [
 ];
 
 fn position(t: &Token, field: TokenSortField, now: Timestamp) -> Position {
-    let key = match field {
-        TokenSortField::Created => SortValue::Int(t.created_at.micros()),
-        TokenSortField::Updated => SortValue::Int(t.updated_at.micros()),
-        TokenSortField::Name => SortValue::Text(t.name.clone()),
-        TokenSortField::Status => SortValue::Int(t.status(now).rank()),
-        TokenSortField::Id => SortValue::Int(0),
-        TokenSortField::Expires => SortValue::Int(t.expires_at.micros()),
-    };
     Position {
-        key,
+        key: field.value(t, now),
         id: t.id.to_string(),
     }
 }
@@ -94,6 +86,7 @@ fn queries(dialect: Dialect, org: &OrgId, deep: &Token) -> Vec<(String, Sql)> {
                 field,
                 direction: Direction::Desc,
             },
+            now,
             after: None,
             offset: 0,
             limit: 51,
