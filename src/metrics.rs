@@ -11,7 +11,9 @@ use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
-use prometheus_client::registry::Registry;
+// prometheus-client calls its collection a "registry"; here `Registry` is
+// only the application core, so the collection is an `Exposition`.
+use prometheus_client::registry::Registry as Exposition;
 
 use crate::store::Store;
 
@@ -32,7 +34,7 @@ type LatencyFamily = Family<MethodLabels, Histogram, fn() -> Histogram>;
 
 /// Every metric the service exports.
 pub struct Metrics {
-    registry: Registry,
+    exposition: Exposition,
     requests: Family<RequestLabels, Counter>,
     latency: LatencyFamily,
     streams_in_flight: Gauge,
@@ -54,39 +56,39 @@ impl Default for Metrics {
 impl Metrics {
     /// A fresh set of metrics, all zero.
     pub fn new() -> Self {
-        let mut registry = Registry::with_prefix("oauth_registry");
+        let mut exposition = Exposition::with_prefix("oauth_registry");
         let requests = Family::<RequestLabels, Counter>::default();
         let latency = LatencyFamily::new_with_constructor(latency_histogram);
         let streams_in_flight = Gauge::default();
         let pool_connections = Gauge::default();
         let pool_idle = Gauge::default();
-        registry.register(
+        exposition.register(
             "requests",
             "Requests finished, by method and gRPC code (REST: HTTP status)",
             requests.clone(),
         );
-        registry.register(
+        exposition.register(
             "request_duration_seconds",
             "Time to the response head (whole call for unary RPCs)",
             latency.clone(),
         );
-        registry.register(
+        exposition.register(
             "streams_in_flight",
             "Streaming RPCs currently sending pages",
             streams_in_flight.clone(),
         );
-        registry.register(
+        exposition.register(
             "db_pool_connections",
             "Open database connections in the pool",
             pool_connections.clone(),
         );
-        registry.register(
+        exposition.register(
             "db_pool_idle_connections",
             "Idle database connections in the pool",
             pool_idle.clone(),
         );
         Metrics {
-            registry,
+            exposition,
             requests,
             latency,
             streams_in_flight,
@@ -121,7 +123,7 @@ impl Metrics {
         self.pool_connections.set(i64::from(pool.size));
         self.pool_idle.set(pool.idle as i64);
         let mut out = String::new();
-        if prometheus_client::encoding::text::encode(&mut out, &self.registry).is_err() {
+        if prometheus_client::encoding::text::encode(&mut out, &self.exposition).is_err() {
             out.clear();
         }
         out

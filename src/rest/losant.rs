@@ -16,6 +16,7 @@ use utoipa_axum::routes;
 use super::auth::{Authenticated, Refusal};
 use super::openapi::dialects::{LosantCollection, LosantCreated, LosantError};
 use super::params::{self, Params};
+use super::route_errors::{RouteErrors, own};
 use crate::domain::auth::Caller;
 use crate::domain::model::{ChallengeMethod, Pkce, Token, TokenKind, TokenStatus};
 use crate::domain::oauth::RedirectUri;
@@ -31,7 +32,7 @@ pub const MAX_PER_PAGE: i64 = 1000;
 const ROLES: [&str; 5] = ["admin", "edit", "collaborate", "view", "none"];
 
 pub fn routes() -> OpenApiRouter<Registry> {
-    OpenApiRouter::new().routes(routes!(list, create))
+    own::<Fail>(OpenApiRouter::new().routes(routes!(list, create)))
 }
 
 #[derive(IntoParams)]
@@ -102,6 +103,18 @@ impl From<Error> for Fail {
                 )
             }
         }
+    }
+}
+
+impl RouteErrors for Fail {
+    const PREFIXES: &'static [&'static str] = &["/me/"];
+
+    fn route_error(status: StatusCode, message: &str, _: &str) -> Response {
+        let kind = match status {
+            StatusCode::NOT_FOUND => "NotFound",
+            _ => "Validation",
+        };
+        Fail(status, kind, message.to_owned()).into_response()
     }
 }
 

@@ -8,9 +8,11 @@
 mod auth;
 mod canonical;
 mod losant;
+mod metrics;
 pub mod openapi;
 mod params;
 mod reviewboard;
+mod route_errors;
 mod serve;
 mod siro;
 mod slashid;
@@ -20,9 +22,8 @@ use std::future::Future;
 
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
-use axum::http::{StatusCode, Uri};
-use axum::response::{IntoResponse, Json, Response};
-use serde_json::json;
+use axum::http::StatusCode;
+use axum::response::Response;
 use tokio::net::TcpListener;
 use utoipa::OpenApi as _;
 use utoipa_axum::router::OpenApiRouter;
@@ -44,7 +45,7 @@ fn documented() -> OpenApiRouter<Registry> {
         .merge(siro::routes())
         .merge(slashid::routes())
         .routes(routes!(openapi::document))
-        .routes(routes!(openapi::metrics))
+        .routes(routes!(metrics::metrics))
 }
 
 /// The OpenAPI document of [`router`]'s routes, as served at
@@ -76,15 +77,9 @@ fn route_segments() -> Vec<String> {
 pub fn router(registry: Registry) -> Router {
     let (routes, _) = documented().split_for_parts();
     routes
-        .fallback(unknown_route)
-        .layer(axum::middleware::from_fn(dialect_rejections))
+        // A path no dialect owns is answered in the canonical API's words.
+        .fallback(route_errors::no_route::<canonical::Fail>)
         .layer(axum::middleware::map_response(retry_after))
-        .method_not_allowed_fallback(method_not_allowed)
-        // After the fallback is set: method routers' fallbacks are not
-        // wrapped by layers added to their own router.
-        .layer(axum::middleware::from_fn(
-            canonical::methods::allowed_methods,
-        ))
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .layer(TraceLayer::new(
             registry.metrics().clone(),
@@ -103,66 +98,6 @@ async fn retry_after(mut resp: Response) -> Response {
             .or_insert(axum::http::HeaderValue::from_static("1"));
     }
     resp
-}
-
-/// Extractor rejections (a path segment that is not UTF-8, say) are plain
-/// text; this rewrites them into the error format of the route's dialect, so
-/// no client ever has to parse an error body it does not know.
-async fn dialect_rejections(req: axum::extract::Request, next: axum::middleware::Next) -> Response {
-    let uri = req.uri().clone();
-    let resp = next.run(req).await;
-    let plain = resp
-        .headers()
-        .get(axum::http::header::CONTENT_TYPE)
-        .is_some_and(|v| v.as_bytes().starts_with(b"text/plain"));
-    if !(plain && resp.status().is_client_error()) {
-        return resp;
-    }
-    let status = resp.status();
-    let text = axum::body::to_bytes(resp.into_body(), 4096)
-        .await
-        .unwrap_or_default();
-    route_error(&uri, status, String::from_utf8_lossy(&text).trim())
-}
-
-async fn unknown_route(uri: Uri) -> Response {
-    route_error(&uri, StatusCode::NOT_FOUND, "no such route")
-}
-
-async fn method_not_allowed(uri: Uri) -> Response {
-    route_error(
-        &uri,
-        StatusCode::METHOD_NOT_ALLOWED,
-        "method not allowed on this route",
-    )
-}
-
-/// A routing error in the error format of the dialect that owns the path.
-fn route_error(uri: &Uri, status: StatusCode, message: &str) -> Response {
-    let path = uri.path();
-    let body = if path.starts_with("/api/") || path.starts_with("/s/") {
-        let code = if status == StatusCode::NOT_FOUND {
-            100
-        } else {
-            101
-        };
-        json!({"stat": "fail", "err": {"code": code, "msg": message}})
-    } else if path.starts_with("/me/") {
-        json!({"type": if status == StatusCode::NOT_FOUND { "NotFound" } else { "Validation" }, "message": message})
-    } else if path.starts_with("/oauth2/") {
-        json!({"meta": {"pagination": {"limit": 0, "offset": 0, "total_count": 0}},
-               "errors": [{"httpcode": status.as_u16(), "message": message}]})
-    } else if path.starts_with("/v1/core/") {
-        json!({"error": message})
-    } else {
-        let code = if status == StatusCode::NOT_FOUND {
-            5
-        } else {
-            12
-        };
-        json!({"code": code, "message": format!("{message}: {}", crate::domain::error::clip(path)), "details": []})
-    };
-    (status, Json(body)).into_response()
 }
 
 /// Serves the gateway on `listener` (over TLS when `tls` is given) until

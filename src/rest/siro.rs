@@ -13,6 +13,7 @@ use utoipa_axum::routes;
 use super::auth::{Authenticated, Refusal};
 use super::openapi::dialects::{SiroError, ZodError};
 use super::params::Params;
+use super::route_errors::{RouteErrors, own};
 use crate::domain::Timestamp;
 use crate::domain::model::{Token, TokenKind};
 use crate::domain::query::{
@@ -25,7 +26,7 @@ pub const MAX_LIMIT: i64 = 100;
 pub const DEFAULT_LIMIT: i64 = 100;
 
 pub fn routes() -> OpenApiRouter<Registry> {
-    OpenApiRouter::new().routes(routes!(list))
+    own::<Fail>(OpenApiRouter::new().routes(routes!(list)))
 }
 
 /// The query parameters, as the seed names them.
@@ -126,6 +127,14 @@ impl From<Error> for Fail {
 impl Refusal for Fail {
     fn refusal(e: Error, _: &Parts) -> Fail {
         Fail::Domain(e)
+    }
+}
+
+impl RouteErrors for Fail {
+    const PREFIXES: &'static [&'static str] = &["/v1/core/"];
+
+    fn route_error(status: StatusCode, message: &str, _: &str) -> Response {
+        (status, Json(json!({ "error": message }))).into_response()
     }
 }
 

@@ -13,6 +13,7 @@ use utoipa_axum::routes;
 use super::auth::{Authenticated, Refusal};
 use super::openapi::dialects::{SlashIdErrors, SlashIdMeta};
 use super::params::Params;
+use super::route_errors::{RouteErrors, own};
 use crate::domain::Error;
 use crate::domain::auth::Caller;
 use crate::domain::model::Client;
@@ -26,7 +27,7 @@ pub const DEFAULT_LIMIT: i64 = 100;
 pub const MAX_LIMIT: i64 = 1000;
 
 pub fn routes() -> OpenApiRouter<Registry> {
-    OpenApiRouter::new().routes(routes!(list))
+    own::<Fail>(OpenApiRouter::new().routes(routes!(list)))
 }
 
 #[derive(IntoParams)]
@@ -135,6 +136,14 @@ impl Refusal for Fail {
     fn refusal(e: Error, request: &Parts) -> Fail {
         let p = Params::new(RawQuery(request.uri.query().map(str::to_owned)));
         Fail::from(e).at(page(&p).unwrap_or((0, 0)))
+    }
+}
+
+impl RouteErrors for Fail {
+    const PREFIXES: &'static [&'static str] = &["/oauth2/"];
+
+    fn route_error(status: StatusCode, message: &str, _: &str) -> Response {
+        Fail::new(status, message).into_response()
     }
 }
 

@@ -15,7 +15,7 @@
 pub type TokenBatches = tokio::sync::mpsc::Receiver<Vec<super::NewTokenRow>>;
 
 macro_rules! bulk_store {
-    ($store:ty, $db:ty, $dialect:expr, $chunk:expr) => {
+    ($store:ty, $db:ty, $engine:expr, $chunk:expr) => {
         impl $store {
             /// Inserts `rows` on `conn` as multi-row INSERTs of `$chunk` rows.
             async fn insert_rows(

@@ -9,7 +9,7 @@ use sqlx::{PgPool, Postgres, Transaction};
 
 use super::StoreOptions;
 use super::bulk::bulk_store;
-use super::sql::Dialect;
+use super::sql::Engine;
 use super::sql::Sql;
 use super::sql_store::{bind_params, sql_store};
 
@@ -99,7 +99,7 @@ impl PgStore {
     }
 }
 
-sql_store!(PgStore, Postgres, Dialect::Postgres, "postgres");
+sql_store!(PgStore, Postgres, Engine::Postgres, "postgres");
 
 /// One connection attempt, outside the pool (whose timeout hides the
 /// cause), turned into one line naming the server, the database and the
@@ -144,4 +144,4 @@ async fn preflight(options: &PgConnectOptions, limit: std::time::Duration) -> an
     }
 }
 // Rows per INSERT: 500 x 20 parameters (19 columns and the hash) is well under PostgreSQL's 65,535.
-bulk_store!(PgStore, Postgres, Dialect::Postgres, 500);
+bulk_store!(PgStore, Postgres, Engine::Postgres, 500);

@@ -15,9 +15,10 @@ use crate::domain::query::{
     TokenQuery, TokenSortField,
 };
 
-/// Where the two backends' SQL differs.
+/// The database engine a statement is for: where the two backends' SQL
+/// differs. (A REST "dialect" is a vendor's API; this is SQL.)
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Dialect {
+pub enum Engine {
     Sqlite,
     Postgres,
 }
@@ -35,17 +36,17 @@ pub enum Param {
 pub struct Sql {
     pub text: String,
     pub params: Vec<Param>,
-    dialect: Dialect,
+    engine: Engine,
 }
 
 pub use super::rows::{API_KEY_COLUMNS, CLIENT_COLUMNS, ORG_COLUMNS, TOKEN_COLUMNS};
 
 impl Sql {
-    pub fn new(dialect: Dialect, head: &str) -> Self {
+    pub fn new(engine: Engine, head: &str) -> Self {
         Sql {
             text: head.to_owned(),
             params: Vec::new(),
-            dialect,
+            engine,
         }
     }
 
@@ -84,9 +85,9 @@ impl Sql {
     /// hold JSON arrays of validated tokens that never need escaping, so a
     /// substring test on the quoted value is exact.
     fn json_list_contains(&mut self, column: &str, value: &str) {
-        let f = match self.dialect {
-            Dialect::Sqlite => "instr",
-            Dialect::Postgres => "strpos",
+        let f = match self.engine {
+            Engine::Sqlite => "instr",
+            Engine::Postgres => "strpos",
         };
         let _ = write!(self.text, " AND {f}({column}, ");
         self.text_param(&format!("\"{value}\""));
@@ -94,12 +95,12 @@ impl Sql {
     }
 
     fn name_glob(&mut self, column: &str, glob: &crate::domain::glob::NameGlob) {
-        match self.dialect {
-            Dialect::Sqlite => {
+        match self.engine {
+            Engine::Sqlite => {
                 let _ = write!(self.text, " AND {column} GLOB ");
                 self.text_param(&glob.to_sqlite_glob());
             }
-            Dialect::Postgres => {
+            Engine::Postgres => {
                 let _ = write!(self.text, " AND {column} LIKE ");
                 self.text_param(&glob.to_like());
                 self.push(" ESCAPE '\\'");
@@ -249,16 +250,16 @@ fn token_where_slice(sql: &mut Sql, org_id: &str, f: &TokenFilter, now: Timestam
 }
 
 /// One page (plus the look-ahead row the caller asked for) of tokens.
-pub fn list_tokens(dialect: Dialect, q: &TokenQuery) -> Sql {
+pub fn list_tokens(engine: Engine, q: &TokenQuery) -> Sql {
     let order = match q.sort.field {
         TokenSortField::Created => Order::Column("created_at"),
         TokenSortField::Updated => Order::Column("updated_at"),
         TokenSortField::Name => Order::Column("name"),
         TokenSortField::Expires => Order::Column("expires_at"),
         TokenSortField::Id => Order::Id,
-        TokenSortField::Status => return list_tokens_by_status(dialect, q),
+        TokenSortField::Status => return list_tokens_by_status(engine, q),
     };
-    let mut sql = Sql::new(dialect, &format!("SELECT {TOKEN_COLUMNS} FROM tokens"));
+    let mut sql = Sql::new(engine, &format!("SELECT {TOKEN_COLUMNS} FROM tokens"));
     token_where(&mut sql, &q.org_id, &q.filter, q.now);
     sql.page(order, q);
     sql
@@ -272,7 +273,7 @@ pub fn list_tokens(dialect: Dialect, q: &TokenQuery) -> Sql {
 /// the `revoked_at` index, sorted). A UNION ALL of at most five small,
 /// limited subqueries is sorted by (rank, id). The cursor's rank skips the
 /// runs already walked and its id seeks within the current one.
-fn list_tokens_by_status(dialect: Dialect, q: &TokenQuery) -> Sql {
+fn list_tokens_by_status(engine: Engine, q: &TokenQuery) -> Sql {
     let ranks: [TokenStatus; 3] = [
         TokenStatus::Active,
         TokenStatus::Expired,
@@ -290,7 +291,7 @@ fn list_tokens_by_status(dialect: Dialect, q: &TokenQuery) -> Sql {
         (rank, p.id.as_str())
     });
     let inner_limit = i64::from(q.limit).saturating_add(q.offset as i64);
-    let mut sql = Sql::new(dialect, "SELECT ");
+    let mut sql = Sql::new(engine, "SELECT ");
     sql.push(TOKEN_COLUMNS).push(" FROM (");
     let mut first = true;
     for status in ranks {
@@ -315,8 +316,8 @@ fn list_tokens_by_status(dialect: Dialect, q: &TokenQuery) -> Sql {
             // SQLite's planner, seeing ORDER BY id, would walk every revoked
             // token by id to find the few revoked after the instant; the
             // revoked_at index finds them directly (then they are sorted).
-            let from = match (slice, dialect) {
-                (Slice::RevokedLater, Dialect::Sqlite) => "tokens INDEXED BY tokens_org_revoked_at",
+            let from = match (slice, engine) {
+                (Slice::RevokedLater, Engine::Sqlite) => "tokens INDEXED BY tokens_org_revoked_at",
                 _ => "tokens",
             };
             let _ = write!(
@@ -348,8 +349,8 @@ fn list_tokens_by_status(dialect: Dialect, q: &TokenQuery) -> Sql {
     sql
 }
 
-pub fn count_tokens(dialect: Dialect, org_id: &OrgId, f: &TokenFilter, now: Timestamp) -> Sql {
-    let mut sql = Sql::new(dialect, "SELECT COUNT(*) FROM tokens");
+pub fn count_tokens(engine: Engine, org_id: &OrgId, f: &TokenFilter, now: Timestamp) -> Sql {
+    let mut sql = Sql::new(engine, "SELECT COUNT(*) FROM tokens");
     token_where(&mut sql, org_id, f, now);
     sql
 }
@@ -369,8 +370,8 @@ fn client_where(sql: &mut Sql, org_id: &str, f: &ClientFilter) {
     }
 }
 
-pub fn list_clients(dialect: Dialect, q: &ClientQuery) -> Sql {
-    let mut sql = Sql::new(dialect, &format!("SELECT {CLIENT_COLUMNS} FROM clients"));
+pub fn list_clients(engine: Engine, q: &ClientQuery) -> Sql {
+    let mut sql = Sql::new(engine, &format!("SELECT {CLIENT_COLUMNS} FROM clients"));
     client_where(&mut sql, &q.org_id, &q.filter);
     let order = match q.sort.field {
         ClientSortField::Created => Order::Column("created_at"),
@@ -382,8 +383,8 @@ pub fn list_clients(dialect: Dialect, q: &ClientQuery) -> Sql {
     sql
 }
 
-pub fn count_clients(dialect: Dialect, org_id: &OrgId, f: &ClientFilter) -> Sql {
-    let mut sql = Sql::new(dialect, "SELECT COUNT(*) FROM clients");
+pub fn count_clients(engine: Engine, org_id: &OrgId, f: &ClientFilter) -> Sql {
+    let mut sql = Sql::new(engine, "SELECT COUNT(*) FROM clients");
     client_where(&mut sql, org_id, f);
     sql
 }
@@ -393,9 +394,9 @@ pub fn count_clients(dialect: Dialect, org_id: &OrgId, f: &ClientFilter) -> Sql 
 pub const MAX_IN_LIST: usize = 500;
 
 /// The organization's clients whose id is in `ids` (at most `MAX_IN_LIST`).
-pub fn clients_by_id(dialect: Dialect, org_id: &OrgId, ids: &[ClientId]) -> Sql {
+pub fn clients_by_id(engine: Engine, org_id: &OrgId, ids: &[ClientId]) -> Sql {
     let mut sql = Sql::new(
-        dialect,
+        engine,
         &format!("SELECT {CLIENT_COLUMNS} FROM clients WHERE org_id = "),
     );
     sql.text_param(org_id);

@@ -22,7 +22,7 @@ macro_rules! bind_params {
 }
 
 macro_rules! sql_store {
-    ($store:ty, $db:ty, $dialect:expr, $backend:literal) => {
+    ($store:ty, $db:ty, $engine:expr, $backend:literal) => {
         use $crate::store::rows::{to_json_list, ApiKeyRow, ClientRow, OrgRow, TokenRow};
         use $crate::store::sql::{self as sqlgen, API_KEY_COLUMNS, CLIENT_COLUMNS, ORG_COLUMNS, TOKEN_COLUMNS};
         use $crate::store::{DeleteClientOutcome, NewTokenRow, OrgSummary, Store};
@@ -238,7 +238,7 @@ macro_rules! sql_store {
                 // One bound parameter per id; callers pass a page's worth.
                 let mut rows: Vec<ClientRow> = Vec::with_capacity(ids.len());
                 for chunk in ids.chunks(sqlgen::MAX_IN_LIST) {
-                    let sql = sqlgen::clients_by_id($dialect, org_id, chunk);
+                    let sql = sqlgen::clients_by_id($engine, org_id, chunk);
                     let mut part: Vec<ClientRow> =
                         bind_params!(sqlx::query_as(AssertSqlSafe(sql.text)), sql.params)
                             .fetch_all(&self.pool)
@@ -303,7 +303,7 @@ macro_rules! sql_store {
             }
 
             async fn list_clients(&self, q: &ClientQuery) -> Result<Vec<Client>> {
-                let sql = sqlgen::list_clients($dialect, q);
+                let sql = sqlgen::list_clients($engine, q);
                 let rows: Vec<ClientRow> = bind_params!(sqlx::query_as(AssertSqlSafe(sql.text)), sql.params)
                     .fetch_all(&self.pool)
                     .await?;
@@ -311,7 +311,7 @@ macro_rules! sql_store {
             }
 
             async fn count_clients(&self, org_id: &OrgId, f: &ClientFilter) -> Result<u64> {
-                self.query_count(sqlgen::count_clients($dialect, org_id, f)).await
+                self.query_count(sqlgen::count_clients($engine, org_id, f)).await
             }
 
             async fn insert_tokens(&self, rows: &[NewTokenRow]) -> Result<()> {
@@ -420,11 +420,11 @@ macro_rules! sql_store {
             }
 
             async fn list_tokens(&self, q: &TokenQuery) -> Result<Vec<Token>> {
-                self.query_tokens(sqlgen::list_tokens($dialect, q)).await
+                self.query_tokens(sqlgen::list_tokens($engine, q)).await
             }
 
             async fn count_tokens(&self, org_id: &OrgId, f: &TokenFilter, now: Timestamp) -> Result<u64> {
-                self.query_count(sqlgen::count_tokens($dialect, org_id, f, now)).await
+                self.query_count(sqlgen::count_tokens($engine, org_id, f, now)).await
             }
         }
     };

@@ -15,7 +15,7 @@ use sqlx::{Sqlite, SqlitePool, Transaction};
 
 use super::StoreOptions;
 use super::bulk::bulk_store;
-use super::sql::Dialect;
+use super::sql::Engine;
 use super::sql::Sql;
 use super::sql_store::{bind_params, sql_store};
 use super::sqlite_read::ReadPool;
@@ -115,8 +115,8 @@ impl SqliteStore {
     }
 }
 
-sql_store!(SqliteStore, Sqlite, Dialect::Sqlite, "sqlite");
+sql_store!(SqliteStore, Sqlite, Engine::Sqlite, "sqlite");
 // Rows per INSERT: few, because sqlx binds each parameter after looking up its
 // name (`sqlite3_bind_parameter_name` walks the whole list), so cost grows
 // with the square of the parameter count: 500 rows spent 64% of seeding there.
-bulk_store!(SqliteStore, Sqlite, Dialect::Sqlite, 32);
+bulk_store!(SqliteStore, Sqlite, Engine::Sqlite, 32);

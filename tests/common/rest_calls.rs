@@ -3,37 +3,51 @@
 //! (fuzz/fuzz_targets/rest_dialects.rs): the same routes and the same way of
 //! turning raw input into a request, so both exercise the same parsing.
 
+use std::sync::LazyLock;
+
 use axum::body::Body;
 use http::{Method, Request};
 
-/// (method, path with `{id}` for a resource id) for every dialect's route.
-pub const ROUTES: &[(Method, &str)] = &[
-    // canonical /v1 (protobuf JSON mapping)
-    (Method::GET, "/v1/tokens"),
-    (Method::POST, "/v1/tokens"),
-    (Method::GET, "/v1/tokens:count"),
-    (Method::GET, "/v1/tokens/{id}"),
-    (Method::PATCH, "/v1/tokens/{id}"),
-    (Method::DELETE, "/v1/tokens/{id}"),
-    (Method::POST, "/v1/tokens/{id}:revoke"),
-    (Method::GET, "/v1/clients"),
-    (Method::POST, "/v1/clients"),
-    (Method::GET, "/v1/clients/{id}"),
-    (Method::PATCH, "/v1/clients/{id}"),
-    // Review Board
-    (Method::GET, "/api/oauth-tokens/"),
-    (Method::GET, "/api/oauth-tokens/{id}/"),
-    (Method::PUT, "/api/oauth-tokens/{id}/"),
-    (Method::DELETE, "/api/oauth-tokens/{id}/"),
-    (Method::GET, "/s/{id}/api/oauth-tokens/"),
-    // Losant
-    (Method::GET, "/me/oauth-tokens"),
-    (Method::POST, "/me/oauth-tokens"),
-    // SlashID
-    (Method::GET, "/oauth2/clients"),
-    // Siro
-    (Method::GET, "/v1/core/oauth/apps/{id}/access-token"),
-];
+/// (method, path template) of every documented route, read from the
+/// service's own OpenAPI document, so a new route is fuzzed without an edit
+/// here. Path parameters (`{id}`, `{token_id}`, `{local_site}`, ...) are
+/// filled in by [`request`].
+pub static ROUTES: LazyLock<Vec<(Method, String)>> = LazyLock::new(|| {
+    let doc = oauth_registry::rest::openapi();
+    let mut routes = Vec::new();
+    for (path, item) in doc["paths"].as_object().into_iter().flatten() {
+        for (verb, _) in item.as_object().into_iter().flatten() {
+            if let Ok(method) = Method::from_bytes(verb.to_ascii_uppercase().as_bytes())
+                && method != Method::OPTIONS
+            {
+                routes.push((method, path.clone()));
+            }
+        }
+    }
+    routes.sort_by(|a, b| (a.1.as_str(), a.0.as_str()).cmp(&(b.1.as_str(), b.0.as_str())));
+    routes
+});
+
+/// `template` with every `{parameter}` replaced by `value`.
+fn fill(template: &str, value: &str) -> String {
+    let mut out = String::with_capacity(template.len());
+    let mut rest = template;
+    while let Some(open) = rest.find('{') {
+        out.push_str(&rest[..open]);
+        match rest[open..].find('}') {
+            Some(close) => {
+                out.push_str(value);
+                rest = &rest[open + close + 1..];
+            }
+            None => {
+                rest = &rest[open..];
+                break;
+            }
+        }
+    }
+    out.push_str(rest);
+    out
+}
 
 pub const CONTENT_TYPES: &[&str] = &[
     "application/json",
@@ -85,7 +99,7 @@ pub fn request(call: &RawCall, known: &Known<'_>) -> Option<Request<Body>> {
         1 => known.client_id.to_owned(),
         _ => escape(&call.segment, b":"),
     };
-    let path = template.replace("{id}", &id);
+    let path = fill(template, &id);
     let uri: http::Uri = format!("{path}?{}", escape(&call.query, b"=&+,:"))
         .parse()
         .ok()?;

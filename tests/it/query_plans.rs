@@ -13,7 +13,7 @@ use oauth_registry::domain::query::{
     ClientFilter, ClientQuery, ClientSortField, Direction, Position, Sort, TokenFilter, TokenQuery,
     TokenSortField,
 };
-use oauth_registry::store::sql::{self, Dialect, Param, Sql};
+use oauth_registry::store::sql::{self, Engine, Param, Sql};
 use sqlx::{Connection, Row};
 
 const FIELDS: [TokenSortField; 6] = [
@@ -33,7 +33,7 @@ fn position(t: &Token, field: TokenSortField, now: Timestamp) -> Position {
 }
 
 /// Every query to check: (label, sql).
-fn queries(dialect: Dialect, org: &OrgId, deep: &Token) -> Vec<(String, Sql)> {
+fn queries(engine: Engine, org: &OrgId, deep: &Token) -> Vec<(String, Sql)> {
     let now = Timestamp::now();
     let mut out = Vec::new();
     for field in FIELDS {
@@ -53,7 +53,7 @@ fn queries(dialect: Dialect, org: &OrgId, deep: &Token) -> Vec<(String, Sql)> {
                     direction.as_str(),
                     if keyset { "keyset page" } else { "first page" }
                 );
-                out.push((label, sql::list_tokens(dialect, &q)));
+                out.push((label, sql::list_tokens(engine, &q)));
             }
         }
     }
@@ -71,7 +71,7 @@ fn queries(dialect: Dialect, org: &OrgId, deep: &Token) -> Vec<(String, Sql)> {
     };
     out.push((
         "tokens of one owner, created desc, keyset page".into(),
-        sql::list_tokens(dialect, &by_owner),
+        sql::list_tokens(engine, &by_owner),
     ));
     for field in [
         ClientSortField::Created,
@@ -93,7 +93,7 @@ fn queries(dialect: Dialect, org: &OrgId, deep: &Token) -> Vec<(String, Sql)> {
         };
         out.push((
             format!("clients {field:?} desc"),
-            sql::list_clients(dialect, &q),
+            sql::list_clients(engine, &q),
         ));
     }
     out
@@ -156,7 +156,7 @@ async fn sqlite_plans_use_indexes() {
         .execute(&mut conn)
         .await
         .expect("analyze");
-    for (label, sql) in queries(Dialect::Sqlite, &app.org_a, &deep) {
+    for (label, sql) in queries(Engine::Sqlite, &app.org_a, &deep) {
         let rows = explain!(conn, "EXPLAIN QUERY PLAN ", sql);
         let plan: Vec<String> = rows.iter().map(|r| r.get::<String, _>("detail")).collect();
         println!("-- {label}\n{}\n", plan.join("\n"));
@@ -207,7 +207,7 @@ async fn postgres_plans_use_indexes() {
         .execute(&mut conn)
         .await
         .expect("analyze");
-    for (label, sql) in queries(Dialect::Postgres, &app.org_a, &deep) {
+    for (label, sql) in queries(Engine::Postgres, &app.org_a, &deep) {
         let rows = explain!(conn, "EXPLAIN (COSTS OFF) ", sql);
         let plan: Vec<String> = rows.iter().map(|r| r.get::<String, _>(0)).collect();
         println!("-- {label}\n{}\n", plan.join("\n"));

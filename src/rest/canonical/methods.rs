@@ -11,7 +11,10 @@ use axum::http::{HeaderValue, Method, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 
-pub(in crate::rest) async fn allowed_methods(req: Request, next: Next) -> Response {
+use super::Fail;
+use crate::rest::route_errors::RouteErrors;
+
+pub(super) async fn allowed_methods(req: Request, next: Next) -> Response {
     let Some(allowed) = allowed_on(req.uri().path()) else {
         return next.run(req).await;
     };
@@ -22,10 +25,10 @@ pub(in crate::rest) async fn allowed_methods(req: Request, next: Next) -> Respon
     let mut resp = if allowed.methods.contains(req.method()) {
         next.run(req).await
     } else {
-        super::super::route_error(
-            req.uri(),
+        Fail::route_error(
             StatusCode::METHOD_NOT_ALLOWED,
             "method not allowed on this route",
+            req.uri().path(),
         )
     };
     if resp.status() == StatusCode::METHOD_NOT_ALLOWED || resp.headers().contains_key(ALLOW) {

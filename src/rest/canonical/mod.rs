@@ -15,19 +15,24 @@ use utoipa_axum::routes;
 use super::auth::Authenticated;
 use super::openapi::{RpcStatus, proto};
 use super::params::Params;
+use super::route_errors::own;
 use crate::grpc::pb::client_service_server::ClientService;
 use crate::grpc::pb::token_service_server::TokenService;
 use crate::grpc::{ClientApi, TokenApi, pb};
 use crate::service::Registry;
-use transcode::{Fail, body, boolean, grpc, int, respond, text, update_mask};
+pub(super) use transcode::Fail;
+use transcode::{body, boolean, grpc, int, respond, text, update_mask};
 
 pub fn routes() -> OpenApiRouter<Registry> {
-    OpenApiRouter::new()
-        .routes(routes!(list_tokens, create_token))
-        .routes(routes!(count_tokens))
-        .routes(routes!(get_token, update_token, delete_token, token_action))
-        .routes(routes!(list_clients, create_client))
-        .routes(routes!(get_client, update_client, delete_client))
+    own::<Fail>(
+        OpenApiRouter::new()
+            .routes(routes!(list_tokens, create_token))
+            .routes(routes!(count_tokens))
+            .routes(routes!(get_token, update_token, delete_token, token_action))
+            .routes(routes!(list_clients, create_client))
+            .routes(routes!(get_client, update_client, delete_client)),
+    )
+    .layer(axum::middleware::from_fn(methods::allowed_methods))
 }
 
 /// Query parameters of the List methods (AIP-132/158).

@@ -13,9 +13,11 @@ use tonic_types::StatusExt;
 
 use crate::domain::Error;
 use crate::domain::auth::Caller;
+use crate::domain::error::clip;
 use crate::rest::auth::Refusal;
 use crate::rest::openapi::proto::normalize_timestamps;
 use crate::rest::params::{self, Params};
+use crate::rest::route_errors::RouteErrors;
 
 /// The HTTP status for a gRPC code (as grpc-gateway maps them).
 pub(super) fn http_status(code: Code) -> StatusCode {
@@ -62,7 +64,7 @@ pub(super) fn error_response(status: &Status) -> Response {
 /// Canonical's one error type: a `tonic::Status` as a `google.rpc.Status`
 /// JSON body, with grpc-gateway's HTTP status unless `http` overrides it
 /// (413 for a body over the limit).
-pub(super) struct Fail {
+pub(in crate::rest) struct Fail {
     status: Status,
     http: Option<StatusCode>,
 }
@@ -82,6 +84,21 @@ impl From<Error> for Fail {
 impl Refusal for Fail {
     fn refusal(e: Error, _: &Parts) -> Fail {
         Fail::from(e)
+    }
+}
+
+impl RouteErrors for Fail {
+    const PREFIXES: &'static [&'static str] = &["/v1/"];
+
+    /// NOT_FOUND for an unknown path, UNIMPLEMENTED for the rest (a method
+    /// the resource lacks, a path that cannot be read), as grpc-gateway.
+    fn route_error(status: StatusCode, message: &str, path: &str) -> Response {
+        let code = match status {
+            StatusCode::NOT_FOUND => 5,
+            _ => 12,
+        };
+        let body = serde_json::json!({"code": code, "message": format!("{message}: {}", clip(path)), "details": []});
+        (status, Json(body)).into_response()
     }
 }
 

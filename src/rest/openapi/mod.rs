@@ -140,24 +140,3 @@ static DOCUMENT: LazyLock<String> =
 pub async fn document() -> impl IntoResponse {
     ([(CONTENT_TYPE, "application/json")], DOCUMENT.as_str())
 }
-
-/// Prometheus metrics (no authentication: scrape it from inside the mesh;
-/// it holds counts and timings, no tenant data).
-#[utoipa::path(
-    get,
-    path = "/metrics",
-    tag = "meta",
-    operation_id = "Metrics",
-    responses((status = 200, description = "Metrics in OpenMetrics text format", content_type = "application/openmetrics-text"))
-)]
-pub async fn metrics(
-    axum::extract::State(registry): axum::extract::State<crate::service::Registry>,
-) -> impl IntoResponse {
-    (
-        [(
-            CONTENT_TYPE,
-            "application/openmetrics-text; version=1.0.0; charset=utf-8",
-        )],
-        registry.metrics().render(registry.store().as_ref()),
-    )
-}

@@ -14,17 +14,20 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use super::openapi::dialects::{RbError, RbItem, RbListing};
+use super::route_errors::own;
 use crate::service::Registry;
 use list::list_tokens;
 use resource::{Fail, SiteCaller, delete_item, get_item, put_item};
 
 pub fn routes() -> OpenApiRouter<Registry> {
-    OpenApiRouter::new()
-        .routes(routes!(list))
-        .routes(routes!(list_on_site))
-        .routes(routes!(item_get, item_put, item_delete))
-        .routes(routes!(site_item_get, site_item_put, site_item_delete))
-        .layer(axum::middleware::from_fn(http_semantics::djblets_headers))
+    own::<Fail>(
+        OpenApiRouter::new()
+            .routes(routes!(list))
+            .routes(routes!(list_on_site))
+            .routes(routes!(item_get, item_put, item_delete))
+            .routes(routes!(site_item_get, site_item_put, site_item_delete)),
+    )
+    .layer(axum::middleware::from_fn(http_semantics::djblets_headers))
 }
 
 #[derive(IntoParams)]

@@ -21,6 +21,7 @@ use crate::domain::patch::TokenPatch;
 use crate::domain::{Error, validate};
 use crate::rest::auth::{Authenticated, Refusal};
 use crate::rest::params;
+use crate::rest::route_errors::RouteErrors;
 use crate::service::Registry;
 
 pub(super) const LIST_TYPE: &str = "application/vnd.reviewboard.org.oauth-tokens+json";
@@ -78,6 +79,19 @@ impl IntoResponse for Fail {
         resp.headers_mut()
             .insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
         resp
+    }
+}
+
+impl RouteErrors for Fail {
+    const PREFIXES: &'static [&'static str] = &["/api/", "/s/{local_site}/"];
+
+    fn route_error(status: StatusCode, message: &str, _: &str) -> Response {
+        let code = match status {
+            StatusCode::NOT_FOUND => 100,
+            _ => 101,
+        };
+        let body = json!({"stat": "fail", "err": {"code": code, "msg": message}});
+        (status, axum::Json(body)).into_response()
     }
 }
 
