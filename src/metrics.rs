@@ -38,6 +38,7 @@ pub struct Metrics {
     requests: Family<RequestLabels, Counter>,
     latency: LatencyFamily,
     streams_in_flight: Gauge,
+    pages_fetched: Counter,
     pool_connections: Gauge,
     pool_idle: Gauge,
 }
@@ -60,6 +61,7 @@ impl Metrics {
         let requests = Family::<RequestLabels, Counter>::default();
         let latency = LatencyFamily::new_with_constructor(latency_histogram);
         let streams_in_flight = Gauge::default();
+        let pages_fetched = Counter::default();
         let pool_connections = Gauge::default();
         let pool_idle = Gauge::default();
         exposition.register(
@@ -78,6 +80,11 @@ impl Metrics {
             streams_in_flight.clone(),
         );
         exposition.register(
+            "listing_pages",
+            "Listing queries issued, one per page fetched (a cancelled stream stops adding to it)",
+            pages_fetched.clone(),
+        );
+        exposition.register(
             "db_pool_connections",
             "Open database connections in the pool",
             pool_connections.clone(),
@@ -92,6 +99,7 @@ impl Metrics {
             requests,
             latency,
             streams_in_flight,
+            pages_fetched,
             pool_connections,
             pool_idle,
         }
@@ -115,6 +123,16 @@ impl Metrics {
     pub fn stream_started(&self) -> StreamGuard {
         self.streams_in_flight.inc();
         StreamGuard(self.streams_in_flight.clone())
+    }
+
+    /// Counts one listing query.
+    pub fn page_fetched(&self) {
+        self.pages_fetched.inc();
+    }
+
+    /// Listing queries issued so far.
+    pub fn pages_fetched(&self) -> u64 {
+        self.pages_fetched.get()
     }
 
     /// The metrics in OpenMetrics text format, pool gauges read now.

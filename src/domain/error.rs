@@ -95,10 +95,76 @@ pub enum Error {
     ResourceExhausted(String),
     /// The database cannot be reached; retrying later may work.
     #[error("unavailable: {0}")]
-    Unavailable(String),
+    Unavailable(#[source] Fault),
     /// A bug or an unexpected storage failure; details go to the log only.
     #[error("internal error: {0}")]
-    Internal(String),
+    Internal(#[source] Fault),
+}
+
+/// What went wrong inside, for the log only: a message and, when a library
+/// reported it, that error itself, so the log keeps its type and its own
+/// chain of causes rather than only its text. Faces never send it.
+#[derive(Debug, Clone)]
+pub struct Fault {
+    message: String,
+    source: Option<std::sync::Arc<dyn std::error::Error + Send + Sync>>,
+}
+
+impl Fault {
+    /// A fault caused by `source`, described as `message`.
+    pub fn caused_by(
+        message: impl Into<String>,
+        source: impl std::error::Error + Send + Sync + 'static,
+    ) -> Self {
+        Fault {
+            message: message.into(),
+            source: Some(std::sync::Arc::new(source)),
+        }
+    }
+
+    /// The message and every cause below it, `: `-separated, for a log line.
+    pub fn chain(&self) -> String {
+        let mut out = self.message.clone();
+        let mut next = std::error::Error::source(self);
+        while let Some(e) = next {
+            let text = e.to_string();
+            if !out.contains(&text) {
+                out.push_str(": ");
+                out.push_str(&text);
+            }
+            next = e.source();
+        }
+        out
+    }
+}
+
+impl fmt::Display for Fault {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+impl std::error::Error for Fault {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        self.source
+            .as_deref()
+            .map(|e| e as &(dyn std::error::Error + 'static))
+    }
+}
+
+impl From<String> for Fault {
+    fn from(message: String) -> Self {
+        Fault {
+            message,
+            source: None,
+        }
+    }
+}
+
+impl From<&str> for Fault {
+    fn from(message: &str) -> Self {
+        Fault::from(message.to_owned())
+    }
 }
 
 fn join(v: &[FieldViolation]) -> String {

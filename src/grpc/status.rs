@@ -78,11 +78,11 @@ impl From<Error> for Status {
                 ErrorDetails::with_retry_info(Some(std::time::Duration::from_secs(1))),
             ),
             Error::Unavailable(m) => {
-                tracing::warn!(error = %m, "database unavailable");
+                tracing::warn!(error = %m.chain(), "database unavailable");
                 Status::unavailable("the database is unavailable; retry later")
             }
             Error::Internal(m) => {
-                tracing::error!(error = %m, "internal error");
+                tracing::error!(error = %m.chain(), "internal error");
                 Status::internal("internal error")
             }
         }

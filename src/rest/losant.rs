@@ -95,7 +95,7 @@ impl From<Error> for Fail {
                 "the database is unavailable".into(),
             ),
             Error::Internal(m) => {
-                tracing::error!(error = %m, "losant request failed");
+                tracing::error!(error = %m.chain(), "losant request failed");
                 Fail(
                     StatusCode::INTERNAL_SERVER_ERROR,
                     "ServerError",

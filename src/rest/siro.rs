@@ -159,8 +159,8 @@ impl IntoResponse for Fail {
             _ => StatusCode::INTERNAL_SERVER_ERROR,
         };
         let message = match &e {
-            Error::Internal(_) | Error::Unavailable(_) => {
-                tracing::error!(error = %e, "siro listing failed");
+            Error::Internal(m) | Error::Unavailable(m) => {
+                tracing::error!(error = %m.chain(), "siro listing failed");
                 "Internal server error".to_owned()
             }
             Error::NotFound { .. } => "OAuth app not found".to_owned(),

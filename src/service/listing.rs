@@ -2,8 +2,6 @@
 //! the page to know exactly whether another page exists, with no count
 //! query), offset/page-number modes, opt-in totals, and streams of pages.
 
-use std::sync::atomic::Ordering;
-
 use futures::Stream;
 use tracing::Instrument;
 
@@ -127,7 +125,7 @@ impl Registry {
             }
         };
         let size = req.page.size.get();
-        self.stats.pages_fetched.fetch_add(1, Ordering::Relaxed);
+        self.metrics.page_fetched();
         let query = Query {
             org_id: caller.org_id.clone(),
             filter: req.filter.clone(),

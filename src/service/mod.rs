@@ -12,7 +12,6 @@ mod retention;
 mod tokens;
 
 use std::sync::Arc;
-use std::sync::atomic::AtomicU64;
 
 pub use admin::CreatedKey;
 pub use clients::NewClient;
@@ -27,20 +26,11 @@ use crate::store::Store;
 /// Name of the cursor-signing key in `server_keys`.
 const CURSOR_KEY: &str = "cursor_hmac_v1";
 
-/// Counters the tests and metrics read.
-#[derive(Debug, Default)]
-pub struct Stats {
-    /// Listing queries issued (one per page fetched), to show that a
-    /// cancelled stream stops querying.
-    pub pages_fetched: AtomicU64,
-}
-
 /// The application core: the store plus the cursor codec.
 #[derive(Clone)]
 pub struct Registry {
     store: Arc<dyn Store>,
     cursors: CursorCodec,
-    stats: Arc<Stats>,
     /// Set once the server starts draining: streams stop at the next page.
     draining: Arc<tokio::sync::watch::Sender<bool>>,
     limits: rate_limit::KeyLimits,
@@ -60,7 +50,6 @@ impl Registry {
         Ok(Registry {
             store,
             cursors: CursorCodec::new(key),
-            stats: Arc::default(),
             draining: Arc::new(tokio::sync::watch::Sender::new(false)),
             limits: rate_limit::KeyLimits::default(),
             streams: Arc::new(tokio::sync::Semaphore::new(
@@ -102,10 +91,6 @@ impl Registry {
 
     pub fn store(&self) -> &Arc<dyn Store> {
         &self.store
-    }
-
-    pub fn stats(&self) -> &Arc<Stats> {
-        &self.stats
     }
 
     pub fn metrics(&self) -> &crate::metrics::SharedMetrics {

@@ -1,10 +1,11 @@
 //! How storage failures become domain errors. The domain knows no SQL:
 //! this conversion lives with the store, which is the only code that sees
-//! `sqlx::Error`. The database's own text is kept in the message, so the
-//! log (faces log `Internal`/`Unavailable` and send a generic answer) says
-//! what failed.
+//! `sqlx::Error`. The sqlx error itself is kept as the fault's source, so
+//! the log (faces log `Internal`/`Unavailable` with its chain and send a
+//! generic answer) says what failed.
 
 use crate::domain::Error;
+use crate::domain::error::Fault;
 
 impl From<sqlx::Error> for Error {
     fn from(e: sqlx::Error) -> Self {
@@ -13,14 +14,14 @@ impl From<sqlx::Error> for Error {
             | sqlx::Error::PoolClosed
             | sqlx::Error::Io(_)
             | sqlx::Error::Tls(_)
-            | sqlx::Error::WorkerCrashed => Error::Unavailable(e.to_string()),
+            | sqlx::Error::WorkerCrashed => Error::Unavailable(Fault::caused_by("database", e)),
             sqlx::Error::Database(db) if db.is_unique_violation() => {
                 Error::AlreadyExists(db.message().to_string())
             }
             sqlx::Error::Database(db) if is_connection_loss(db.code().as_deref()) => {
-                Error::Unavailable(db.message().to_string())
+                Error::Unavailable(Fault::caused_by(db.message().to_owned(), e))
             }
-            _ => Error::Internal(e.to_string()),
+            _ => Error::Internal(Fault::caused_by("database", e)),
         }
     }
 }

@@ -94,7 +94,10 @@ impl PgStore {
     async fn run_migrations(&self) -> Result<()> {
         Self::migrator().run(&self.pool).await.map_err(|e| match e {
             sqlx::migrate::MigrateError::Execute(e) => crate::domain::Error::from(e),
-            e => crate::domain::Error::Internal(format!("migration failed: {e}")),
+            e => crate::domain::Error::Internal(crate::domain::error::Fault::caused_by(
+                "migration failed",
+                e,
+            )),
         })
     }
 }

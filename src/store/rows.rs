@@ -160,7 +160,7 @@ table_row!(
 );
 
 pub fn json_list(s: &str) -> Result<Vec<String>> {
-    serde_json::from_str(s).map_err(|e| Error::Internal(format!("corrupt list column: {e}")))
+    serde_json::from_str(s).map_err(|e| Error::Internal(format!("corrupt list column: {e}").into()))
 }
 
 /// A list column of values the store wrote after they were parsed.
@@ -173,7 +173,7 @@ fn grant_types(s: &str) -> Result<Vec<GrantType>> {
         .iter()
         .map(|g| {
             GrantType::parse("grant_types", g)
-                .map_err(|_| Error::Internal(format!("corrupt grant type {g:?}")))
+                .map_err(|_| Error::Internal(format!("corrupt grant type {g:?}").into()))
         })
         .collect()
 }
@@ -191,14 +191,14 @@ impl TryFrom<TokenRow> for Token {
             (Some(challenge), Some(m)) => Some(Pkce {
                 challenge,
                 method: ChallengeMethod::parse(&m).ok_or_else(|| {
-                    Error::Internal(format!("corrupt code_challenge_method {m:?}"))
+                    Error::Internal(format!("corrupt code_challenge_method {m:?}").into())
                 })?,
             }),
             _ => None,
         };
         Ok(Token {
             kind: TokenKind::parse(&r.kind)
-                .ok_or_else(|| Error::Internal(format!("corrupt kind {:?}", r.kind)))?,
+                .ok_or_else(|| Error::Internal(format!("corrupt kind {:?}", r.kind).into()))?,
             scopes: trusted_list(&r.scopes, Scope::from_trusted)?,
             id: r.id,
             org_id: r.org_id,
@@ -298,7 +298,7 @@ impl TryFrom<ApiKeyRow> for ApiKey {
     fn try_from(r: ApiKeyRow) -> Result<ApiKey> {
         Ok(ApiKey {
             scopes: Permission::parse_list("scopes", &r.scopes)
-                .map_err(|e| Error::Internal(format!("corrupt api key scopes: {e}")))?,
+                .map_err(|e| Error::Internal(format!("corrupt api key scopes: {e}").into()))?,
             id: r.id,
             org_id: r.org_id,
             user_id: r.user_id,

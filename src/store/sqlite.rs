@@ -108,10 +108,12 @@ impl SqliteStore {
     }
 
     async fn run_migrations(&self) -> Result<()> {
-        Self::migrator()
-            .run(&self.pool)
-            .await
-            .map_err(|e| crate::domain::Error::Internal(format!("migration failed: {e}")))
+        Self::migrator().run(&self.pool).await.map_err(|e| {
+            crate::domain::Error::Internal(crate::domain::error::Fault::caused_by(
+                "migration failed",
+                e,
+            ))
+        })
     }
 }
 

@@ -17,6 +17,7 @@ use tokio::sync::Semaphore;
 
 use super::rows::{FromRusqlite, TokenRow};
 use super::sql::{Param, Sql};
+use crate::domain::error::Fault;
 use crate::domain::model::Token;
 use crate::domain::{Error, Result};
 
@@ -84,7 +85,7 @@ impl ReadPool {
             out
         })
         .await
-        .map_err(|e| Error::Internal(format!("sqlite read task failed: {e}")))?
+        .map_err(|e| Error::Internal(Fault::caused_by("sqlite read task failed", e)))?
     }
 
     /// The rows of a listing query built by `sql::list_tokens`.
@@ -127,9 +128,9 @@ fn prepare<'c>(conn: &'c Connection, sql: &Sql) -> Result<rusqlite::CachedStatem
     for (i, p) in sql.params.iter().enumerate() {
         let name = format!("${}", i + 1);
         let Some(index) = stmt.parameter_index(&name).map_err(db_error)? else {
-            return Err(Error::Internal(format!(
+            return Err(Error::Internal(Fault::from(format!(
                 "no parameter {name} in listing SQL"
-            )));
+            ))));
         };
         let value: &dyn ToSql = match p {
             Param::Text(s) => s,
@@ -150,9 +151,11 @@ fn poisoned() -> Error {
 fn db_error(e: rusqlite::Error) -> Error {
     match e.sqlite_error_code() {
         Some(rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked) => {
-            Error::Unavailable(e.to_string())
+            Error::Unavailable(Fault::caused_by("sqlite read", e))
         }
-        Some(rusqlite::ErrorCode::CannotOpen) => Error::Unavailable(e.to_string()),
-        _ => Error::Internal(e.to_string()),
+        Some(rusqlite::ErrorCode::CannotOpen) => {
+            Error::Unavailable(Fault::caused_by("sqlite read", e))
+        }
+        _ => Error::Internal(Fault::caused_by("sqlite read", e)),
     }
 }

@@ -2,7 +2,6 @@
 //! and no database transaction, and past the server-wide stream limit a new
 //! stream is refused at once with RESOURCE_EXHAUSTED, on any connection.
 
-use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
 use crate::common::process::small_window_channel;
@@ -49,7 +48,7 @@ async fn busy_sessions(app: &TestApp) -> Vec<(String, String)> {
 async fn stalled_consumer_holds_few_pages_and_no_transaction(backend: Backend) {
     let app = spawn_app(backend).await;
     insert_tokens(&app, &app.org_a, 5000).await;
-    let fetched = || app.registry.stats().pages_fetched.load(Ordering::SeqCst);
+    let fetched = || app.registry.metrics().pages_fetched();
     let before = fetched();
     let mut stream = open_stream(&app, 100).await;
     stream.message().await.unwrap().expect("first page");

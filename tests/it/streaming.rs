@@ -3,7 +3,6 @@
 //! cancelled stream stopping the server's database work.
 
 use std::collections::HashSet;
-use std::sync::atomic::Ordering;
 use std::time::Duration;
 
 use crate::common::{Backend, TestApp, authed, insert_tokens, spawn_app};
@@ -211,7 +210,7 @@ async fn max_pages_stops_with_a_resume_token(backend: Backend) {
 async fn cancelled_stream_stops_database_work(backend: Backend) {
     let app = spawn_app(backend).await;
     insert_tokens(&app, &app.org_a, 20_000).await;
-    let fetched = || app.registry.stats().pages_fetched.load(Ordering::SeqCst);
+    let fetched = || app.registry.metrics().pages_fetched();
     let before = fetched();
     let req = pb::StreamTokensRequest {
         page_size: 100,
@@ -274,7 +273,7 @@ async fn clients_stream_too(backend: Backend) {
 async fn deadline_covers_the_whole_stream(backend: Backend) {
     let app = spawn_app(backend).await;
     insert_tokens(&app, &app.org_a, 2000).await;
-    let fetched = || app.registry.stats().pages_fetched.load(Ordering::SeqCst);
+    let fetched = || app.registry.metrics().pages_fetched();
     let mut req = authed(
         &app.key_a,
         pb::StreamTokensRequest {

@@ -114,7 +114,7 @@ impl From<Error> for Fail {
             Error::ResourceExhausted(_) => Fail::new(114),
             Error::FailedPrecondition(m) | Error::AlreadyExists(m) => Fail::form("__all__", m),
             Error::Unavailable(m) | Error::Internal(m) => {
-                tracing::error!(error = %m, "review board request failed");
+                tracing::error!(error = %m.chain(), "review board request failed");
                 Fail::new(500)
             }
         }
