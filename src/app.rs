@@ -300,7 +300,8 @@ async fn probe_database(
     }
 }
 
-#[cfg(feature = "rest")]
+/// Serves the REST gateway; without the `rest` feature there is none (and
+/// no REST listener is bound, so this is never reached with one).
 async fn serve_rest(
     listener: TcpListener,
     registry: Registry,
@@ -308,19 +309,12 @@ async fn serve_rest(
     limits: crate::config::RestLimits,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) {
+    #[cfg(feature = "rest")]
     if let Err(e) = crate::rest::serve(listener, registry, tls, limits, shutdown).await {
         tracing::error!(error = %e, "REST gateway stopped");
     }
-}
-
-#[cfg(not(feature = "rest"))]
-async fn serve_rest(
-    _: TcpListener,
-    _: Registry,
-    _: Option<tokio_rustls::TlsAcceptor>,
-    _: crate::config::RestLimits,
-    _: impl Future<Output = ()> + Send + 'static,
-) {
+    #[cfg(not(feature = "rest"))]
+    drop((listener, registry, tls, limits, shutdown));
 }
 
 /// Resolves on SIGINT or SIGTERM.

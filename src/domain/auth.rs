@@ -65,12 +65,18 @@ impl Permission {
 pub struct ApiKey {
     pub id: KeyId,
     pub org_id: OrgId,
+    /// The user a key acts as (`/me` routes, Review Board ownership).
     pub user_id: Option<String>,
+    /// What it may do (`--scopes` when created).
     pub scopes: Vec<Permission>,
+    /// Sees every user's tokens in Review Board.
     pub superuser: bool,
+    /// The key's non-secret start, by which it is looked up.
     pub prefix: String,
+    /// SHA-256 of the whole key; compared in constant time.
     pub hash: Vec<u8>,
     pub created_at: Timestamp,
+    /// Written at most once a minute.
     pub last_used_at: Option<Timestamp>,
     pub expires_at: Option<Timestamp>,
     pub revoked_at: Option<Timestamp>,
@@ -79,8 +85,10 @@ pub struct ApiKey {
 /// The authenticated principal of one request.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Caller {
+    /// The only organization this request can read or write.
     pub org_id: OrgId,
     pub key_id: KeyId,
+    /// As the key's.
     pub user_id: Option<String>,
     pub scopes: Vec<Permission>,
     pub superuser: bool,

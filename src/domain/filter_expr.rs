@@ -321,48 +321,54 @@ fn split_order(field_name: &str, input: &str) -> Result<(String, Direction)> {
 
 /// Parses a token `order_by`; empty means `create_time desc`.
 pub fn token_order(input: &str) -> Result<Sort<TokenSortField>> {
-    let (field, direction) = split_order("order_by", input)?;
-    let field = match field.trim_end_matches(',') {
-        "" => return Ok(Sort::default()),
-        "create_time" => TokenSortField::Created,
-        "update_time" => TokenSortField::Updated,
-        "name" => TokenSortField::Name,
-        "status" => TokenSortField::Status,
-        "id" => TokenSortField::Id,
-        "expire_time" => TokenSortField::Expires,
-        other => {
-            return Err(Error::invalid(
-                "order_by",
-                format!(
-                    "cannot sort by {}; use create_time, update_time, name, status, id or expire_time",
-                    quote(other)
-                ),
-            ));
-        }
-    };
-    Ok(Sort { field, direction })
+    order(
+        input,
+        &[
+            ("create_time", TokenSortField::Created),
+            ("update_time", TokenSortField::Updated),
+            ("name", TokenSortField::Name),
+            ("status", TokenSortField::Status),
+            ("id", TokenSortField::Id),
+            ("expire_time", TokenSortField::Expires),
+        ],
+        "create_time, update_time, name, status, id or expire_time",
+    )
 }
 
 /// Parses a client `order_by`; empty means `create_time desc`.
 pub fn client_order(input: &str) -> Result<Sort<ClientSortField>> {
+    order(
+        input,
+        &[
+            ("create_time", ClientSortField::Created),
+            ("update_time", ClientSortField::Updated),
+            ("client_name", ClientSortField::Name),
+            ("name", ClientSortField::Name),
+            ("client_id", ClientSortField::Id),
+            ("id", ClientSortField::Id),
+        ],
+        "create_time, update_time, client_name or client_id",
+    )
+}
+
+/// `<field> [asc|desc]` with the field one of `fields`; `expected` lists
+/// them for the error.
+fn order<F: Copy + Default>(input: &str, fields: &[(&str, F)], expected: &str) -> Result<Sort<F>> {
     let (field, direction) = split_order("order_by", input)?;
-    let field = match field.as_str() {
-        "" => return Ok(Sort::default()),
-        "create_time" => ClientSortField::Created,
-        "update_time" => ClientSortField::Updated,
-        "client_name" | "name" => ClientSortField::Name,
-        "client_id" | "id" => ClientSortField::Id,
-        other => {
-            return Err(Error::invalid(
-                "order_by",
-                format!(
-                    "cannot sort by {}; use create_time, update_time, client_name or client_id",
-                    quote(other)
-                ),
-            ));
-        }
-    };
-    Ok(Sort { field, direction })
+    let field = field.trim_end_matches(',');
+    if field.is_empty() {
+        return Ok(Sort::default());
+    }
+    match fields.iter().find(|(name, _)| *name == field) {
+        Some((_, f)) => Ok(Sort {
+            field: *f,
+            direction,
+        }),
+        None => Err(Error::invalid(
+            "order_by",
+            format!("cannot sort by {}; use {expected}", quote(field)),
+        )),
+    }
 }
 
 #[cfg(test)]

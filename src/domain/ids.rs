@@ -5,17 +5,20 @@
 //! lookup by name) mints one, so every tenant-scoped query is scoped by an
 //! organization that was proved, not one a request named.
 
-use std::fmt;
-
 use super::error::{Error, Result};
 
 /// Longest id a client may send; ours are 36-character UUIDs.
 const MAX_ID: usize = 64;
 
-macro_rules! id_type {
+/// A validated text value: the string inside is private, so a value of
+/// the type can only come from its parser or from `from_trusted` (the
+/// store and the core). It reads as a `&str` everywhere else; `Debug`
+/// prints the plain string, so filter fingerprints read as they did when
+/// these were strings. Shared by the ids here and `oauth`'s values.
+macro_rules! text_type {
     ($(#[$doc:meta])* $name:ident) => {
         $(#[$doc])*
-        #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize)]
+        #[derive(Clone, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize)]
         #[serde(transparent)]
         pub struct $name(String);
 
@@ -24,8 +27,8 @@ macro_rules! id_type {
                 &self.0
             }
 
-            /// Wraps an id the store read back or the core minted: trusted,
-            /// not parsed. Faces use `parse`.
+            /// Wraps a value the store read back or the core minted:
+            /// trusted, not parsed. Faces use `parse`.
             pub(crate) fn from_trusted(s: String) -> Self {
                 $name(s)
             }
@@ -44,15 +47,21 @@ macro_rules! id_type {
             }
         }
 
-        impl fmt::Display for $name {
-            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        impl std::fmt::Debug for $name {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                std::fmt::Debug::fmt(&self.0, f)
+            }
+        }
+
+        impl std::fmt::Display for $name {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
                 f.write_str(&self.0)
             }
         }
 
         impl From<$name> for String {
-            fn from(id: $name) -> String {
-                id.0
+            fn from(v: $name) -> String {
+                v.0
             }
         }
 
@@ -75,6 +84,7 @@ macro_rules! id_type {
         }
     };
 }
+pub(super) use text_type;
 
 /// A resource id as a client sent it: non-empty, at most 64 printable ASCII
 /// characters. Ids that cannot exist are refused here with the field's name.
@@ -91,7 +101,7 @@ fn parse_id(field: &str, s: &str) -> Result<String> {
 /// Ids a request names: parsed at the face, minted fresh on create.
 macro_rules! resource_id {
     ($(#[$doc:meta])* $name:ident) => {
-        id_type!($(#[$doc])* $name);
+        text_type!($(#[$doc])* $name);
 
         impl $name {
             /// Parses an id a request carries in `field`.
@@ -107,7 +117,7 @@ macro_rules! resource_id {
     };
 }
 
-id_type!(
+text_type!(
     /// The organization (tenant) every query is scoped to.
     OrgId
 );

@@ -112,21 +112,33 @@ pub struct Pkce {
 pub struct Token {
     pub id: TokenId,
     pub org_id: OrgId,
+    /// The client it was issued through; `None` for a personal token.
     pub client_id: Option<ClientId>,
+    /// The owner: whose token it is (an id in the organization's own
+    /// identity system; this service keeps no users).
     pub user_id: String,
+    /// The resource the token is for (OAuth `aud`), free text.
     pub audience: String,
+    /// OAuth `sub`: the owner unless the creator said otherwise.
     pub subject: String,
     pub scopes: Vec<Scope>,
+    /// A label for people; unique per nothing, searchable by glob.
     pub name: String,
     pub description: String,
+    /// Losant's role for the token's grants (`view`, `edit`, ...).
     pub default_role: String,
+    /// Present only for tokens from an authorization-code flow with PKCE.
     pub pkce: Option<Pkce>,
+    /// One of the client's registered redirect URIs.
     pub redirect_uri: Option<RedirectUri>,
     pub kind: TokenKind,
+    /// The secret's first characters, shown so people can tell tokens
+    /// apart; the secret itself is only hashed.
     pub secret_prefix: String,
     pub expires_at: Timestamp,
     pub created_at: Timestamp,
     pub updated_at: Timestamp,
+    /// Set once; revoking again keeps the first time.
     pub revoked_at: Option<Timestamp>,
 }
 
@@ -147,16 +159,23 @@ pub struct Client {
     pub id: ClientId,
     pub org_id: OrgId,
     pub name: String,
+    /// At least one; `authorization_code` needs a redirect URI.
     pub grant_types: Vec<GrantType>,
+    /// Normalised combinations (`code id_token`), as SlashID keeps them.
     pub response_types: Vec<String>,
+    /// The scopes its tokens may carry; empty bounds nothing.
     pub scopes: Vec<Scope>,
     pub redirect_uris: Vec<RedirectUri>,
+    /// A public client (a native or browser app) has no secret.
     pub public: bool,
+    /// Default lifetimes of its tokens, in seconds.
     pub access_token_duration: i64,
     pub refresh_token_duration: i64,
+    /// The secret's first characters; `None` for a public client.
     pub secret_prefix: Option<String>,
     pub created_at: Timestamp,
     pub updated_at: Timestamp,
+    /// When a token was last issued through it.
     pub last_used: Option<Timestamp>,
 }
 

@@ -7,12 +7,13 @@
 use std::fmt;
 
 use super::error::{Error, Result, quote};
+use super::ids::text_type;
 
-/// One RFC 6749 §3.3 scope token: 1..128 characters of %x21 / %x23-5B /
-/// %x5D-7E (no space, `"` or `\`).
-#[derive(Clone, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize)]
-#[serde(transparent)]
-pub struct Scope(String);
+text_type!(
+    /// One RFC 6749 §3.3 scope token: 1..128 characters of %x21 / %x23-5B /
+    /// %x5D-7E (no space, `"` or `\`).
+    Scope
+);
 
 impl Scope {
     pub fn parse(field: &str, s: &str) -> Result<Self> {
@@ -31,13 +32,13 @@ impl Scope {
     }
 }
 
-/// An absolute redirection URI without fragment (RFC 6749 §3.1.2):
-/// `scheme://...`, or a native app's private-use scheme such as
-/// `com.example.app:/path` (RFC 8252 §7.1: reverse-domain, so it holds a
-/// dot, then a path). Relative references are refused.
-#[derive(Clone, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize)]
-#[serde(transparent)]
-pub struct RedirectUri(String);
+text_type!(
+    /// An absolute redirection URI without fragment (RFC 6749 §3.1.2):
+    /// `scheme://...`, or a native app's private-use scheme such as
+    /// `com.example.app:/path` (RFC 8252 §7.1: reverse-domain, so it holds
+    /// a dot, then a path). Relative references are refused.
+    RedirectUri
+);
 
 impl RedirectUri {
     pub fn parse(field: &str, s: &str) -> Result<Self> {
@@ -73,72 +74,6 @@ impl RedirectUri {
         }
     }
 }
-
-/// The text types share their accessors, trusted constructor and `Debug`.
-macro_rules! text_value {
-    ($($name:ident),*) => {$(
-        impl $name {
-            pub fn as_str(&self) -> &str {
-                &self.0
-            }
-
-            /// Wraps a value the store wrote after parsing it.
-            pub(crate) fn from_trusted(s: String) -> Self {
-                $name(s)
-            }
-        }
-
-        impl std::ops::Deref for $name {
-            type Target = str;
-            fn deref(&self) -> &str {
-                &self.0
-            }
-        }
-
-        impl AsRef<str> for $name {
-            fn as_ref(&self) -> &str {
-                &self.0
-            }
-        }
-
-        impl From<$name> for String {
-            fn from(v: $name) -> String {
-                v.0
-            }
-        }
-
-        impl fmt::Debug for $name {
-            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                fmt::Debug::fmt(&self.0, f)
-            }
-        }
-
-        impl fmt::Display for $name {
-            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str(&self.0)
-            }
-        }
-
-        impl PartialEq<str> for $name {
-            fn eq(&self, other: &str) -> bool {
-                self.0 == other
-            }
-        }
-
-        impl PartialEq<&str> for $name {
-            fn eq(&self, other: &&str) -> bool {
-                self.0 == *other
-            }
-        }
-
-        impl PartialEq<String> for $name {
-            fn eq(&self, other: &String) -> bool {
-                self.0 == *other
-            }
-        }
-    )*};
-}
-text_value!(Scope, RedirectUri);
 
 /// The grant types a client may use.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize)]

@@ -7,6 +7,7 @@ use super::auth::caller;
 use super::pb::client_service_server::ClientService;
 use super::{convert, deadline, pb};
 use crate::domain::filter_expr;
+use crate::domain::model::Client;
 use crate::domain::query::{LIST_BOUNDS, STREAM_BOUNDS};
 use crate::domain::secret::ExposeSecret;
 use crate::domain::{Error, validate};
@@ -48,7 +49,7 @@ impl ClientService for ClientApi {
             )?,
             include_total: r.include_total_size,
         };
-        let page = self.registry.list_clients(&caller, &list).await?;
+        let page = self.registry.list::<Client>(&caller, &list).await?;
         Ok(Response::new(pb::ListClientsResponse {
             clients: page.items.iter().map(convert::client).collect(),
             next_page_token: page.next_page_token.unwrap_or_default(),
@@ -74,7 +75,7 @@ impl ClientService for ClientApi {
         };
         let pages = self
             .registry
-            .stream_clients(caller, list, r.max_pages as u32)?
+            .stream::<Client>(caller, list, r.max_pages as u32)?
             .map(|page| {
                 let page = page?;
                 Ok(pb::StreamClientsResponse {

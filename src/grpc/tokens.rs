@@ -8,6 +8,7 @@ use super::auth::caller;
 use super::pb::token_service_server::TokenService;
 use super::{convert, deadline, pb};
 use crate::domain::filter_expr;
+use crate::domain::model::Token;
 use crate::domain::query::{LIST_BOUNDS, STREAM_BOUNDS};
 use crate::domain::secret::ExposeSecret;
 use crate::domain::{Error, Timestamp, validate};
@@ -54,7 +55,7 @@ impl TokenService for TokenApi {
             )?,
             include_total: r.include_total_size,
         };
-        let page = self.registry.list_tokens(&caller, &list).await?;
+        let page = self.registry.list::<Token>(&caller, &list).await?;
         Ok(Response::new(pb::ListTokensResponse {
             tokens: tokens_out(page.items),
             next_page_token: page.next_page_token.unwrap_or_default(),
@@ -80,7 +81,7 @@ impl TokenService for TokenApi {
         };
         let pages = self
             .registry
-            .stream_tokens(caller, list, r.max_pages as u32)?
+            .stream::<Token>(caller, list, r.max_pages as u32)?
             .map(|page| {
                 let page = page?;
                 Ok(pb::StreamTokensResponse {

@@ -268,7 +268,7 @@ async fn list(
         let total = registry.count_tokens(&caller, &request.filter).await?;
         (Vec::new(), total)
     } else {
-        let result = registry.list_tokens(&caller, &request).await?;
+        let result = registry.list::<Token>(&caller, &request).await?;
         (result.items, result.total_size.unwrap_or(0))
     };
     let now = Timestamp::now();

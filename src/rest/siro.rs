@@ -355,7 +355,7 @@ async fn list(
             has_next_page: false,
         }));
     }
-    let page = registry.list_tokens(&caller, &request).await?;
+    let page = registry.list::<Token>(&caller, &request).await?;
     Ok(Json(Listing {
         page_size: page.items.len(),
         data: page.items.iter().map(item).collect(),

@@ -256,7 +256,7 @@ async fn list_page(
         page: PageRequest { size, start },
         include_total: true,
     };
-    let page = registry.list_clients(caller, &request).await?;
+    let page = registry.list::<Client>(caller, &request).await?;
     Ok(Json(json!({
         "meta": {"pagination": {"limit": limit, "offset": offset, "total_count": page.total_size.unwrap_or(0)}},
         "result": page.items.iter().map(item).collect::<Vec<_>>(),

@@ -16,11 +16,14 @@ use crate::store::DeleteClientOutcome;
 #[derive(Debug, Clone, Default)]
 pub struct NewClient {
     pub name: String,
+    /// Checked against `redirect_uris` by [`NewClient::check_rules`].
     pub grant_types: Vec<GrantType>,
     pub response_types: Vec<String>,
     pub scopes: Vec<Scope>,
     pub redirect_uris: Vec<RedirectUri>,
+    /// Public clients get no secret.
     pub public: bool,
+    /// `None`: the service's defaults (24 h and 10 days).
     pub access_token_duration: Option<i64>,
     pub refresh_token_duration: Option<i64>,
 }
@@ -48,20 +51,21 @@ impl NewClient {
 impl Registry {
     pub async fn get_client(&self, caller: &Caller, id: &ClientId) -> Result<Client> {
         caller.require(Permission::ClientsRead)?;
-        self.store
-            .get_client(&caller.org_id, id)
-            .await?
-            .ok_or_else(|| Error::not_found("client", id))
+        self.client(caller, id).await
     }
 
     /// The client whose tokens a caller with `tokens:read` is listing (no
     /// `clients:read` needed to learn that it exists in the organization).
     pub async fn client_of_tokens(&self, caller: &Caller, id: &ClientId) -> Result<Client> {
         caller.require(Permission::TokensRead)?;
-        self.store
-            .get_client(&caller.org_id, id)
-            .await?
-            .ok_or_else(|| Error::not_found("client", id))
+        self.client(caller, id).await
+    }
+
+    /// The caller's organization's client `id`, or `NotFound`; permission
+    /// is the caller's business.
+    pub(super) async fn client(&self, caller: &Caller, id: &ClientId) -> Result<Client> {
+        let found = self.store.get_client(&caller.org_id, id).await?;
+        found.ok_or_else(|| Error::not_found("client", id))
     }
 
     /// The clients among `ids` whose tokens a caller with `tokens:read` is
@@ -114,10 +118,9 @@ impl Registry {
         patch: &ClientPatch,
     ) -> Result<Client> {
         caller.require(Permission::ClientsWrite)?;
-        self.store
-            .update_client(&caller.org_id, id, patch, Timestamp::now())
-            .await?
-            .ok_or_else(|| Error::not_found("client", id))
+        let now = Timestamp::now();
+        let updated = self.store.update_client(&caller.org_id, id, patch, now);
+        updated.await?.ok_or_else(|| Error::not_found("client", id))
     }
 
     /// Deletes a client; with tokens left it needs `force` (which deletes

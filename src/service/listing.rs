@@ -25,8 +25,10 @@ pub struct ListRequest<F, S> {
     pub include_total: bool,
 }
 
-/// Everything that differs between listing tokens and listing clients.
-trait Listable: Sized + Send + 'static {
+/// Everything that differs between listing tokens and listing clients:
+/// what `Registry::list` and `Registry::stream` are generic over. Sealed:
+/// only tokens and clients are listable.
+pub trait Listable: Sized + Send + 'static + sealed::Sealed {
     type Filter: Clone + Send + Sync + 'static;
     type Field: Copy + Send + Sync + std::fmt::Debug + 'static;
     const KIND: &'static str;
@@ -44,6 +46,12 @@ trait Listable: Sized + Send + 'static {
         f: &Self::Filter,
         now: Timestamp,
     ) -> impl Future<Output = Result<u64>> + Send;
+}
+
+mod sealed {
+    pub trait Sealed {}
+    impl Sealed for super::Token {}
+    impl Sealed for super::Client {}
 }
 
 impl Listable for Token {
@@ -219,21 +227,23 @@ impl Registry {
         Ok(tokio_stream::wrappers::ReceiverStream::new(rx))
     }
 
-    pub async fn list_tokens(
+    /// One page of `T` (tokens or clients).
+    pub async fn list<T: Listable>(
         &self,
         caller: &Caller,
-        req: &ListRequest<TokenFilter, TokenSortField>,
-    ) -> Result<Page<Token>> {
-        self.page::<Token>(caller, req).await
+        req: &ListRequest<T::Filter, T::Field>,
+    ) -> Result<Page<T>> {
+        self.page::<T>(caller, req).await
     }
 
-    pub fn stream_tokens(
+    /// Pages of `T` from `req` on; see [`Registry::pages`].
+    pub fn stream<T: Listable + Sync>(
         &self,
         caller: Caller,
-        req: ListRequest<TokenFilter, TokenSortField>,
+        req: ListRequest<T::Filter, T::Field>,
         max_pages: u32,
-    ) -> Result<impl Stream<Item = Result<Page<Token>>> + Send + 'static> {
-        self.pages::<Token>(caller, req, max_pages)
+    ) -> Result<impl Stream<Item = Result<Page<T>>> + Send + 'static> {
+        self.pages::<T>(caller, req, max_pages)
     }
 
     pub async fn count_tokens(&self, caller: &Caller, filter: &TokenFilter) -> Result<u64> {
@@ -241,22 +251,5 @@ impl Registry {
         self.store
             .count_tokens(&caller.org_id, filter, Timestamp::now())
             .await
-    }
-
-    pub async fn list_clients(
-        &self,
-        caller: &Caller,
-        req: &ListRequest<ClientFilter, ClientSortField>,
-    ) -> Result<Page<Client>> {
-        self.page::<Client>(caller, req).await
-    }
-
-    pub fn stream_clients(
-        &self,
-        caller: Caller,
-        req: ListRequest<ClientFilter, ClientSortField>,
-        max_pages: u32,
-    ) -> Result<impl Stream<Item = Result<Page<Client>>> + Send + 'static> {
-        self.pages::<Client>(caller, req, max_pages)
     }
 }

@@ -22,15 +22,19 @@ pub const DEFAULT_REFRESH_TTL: i64 = 864_000;
 /// names in errors are relative to the token (faces add their prefix).
 #[derive(Debug, Clone, Default)]
 pub struct NewToken {
+    /// With a client, the client's scopes, redirect URIs and lifetimes apply.
     pub client_id: Option<ClientId>,
     pub user_id: String,
     pub audience: String,
+    /// `None`: the owner.
     pub subject: Option<String>,
     pub scopes: Vec<Scope>,
     pub name: String,
     pub description: String,
     pub default_role: String,
+    /// Decides the default lifetime.
     pub kind: TokenKind,
+    /// Needs a client, as does `redirect_uri`.
     pub pkce: Option<Pkce>,
     pub redirect_uri: Option<RedirectUri>,
     pub expires_at: Option<Timestamp>,
@@ -39,10 +43,14 @@ pub struct NewToken {
 impl Registry {
     pub async fn get_token(&self, caller: &Caller, id: &TokenId) -> Result<Token> {
         caller.require(Permission::TokensRead)?;
-        self.store
-            .get_token(&caller.org_id, id)
-            .await?
-            .ok_or_else(|| Error::not_found("token", id))
+        self.token(caller, id).await
+    }
+
+    /// The caller's organization's token `id`, or `NotFound`; permission
+    /// is the caller's business.
+    async fn token(&self, caller: &Caller, id: &TokenId) -> Result<Token> {
+        let found = self.store.get_token(&caller.org_id, id).await?;
+        found.ok_or_else(|| Error::not_found("token", id))
     }
 
     /// Creates a token; returns it with its secret (the only time the secret
@@ -73,11 +81,7 @@ impl Registry {
             TokenKind::Refresh => DEFAULT_REFRESH_TTL,
         };
         if let Some(client_id) = &new.client_id {
-            let client = self
-                .store
-                .get_client(&caller.org_id, client_id)
-                .await?
-                .ok_or_else(|| Error::not_found("client", client_id))?;
+            let client = self.client(caller, client_id).await?;
             let mut v = Violations::default();
             if let Some(uri) = &new.redirect_uri
                 && !client.redirect_uris.iter().any(|u| u == uri)
@@ -139,11 +143,7 @@ impl Registry {
         }
         v.finish()?;
         if let Some(scopes) = &patch.scopes {
-            let token = self
-                .store
-                .get_token(&caller.org_id, id)
-                .await?
-                .ok_or_else(|| Error::not_found("token", id))?;
+            let token = self.token(caller, id).await?;
             // A token's client never changes, so checking before the write
             // is as good as checking inside it.
             if let Some(client_id) = &token.client_id
@@ -154,20 +154,18 @@ impl Registry {
                 v.finish()?;
             }
         }
-        self.store
-            .update_token(&caller.org_id, id, patch, now)
-            .await?
-            .ok_or_else(|| Error::not_found("token", id))
+        let updated = self.store.update_token(&caller.org_id, id, patch, now);
+        updated.await?.ok_or_else(|| Error::not_found("token", id))
     }
 
     /// Revokes a token. Idempotent: revoking a revoked token keeps its
     /// original revocation time, so retries are safe.
     pub async fn revoke_token(&self, caller: &Caller, id: &TokenId) -> Result<Token> {
         caller.require(Permission::TokensWrite)?;
-        self.store
-            .revoke_token(&caller.org_id, id, Timestamp::now())
-            .await?
-            .ok_or_else(|| Error::not_found("token", id))
+        let revoked = self
+            .store
+            .revoke_token(&caller.org_id, id, Timestamp::now());
+        revoked.await?.ok_or_else(|| Error::not_found("token", id))
     }
 
     pub async fn delete_token(&self, caller: &Caller, id: &TokenId) -> Result<()> {

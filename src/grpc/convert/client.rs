@@ -161,26 +161,20 @@ pub fn client_patch(
                     RedirectUri::parse,
                 ))
             }
-            "access_token_duration" => match &c.access_token_duration {
-                Some(d) => {
-                    patch.access_token_duration =
-                        v.check(parse_duration("client.access_token_duration", d))
-                }
-                None => v.push(
+            "access_token_duration" => {
+                patch.access_token_duration = named_duration(
+                    &mut v,
                     "client.access_token_duration",
-                    "is required when named in update_mask",
-                ),
-            },
-            "refresh_token_duration" => match &c.refresh_token_duration {
-                Some(d) => {
-                    patch.refresh_token_duration =
-                        v.check(parse_duration("client.refresh_token_duration", d))
-                }
-                None => v.push(
+                    &c.access_token_duration,
+                )
+            }
+            "refresh_token_duration" => {
+                patch.refresh_token_duration = named_duration(
+                    &mut v,
                     "client.refresh_token_duration",
-                    "is required when named in update_mask",
-                ),
-            },
+                    &c.refresh_token_duration,
+                )
+            }
             _ => {}
         }
     }
@@ -189,4 +183,15 @@ pub fn client_patch(
     }
     v.finish()?;
     Ok((id, patch))
+}
+
+/// A duration an update mask names: it must be sent, and valid.
+fn named_duration(v: &mut Violations, field: &str, d: &Option<Duration>) -> Option<i64> {
+    match d {
+        Some(d) => v.check(parse_duration(field, d)),
+        None => {
+            v.push(field, "is required when named in update_mask");
+            None
+        }
+    }
 }

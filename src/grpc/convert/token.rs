@@ -65,27 +65,12 @@ pub fn new_token(t: Option<&pb::Token>) -> Result<NewToken> {
     let user_id = v.check(validate::id("token.user_id", &t.user_id));
     let client_id = opt_id(&mut v, "token.client_id", &t.client_id);
     let scopes = list(&mut v, "token.scopes", &t.scopes, Scope::parse);
-    let audience = v.check(validate::optional_text(
-        "token.audience",
-        &t.audience,
-        MAX_TEXT,
-    ));
-    let subject = v.check(validate::optional_text(
-        "token.subject",
-        &t.subject,
-        MAX_TEXT,
-    ));
-    let name = v.check(validate::optional_text("token.name", &t.name, MAX_TEXT));
-    let description = v.check(validate::optional_text(
-        "token.description",
-        &t.description,
-        MAX_DESCRIPTION,
-    ));
-    let default_role = v.check(validate::optional_text(
-        "token.default_role",
-        &t.default_role,
-        MAX_TEXT,
-    ));
+    let mut text = |field, value, max| v.check(validate::optional_text(field, value, max));
+    let audience = text("token.audience", &t.audience, MAX_TEXT);
+    let subject = text("token.subject", &t.subject, MAX_TEXT);
+    let name = text("token.name", &t.name, MAX_TEXT);
+    let description = text("token.description", &t.description, MAX_DESCRIPTION);
+    let default_role = text("token.default_role", &t.default_role, MAX_TEXT);
     let kind = match pb::TokenKind::try_from(t.kind) {
         Ok(pb::TokenKind::Unspecified | pb::TokenKind::Access) => TokenKind::Access,
         Ok(pb::TokenKind::Refresh) => TokenKind::Refresh,

@@ -15,6 +15,7 @@ const ID_PARAMETERS: [&str; 3] = ["id", "token_id", "clientId"];
 
 /// Tightens the document (as JSON) in place.
 pub fn apply(doc: &mut Value) {
+    crate::rest::reviewboard::local_sites(doc);
     // `get`/`get_mut` only: indexing a `Value` mutably inserts `null`.
     let paths = doc.get_mut("paths").and_then(Value::as_object_mut);
     for (_, item) in paths.into_iter().flatten() {

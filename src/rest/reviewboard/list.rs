@@ -15,6 +15,7 @@ use super::resource::{
     Fail, LIST_TYPE, SiteCaller, application_names, application_of, item, link, origin,
     owner_filter, respond, site_prefix,
 };
+use crate::domain::model::Token;
 use crate::domain::query::{
     Direction, MAX_OFFSET, PageRequest, PageSize, PageStart, Sort, TokenFilter, TokenSortField,
 };
@@ -66,7 +67,7 @@ pub(super) async fn list_tokens(
             },
             include_total: true,
         };
-        let page = registry.list_tokens(&caller, &request).await?;
+        let page = registry.list::<Token>(&caller, &request).await?;
         (page.items, page.total_size.unwrap_or(0) as i64)
     };
     let base = origin(&headers);

@@ -9,6 +9,7 @@ use axum::extract::rejection::BytesRejection;
 use axum::extract::{Path, RawQuery, State};
 use axum::http::{HeaderMap, Uri};
 use axum::response::Response;
+use axum::routing::get;
 use utoipa::IntoParams;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
@@ -23,11 +24,57 @@ pub fn routes() -> OpenApiRouter<Registry> {
     own::<Fail>(
         OpenApiRouter::new()
             .routes(routes!(list))
-            .routes(routes!(list_on_site))
             .routes(routes!(item_get, item_put, item_delete))
-            .routes(routes!(site_item_get, site_item_put, site_item_delete)),
+            // The same resources on a local site: the same handlers, and
+            // the same documentation (`local_sites` copies it).
+            .route(SITE_LIST, get(list))
+            .route(SITE_ITEM, get(item_get).put(item_put).delete(item_delete)),
     )
     .layer(axum::middleware::from_fn(http_semantics::djblets_headers))
+}
+
+/// Where a local site's copies of the routes are.
+const SITE_LIST: &str = "/s/{local_site}/api/oauth-tokens/";
+const SITE_ITEM: &str = "/s/{local_site}/api/oauth-tokens/{token_id}/";
+
+/// The token of an item route, on a local site or not (`SiteCaller` reads
+/// the site).
+#[derive(serde::Deserialize)]
+struct TokenPath {
+    token_id: String,
+}
+
+/// Documents the local-site routes: each `/api/oauth-tokens/...` operation
+/// again under `/s/{local_site}`, with the site parameter, and `Site` in its
+/// operation id (`ReviewBoardGetSiteToken`).
+pub(in crate::rest) fn local_sites(doc: &mut serde_json::Value) {
+    let Some(paths) = doc
+        .get_mut("paths")
+        .and_then(serde_json::Value::as_object_mut)
+    else {
+        return;
+    };
+    let site = serde_json::json!({"name": "local_site", "in": "path", "required": true,
+        "description": "The organization's id or name", "schema": {"type": "string"}});
+    let copies: Vec<(String, serde_json::Value)> = paths
+        .iter()
+        .filter(|(path, _)| path.starts_with("/api/"))
+        .map(|(path, item)| {
+            let mut item = item.clone();
+            for op in item.as_object_mut().into_iter().flatten().map(|(_, op)| op) {
+                if let Some(id) = op.get("operationId").and_then(|v| v.as_str()) {
+                    op["operationId"] = id.replacen("Token", "SiteToken", 1).into();
+                }
+                let mut parameters = vec![site.clone()];
+                if let Some(serde_json::Value::Array(rest)) = op.get("parameters") {
+                    parameters.extend(rest.iter().cloned());
+                }
+                op["parameters"] = parameters.into();
+            }
+            (format!("/s/{{local_site}}{path}"), item)
+        })
+        .collect();
+    paths.extend(copies);
 }
 
 #[derive(IntoParams)]
@@ -83,31 +130,6 @@ async fn list(
     list_tokens(c, r, headers, uri, q).await
 }
 
-/// List the OAuth2 tokens on a local site (the key's organization).
-#[utoipa::path(
-    get,
-    path = "/s/{local_site}/api/oauth-tokens/",
-    tag = "reviewboard",
-    operation_id = "ReviewBoardListSiteTokens",
-    params(("local_site" = String, Path, description = "The organization's id or name"), ListQuery),
-    responses(
-        (status = 200, body = RbListing, content_type = "application/vnd.reviewboard.org.oauth-tokens+json"),
-        (status = 304, description = "Not modified: If-None-Match matched the ETag"),
-        (status = 401, description = "103: no or bad API key", body = RbError),
-        (status = 403, description = "101, 112 or 113", body = RbError),
-    ),
-    security(("rbToken" = []), ("bearer" = []))
-)]
-async fn list_on_site(
-    c: SiteCaller,
-    State(r): State<Registry>,
-    headers: HeaderMap,
-    uri: Uri,
-    q: RawQuery,
-) -> Result<Response, Fail> {
-    list_tokens(c, r, headers, uri, q).await
-}
-
 /// One token (owner or superuser).
 #[utoipa::path(
     get,
@@ -129,7 +151,7 @@ async fn item_get(
     c: SiteCaller,
     State(r): State<Registry>,
     h: HeaderMap,
-    Path(id): Path<String>,
+    Path(TokenPath { token_id: id }): Path<TokenPath>,
 ) -> Result<Response, Fail> {
     get_item(c, r, h, id).await
 }
@@ -155,7 +177,7 @@ async fn item_put(
     c: SiteCaller,
     State(r): State<Registry>,
     h: HeaderMap,
-    Path(id): Path<String>,
+    Path(TokenPath { token_id: id }): Path<TokenPath>,
     b: Result<Bytes, BytesRejection>,
 ) -> Result<Response, Fail> {
     put_item(c, r, h, id, b).await
@@ -180,84 +202,7 @@ async fn item_put(
 async fn item_delete(
     c: SiteCaller,
     State(r): State<Registry>,
-    Path(id): Path<String>,
-) -> Result<Response, Fail> {
-    delete_item(c, r, id).await
-}
-
-/// One token on a local site.
-#[utoipa::path(
-    get,
-    path = "/s/{local_site}/api/oauth-tokens/{token_id}/",
-    tag = "reviewboard",
-    operation_id = "ReviewBoardGetSiteToken",
-    params(("local_site" = String, Path), ("token_id" = String, Path)),
-    responses(
-        (status = 200, body = RbItem, content_type = "application/vnd.reviewboard.org.oauth-token+json"),
-        (status = 304, description = "Not modified: If-None-Match matched the ETag"),
-        (status = 400, description = "105: bad parameters", body = RbError),
-        (status = 401, description = "103: no or bad API key", body = RbError),
-        (status = 403, description = "101, 112 or 113", body = RbError),
-        (status = 404, description = "100: no such token", body = RbError),
-    ),
-    security(("rbToken" = []), ("bearer" = []))
-)]
-async fn site_item_get(
-    c: SiteCaller,
-    State(r): State<Registry>,
-    h: HeaderMap,
-    Path((_, id)): Path<(String, String)>,
-) -> Result<Response, Fail> {
-    get_item(c, r, h, id).await
-}
-
-/// Change or revoke a token on a local site.
-#[utoipa::path(
-    put,
-    path = "/s/{local_site}/api/oauth-tokens/{token_id}/",
-    tag = "reviewboard",
-    operation_id = "ReviewBoardUpdateSiteToken",
-    params(("local_site" = String, Path), ("token_id" = String, Path)),
-    request_body(content = PutForm, content_type = "application/x-www-form-urlencoded"),
-    responses(
-        (status = 200, body = RbItem, content_type = "application/vnd.reviewboard.org.oauth-token+json"),
-        (status = 400, description = "105: bad parameters", body = RbError),
-        (status = 401, description = "103: no or bad API key", body = RbError),
-        (status = 403, description = "101, 112 or 113", body = RbError),
-        (status = 404, description = "100: no such token", body = RbError),
-    ),
-    security(("rbToken" = []), ("bearer" = []))
-)]
-async fn site_item_put(
-    c: SiteCaller,
-    State(r): State<Registry>,
-    h: HeaderMap,
-    Path((_, id)): Path<(String, String)>,
-    b: Result<Bytes, BytesRejection>,
-) -> Result<Response, Fail> {
-    put_item(c, r, h, id, b).await
-}
-
-/// Delete a token on a local site.
-#[utoipa::path(
-    delete,
-    path = "/s/{local_site}/api/oauth-tokens/{token_id}/",
-    tag = "reviewboard",
-    operation_id = "ReviewBoardDeleteSiteToken",
-    params(("local_site" = String, Path), ("token_id" = String, Path)),
-    responses(
-        (status = 204, description = "Deleted"),
-        (status = 400, description = "105: bad parameters", body = RbError),
-        (status = 401, description = "103: no or bad API key", body = RbError),
-        (status = 403, description = "101, 112 or 113", body = RbError),
-        (status = 404, description = "100: no such token", body = RbError),
-    ),
-    security(("rbToken" = []), ("bearer" = []))
-)]
-async fn site_item_delete(
-    c: SiteCaller,
-    State(r): State<Registry>,
-    Path((_, id)): Path<(String, String)>,
+    Path(TokenPath { token_id: id }): Path<TokenPath>,
 ) -> Result<Response, Fail> {
     delete_item(c, r, id).await
 }
