@@ -335,18 +335,20 @@ pub fn token_order(input: &str) -> Result<Sort<TokenSortField>> {
     )
 }
 
-/// Parses a client `order_by`; empty means `create_time desc`.
+/// Parses a client `order_by`; empty means `create_time desc`. `name` and
+/// `id` stand for `client_name` and `client_id`.
 pub fn client_order(input: &str) -> Result<Sort<ClientSortField>> {
-    order(
+    let fields = [
+        ("create_time", ClientSortField::Created),
+        ("update_time", ClientSortField::Updated),
+        ("client_name", ClientSortField::Name),
+        ("client_id", ClientSortField::Id),
+    ];
+    let aliases = [("name", "client_name"), ("id", "client_id")];
+    order_with(
         input,
-        &[
-            ("create_time", ClientSortField::Created),
-            ("update_time", ClientSortField::Updated),
-            ("client_name", ClientSortField::Name),
-            ("name", ClientSortField::Name),
-            ("client_id", ClientSortField::Id),
-            ("id", ClientSortField::Id),
-        ],
+        &fields,
+        &aliases,
         "create_time, update_time, client_name or client_id",
     )
 }
@@ -354,8 +356,22 @@ pub fn client_order(input: &str) -> Result<Sort<ClientSortField>> {
 /// `<field> [asc|desc]` with the field one of `fields`; `expected` lists
 /// them for the error.
 fn order<F: Copy + Default>(input: &str, fields: &[(&str, F)], expected: &str) -> Result<Sort<F>> {
+    order_with(input, fields, &[], expected)
+}
+
+/// As [`order`], with `aliases` (alias, field) for some fields.
+fn order_with<F: Copy + Default>(
+    input: &str,
+    fields: &[(&str, F)],
+    aliases: &[(&str, &str)],
+    expected: &str,
+) -> Result<Sort<F>> {
     let (field, direction) = split_order("order_by", input)?;
     let field = field.trim_end_matches(',');
+    let field = aliases
+        .iter()
+        .find(|(alias, _)| *alias == field)
+        .map_or(field, |(_, name)| name);
     if field.is_empty() {
         return Ok(Sort::default());
     }

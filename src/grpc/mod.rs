@@ -3,15 +3,13 @@
 //! translate; rules live in `service` and `domain`.
 
 mod auth;
-mod clients;
 pub mod convert;
 mod deadline;
+mod services;
 mod status;
-mod tokens;
 
 pub use auth::AuthLayer;
-pub use clients::ClientApi;
-pub use tokens::TokenApi;
+pub use services::{ClientApi, TokenApi};
 
 /// Generated protobuf types and service stubs.
 #[allow(clippy::all, missing_docs)]

@@ -22,8 +22,13 @@ use crate::service::Registry;
 /// A dialect's error type, as the answer to a refused credential. It sees
 /// the request's head, for dialects whose error bodies echo parameters
 /// (SlashID's pagination).
-pub trait Refusal: IntoResponse {
-    fn refusal(e: Error, request: &Parts) -> Self;
+pub trait Refusal: IntoResponse + From<Error> {
+    /// The dialect's answer to `e`; by default its answer to any domain
+    /// error.
+    fn refusal(e: Error, request: &Parts) -> Self {
+        let _ = request;
+        Self::from(e)
+    }
 }
 
 /// The authenticated caller of a request; `E` is the dialect's error type,

@@ -4,7 +4,6 @@ use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
 use axum::extract::{RawQuery, State};
 use axum::http::StatusCode;
-use axum::http::request::Parts;
 use axum::response::{IntoResponse, Json, Response};
 use chrono::SecondsFormat;
 use serde::Deserialize;
@@ -118,11 +117,7 @@ impl RouteErrors for Fail {
     }
 }
 
-impl Refusal for Fail {
-    fn refusal(e: Error, _: &Parts) -> Fail {
-        Fail::from(e)
-    }
-}
+impl Refusal for Fail {}
 
 fn capitalize(s: &str) -> String {
     let mut c = s.chars();
@@ -158,6 +153,21 @@ fn item(t: &Token, now: Timestamp) -> Value {
     })
 }
 
+/// The errors every Losant route may answer.
+#[derive(utoipa::IntoResponses)]
+#[expect(dead_code, reason = "describes the responses Fail builds")]
+enum Failures {
+    /// Validation: a bad parameter or body
+    #[response(status = 400)]
+    Validation(LosantError),
+    /// Unauthorized: no or bad API key
+    #[response(status = 401)]
+    Unauthorized(LosantError),
+    /// Forbidden: the key has no user, or lacks the scope
+    #[response(status = 403)]
+    Forbidden(LosantError),
+}
+
 /// The `/me` user, or 403.
 fn me(caller: &Caller) -> Result<String, Fail> {
     caller.user_id.clone().ok_or_else(|| {
@@ -178,9 +188,7 @@ fn me(caller: &Caller) -> Result<String, Fail> {
     params(ListQuery),
     responses(
         (status = 200, body = LosantCollection),
-        (status = 400, body = LosantError),
-        (status = 401, body = LosantError),
-        (status = 403, body = LosantError),
+        Failures,
     ),
     security(("bearer" = []))
 )]
@@ -401,9 +409,7 @@ fn new_token(post: Post, user: String) -> Result<NewToken, Fail> {
     request_body = Post,
     responses(
         (status = 201, body = LosantCreated),
-        (status = 400, body = LosantError),
-        (status = 401, body = LosantError),
-        (status = 403, body = LosantError),
+        Failures,
         (status = 404, body = LosantError),
         (status = 413, body = LosantError),
     ),

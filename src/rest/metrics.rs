@@ -8,13 +8,9 @@ use crate::service::Registry;
 
 /// Prometheus metrics (no authentication: scrape it from inside the mesh;
 /// it holds counts and timings, no tenant data).
-#[utoipa::path(
-    get,
-    path = "/metrics",
-    tag = "meta",
-    operation_id = "Metrics",
-    responses((status = 200, description = "Metrics in OpenMetrics text format", content_type = "application/openmetrics-text"))
-)]
+#[utoipa::path(get, path = "/metrics", tag = "meta", operation_id = "Metrics", responses(
+    (status = 200, description = "Metrics in OpenMetrics text format", content_type = "application/openmetrics-text")
+))]
 pub async fn metrics(State(registry): State<Registry>) -> impl IntoResponse {
     (
         [(

@@ -30,6 +30,7 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use crate::config::RestLimits;
+use crate::domain::Error;
 use crate::service::Registry;
 use crate::trace::{KnownMethods, TraceLayer};
 
@@ -86,6 +87,22 @@ pub fn router(registry: Registry) -> Router {
             KnownMethods::new([], route_segments()),
         ))
         .with_state(registry)
+}
+
+/// The HTTP status of a domain error, as grpc-gateway maps the gRPC code
+/// it becomes: the status every dialect starts from (each words the body
+/// its own way, and Siro answers an outage as a 500).
+pub(crate) fn http_status(e: &Error) -> StatusCode {
+    match e {
+        Error::InvalidArgument(_) | Error::FailedPrecondition(_) => StatusCode::BAD_REQUEST,
+        Error::Unauthenticated(_) => StatusCode::UNAUTHORIZED,
+        Error::PermissionDenied(_) => StatusCode::FORBIDDEN,
+        Error::NotFound { .. } => StatusCode::NOT_FOUND,
+        Error::AlreadyExists(_) => StatusCode::CONFLICT,
+        Error::ResourceExhausted(_) => StatusCode::TOO_MANY_REQUESTS,
+        Error::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+        Error::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+    }
 }
 
 /// Every 429 tells the client when to retry (RFC 9110 §10.2.3). Limits

@@ -2,7 +2,6 @@
 
 use axum::extract::{Path, RawQuery, State};
 use axum::http::StatusCode;
-use axum::http::request::Parts;
 use axum::response::{IntoResponse, Json, Response};
 use serde::Serialize;
 use serde_json::{Value, json};
@@ -124,11 +123,7 @@ impl From<Error> for Fail {
     }
 }
 
-impl Refusal for Fail {
-    fn refusal(e: Error, _: &Parts) -> Fail {
-        Fail::Domain(e)
-    }
-}
+impl Refusal for Fail {}
 
 impl RouteErrors for Fail {
     const PREFIXES: &'static [&'static str] = &["/v1/core/"];
@@ -150,13 +145,9 @@ impl IntoResponse for Fail {
             }
             Fail::Domain(e) => e,
         };
-        let status = match &e {
-            Error::InvalidArgument(_) | Error::FailedPrecondition(_) => StatusCode::BAD_REQUEST,
-            Error::Unauthenticated(_) => StatusCode::UNAUTHORIZED,
-            Error::PermissionDenied(_) => StatusCode::FORBIDDEN,
-            Error::NotFound { .. } => StatusCode::NOT_FOUND,
-            Error::ResourceExhausted(_) => StatusCode::TOO_MANY_REQUESTS,
-            _ => StatusCode::INTERNAL_SERVER_ERROR,
+        let status = match super::http_status(&e) {
+            StatusCode::SERVICE_UNAVAILABLE => StatusCode::INTERNAL_SERVER_ERROR,
+            s => s,
         };
         let message = match &e {
             Error::Internal(m) | Error::Unavailable(m) => {
@@ -168,6 +159,30 @@ impl IntoResponse for Fail {
         };
         (status, Json(json!({ "error": message }))).into_response()
     }
+}
+
+/// The errors Siro's route may answer.
+#[derive(utoipa::IntoResponses)]
+#[expect(dead_code, reason = "describes the responses Fail builds")]
+enum Failures {
+    /// A value of the wrong kind
+    #[response(status = 400)]
+    BadRequest(SiroError),
+    /// No or bad API key
+    #[response(status = 401)]
+    Unauthorized(SiroError),
+    /// The key lacks tokens:read
+    #[response(status = 403)]
+    Forbidden(SiroError),
+    /// No such OAuth app
+    #[response(status = 404)]
+    NotFound(SiroError),
+    /// Zod's issues for the parameters
+    #[response(status = 422)]
+    Invalid(ZodError),
+    /// Internal server error
+    #[response(status = 500)]
+    Internal(SiroError),
 }
 
 /// Zod-style validation issues, collected for the whole request.
@@ -277,12 +292,7 @@ impl Issues {
     params(("clientId" = String, Path, description = "The OAuth app (client) id"), ListQuery),
     responses(
         (status = 200, body = Listing),
-        (status = 400, body = SiroError),
-        (status = 401, body = SiroError),
-        (status = 403, body = SiroError),
-        (status = 404, body = SiroError),
-        (status = 422, body = ZodError),
-        (status = 500, body = SiroError),
+        Failures,
     ),
     security(("bearer" = []))
 )]

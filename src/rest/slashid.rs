@@ -23,12 +23,14 @@ use crate::domain::query::{
 };
 use crate::service::{ListRequest, Registry};
 
-pub const DEFAULT_LIMIT: i64 = 100;
-pub const MAX_LIMIT: i64 = 1000;
-
+/// SlashID's one route, with its routing errors.
 pub fn routes() -> OpenApiRouter<Registry> {
     own::<Fail>(OpenApiRouter::new().routes(routes!(list)))
 }
+
+/// `limit` when absent, and its ceiling.
+pub const DEFAULT_LIMIT: i64 = 100;
+pub const MAX_LIMIT: i64 = 1000;
 
 #[derive(IntoParams)]
 #[into_params(parameter_in = Query)]
@@ -114,15 +116,7 @@ impl Fail {
 
 impl From<Error> for Fail {
     fn from(e: Error) -> Fail {
-        let status = match &e {
-            Error::InvalidArgument(_) | Error::FailedPrecondition(_) => StatusCode::BAD_REQUEST,
-            Error::Unauthenticated(_) => StatusCode::UNAUTHORIZED,
-            Error::PermissionDenied(_) => StatusCode::FORBIDDEN,
-            Error::NotFound { .. } => StatusCode::NOT_FOUND,
-            Error::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
-            Error::ResourceExhausted(_) => StatusCode::TOO_MANY_REQUESTS,
-            _ => StatusCode::INTERNAL_SERVER_ERROR,
-        };
+        let status = super::http_status(&e);
         let message = match &e {
             Error::Internal(_) => "internal error".to_owned(),
             other => other.to_string(),
@@ -158,6 +152,24 @@ impl IntoResponse for Fail {
     }
 }
 
+/// The errors SlashID's route may answer.
+#[derive(utoipa::IntoResponses)]
+#[expect(dead_code, reason = "describes the responses Fail builds")]
+enum Failures {
+    /// A bad parameter or no SlashID-OrgID
+    #[response(status = 400)]
+    BadRequest(SlashIdErrors),
+    /// No or bad API key
+    #[response(status = 401)]
+    Unauthorized(SlashIdErrors),
+    /// Another organization, or a key without clients:read
+    #[response(status = 403)]
+    Forbidden(SlashIdErrors),
+    /// The database is unavailable
+    #[response(status = 503)]
+    Unavailable(SlashIdErrors),
+}
+
 /// An integer parameter, or a 400 naming it.
 fn integer(p: &Params, name: &str, default: i64) -> Result<i64, Fail> {
     match p.get(name) {
@@ -191,10 +203,7 @@ fn page(p: &Params) -> Result<(i64, i64), Fail> {
     ),
     responses(
         (status = 200, body = ClientList),
-        (status = 400, body = SlashIdErrors),
-        (status = 401, body = SlashIdErrors),
-        (status = 403, body = SlashIdErrors),
-        (status = 503, body = SlashIdErrors),
+        Failures,
     ),
     security(("slashidKey" = []), ("bearer" = []))
 )]

@@ -5,18 +5,16 @@
 //! live here, once.
 
 mod admin;
-mod clients;
 mod listing;
 mod rate_limit;
+mod resources;
 mod retention;
-mod tokens;
 
 use std::sync::Arc;
 
 pub use admin::CreatedKey;
-pub use clients::NewClient;
 pub use listing::ListRequest;
-pub use tokens::NewToken;
+pub use resources::{NewClient, NewToken};
 
 use crate::domain::Result;
 use crate::domain::cursor::CursorCodec;

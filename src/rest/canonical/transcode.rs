@@ -5,7 +5,6 @@
 use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
 use axum::http::StatusCode;
-use axum::http::request::Parts;
 use axum::response::{IntoResponse, Json, Response};
 use serde::de::DeserializeOwned;
 use tonic::{Code, Status};
@@ -81,11 +80,7 @@ impl From<Error> for Fail {
     }
 }
 
-impl Refusal for Fail {
-    fn refusal(e: Error, _: &Parts) -> Fail {
-        Fail::from(e)
-    }
-}
+impl Refusal for Fail {}
 
 impl RouteErrors for Fail {
     const PREFIXES: &'static [&'static str] = &["/v1/"];

@@ -33,6 +33,24 @@ pub fn routes() -> OpenApiRouter<Registry> {
     .layer(axum::middleware::from_fn(http_semantics::djblets_headers))
 }
 
+/// The errors of an item route, in the order Review Board checks.
+#[derive(utoipa::IntoResponses)]
+#[expect(dead_code, reason = "describes the responses Fail builds")]
+enum ItemErrors {
+    /// 105: bad parameters
+    #[response(status = 400)]
+    BadParameters(RbError),
+    /// 103: no or bad API key
+    #[response(status = 401)]
+    NotLoggedIn(RbError),
+    /// 101, 112 or 113
+    #[response(status = 403)]
+    Forbidden(RbError),
+    /// 100: no such token
+    #[response(status = 404)]
+    NoSuchToken(RbError),
+}
+
 /// Where a local site's copies of the routes are.
 const SITE_LIST: &str = "/s/{local_site}/api/oauth-tokens/";
 const SITE_ITEM: &str = "/s/{local_site}/api/oauth-tokens/{token_id}/";
@@ -140,10 +158,7 @@ async fn list(
     responses(
         (status = 200, body = RbItem, content_type = "application/vnd.reviewboard.org.oauth-token+json"),
         (status = 304, description = "Not modified: If-None-Match matched the ETag"),
-        (status = 400, description = "105: bad parameters", body = RbError),
-        (status = 401, description = "103: no or bad API key", body = RbError),
-        (status = 403, description = "101, 112 or 113", body = RbError),
-        (status = 404, description = "100: no such token", body = RbError),
+        ItemErrors,
     ),
     security(("rbToken" = []), ("bearer" = []))
 )]
@@ -166,10 +181,7 @@ async fn item_get(
     request_body(content = PutForm, content_type = "application/x-www-form-urlencoded"),
     responses(
         (status = 200, body = RbItem, content_type = "application/vnd.reviewboard.org.oauth-token+json"),
-        (status = 400, description = "105: bad parameters", body = RbError),
-        (status = 401, description = "103: no or bad API key", body = RbError),
-        (status = 403, description = "101, 112 or 113", body = RbError),
-        (status = 404, description = "100: no such token", body = RbError),
+        ItemErrors,
     ),
     security(("rbToken" = []), ("bearer" = []))
 )]
@@ -192,10 +204,7 @@ async fn item_put(
     params(("token_id" = String, Path)),
     responses(
         (status = 204, description = "Deleted"),
-        (status = 400, description = "105: bad parameters", body = RbError),
-        (status = 401, description = "103: no or bad API key", body = RbError),
-        (status = 403, description = "101, 112 or 113", body = RbError),
-        (status = 404, description = "100: no such token", body = RbError),
+        ItemErrors,
     ),
     security(("rbToken" = []), ("bearer" = []))
 )]

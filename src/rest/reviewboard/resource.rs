@@ -180,13 +180,9 @@ pub(super) fn item(t: &Token, application: &str, items_url: &str) -> Value {
     })
 }
 
-impl Refusal for Fail {
-    /// Bad credentials are 103; a rate limit (114) or an outage keep their
-    /// own code.
-    fn refusal(e: Error, _: &Parts) -> Fail {
-        Fail::from(e)
-    }
-}
+/// Bad credentials are 103; a rate limit (114) or an outage keep their own
+/// code.
+impl Refusal for Fail {}
 
 /// The caller of a Review Board route: authenticated, on its own local
 /// site (`/s/{local_site}/...`, 113 otherwise), and holding the scope the

@@ -1,14 +1,17 @@
-//! `TokenService`: each RPC authenticates, translates its request, calls the
-//! core once, and translates the result.
+//! `TokenService` and `ClientService`, side by side: each RPC takes the
+//! caller the authentication layer put on the request, translates its
+//! request, calls the core once, and translates the result. The two
+//! services mirror each other; keeping them in one file keeps them in step.
 
 use futures::StreamExt;
 use tonic::{Request, Response, Status};
 
 use super::auth::caller;
+use super::pb::client_service_server::ClientService;
 use super::pb::token_service_server::TokenService;
 use super::{convert, deadline, pb};
 use crate::domain::filter_expr;
-use crate::domain::model::Token;
+use crate::domain::model::{Client, Token};
 use crate::domain::query::{LIST_BOUNDS, STREAM_BOUNDS};
 use crate::domain::secret::ExposeSecret;
 use crate::domain::{Error, Timestamp, validate};
@@ -26,7 +29,7 @@ impl TokenApi {
     }
 }
 
-type PageStream = deadline::BoxStream<pb::StreamTokensResponse>;
+type TokenPages = deadline::BoxStream<pb::StreamTokensResponse>;
 
 fn tokens_out(tokens: Vec<crate::domain::model::Token>) -> Vec<pb::Token> {
     let now = Timestamp::now();
@@ -35,7 +38,7 @@ fn tokens_out(tokens: Vec<crate::domain::model::Token>) -> Vec<pb::Token> {
 
 #[tonic::async_trait]
 impl TokenService for TokenApi {
-    type StreamTokensStream = PageStream;
+    type StreamTokensStream = TokenPages;
 
     async fn list_tokens(
         &self,
@@ -66,7 +69,7 @@ impl TokenService for TokenApi {
     async fn stream_tokens(
         &self,
         req: Request<pb::StreamTokensRequest>,
-    ) -> Result<Response<PageStream>, Status> {
+    ) -> Result<Response<TokenPages>, Status> {
         let timeout = deadline::timeout(req.metadata());
         let caller = caller(&req)?;
         let r = req.get_ref();
@@ -168,6 +171,136 @@ impl TokenService for TokenApi {
         let caller = caller(&req)?;
         let id = validate::id("id", &req.get_ref().id)?;
         self.registry.delete_token(&caller, &id).await?;
+        Ok(Response::new(pbjson_types::Empty {}))
+    }
+}
+
+/// The gRPC face of the client use cases.
+#[derive(Clone)]
+pub struct ClientApi {
+    registry: Registry,
+}
+
+impl ClientApi {
+    pub fn new(registry: Registry) -> Self {
+        ClientApi { registry }
+    }
+}
+
+type ClientPages = deadline::BoxStream<pb::StreamClientsResponse>;
+
+#[tonic::async_trait]
+impl ClientService for ClientApi {
+    type StreamClientsStream = ClientPages;
+
+    async fn list_clients(
+        &self,
+        req: Request<pb::ListClientsRequest>,
+    ) -> Result<Response<pb::ListClientsResponse>, Status> {
+        let caller = caller(&req)?;
+        let r = req.get_ref();
+        let list = ListRequest {
+            filter: filter_expr::client_filter(&r.filter)?,
+            sort: filter_expr::client_order(&r.order_by)?,
+            page: convert::page_request(
+                LIST_BOUNDS,
+                r.page_size,
+                &r.page_token,
+                r.skip,
+                r.page_number,
+            )?,
+            include_total: r.include_total_size,
+        };
+        let page = self.registry.list::<Client>(&caller, &list).await?;
+        Ok(Response::new(pb::ListClientsResponse {
+            clients: page.items.iter().map(convert::client).collect(),
+            next_page_token: page.next_page_token.unwrap_or_default(),
+            total_size: page.total_size.map(|n| n as i64),
+        }))
+    }
+
+    async fn stream_clients(
+        &self,
+        req: Request<pb::StreamClientsRequest>,
+    ) -> Result<Response<ClientPages>, Status> {
+        let timeout = deadline::timeout(req.metadata());
+        let caller = caller(&req)?;
+        let r = req.get_ref();
+        if r.max_pages < 0 {
+            return Err(Error::invalid("max_pages", "must not be negative").into());
+        }
+        let list = ListRequest {
+            filter: filter_expr::client_filter(&r.filter)?,
+            sort: filter_expr::client_order(&r.order_by)?,
+            page: convert::page_request(STREAM_BOUNDS, r.page_size, &r.page_token, 0, 0)?,
+            include_total: false,
+        };
+        let pages = self
+            .registry
+            .stream::<Client>(caller, list, r.max_pages as u32)?
+            .map(|page| {
+                let page = page?;
+                Ok(pb::StreamClientsResponse {
+                    clients: page.items.iter().map(convert::client).collect(),
+                    next_page_token: page.next_page_token.unwrap_or_default(),
+                })
+            });
+        Ok(Response::new(deadline::bounded(
+            self.registry.metrics(),
+            timeout,
+            pages,
+        )))
+    }
+
+    async fn get_client(
+        &self,
+        req: Request<pb::GetClientRequest>,
+    ) -> Result<Response<pb::Client>, Status> {
+        let caller = caller(&req)?;
+        let id = validate::id("client_id", &req.get_ref().client_id)?;
+        let c = self.registry.get_client(&caller, &id).await?;
+        Ok(Response::new(convert::client(&c)))
+    }
+
+    async fn create_client(
+        &self,
+        req: Request<pb::CreateClientRequest>,
+    ) -> Result<Response<pb::CreateClientResponse>, Status> {
+        let caller = caller(&req)?;
+        let new = convert::new_client(req.get_ref().client.as_ref())?;
+        let (c, secret) = self
+            .registry
+            .create_client(&caller, new)
+            .await
+            .map_err(|e| e.prefix_fields("client"))?;
+        Ok(Response::new(pb::CreateClientResponse {
+            client: Some(convert::client(&c)),
+            // The one place the secret leaves as plain text: the response.
+            client_secret: secret
+                .map(|s| s.expose_secret().to_owned())
+                .unwrap_or_default(),
+        }))
+    }
+
+    async fn update_client(
+        &self,
+        req: Request<pb::UpdateClientRequest>,
+    ) -> Result<Response<pb::Client>, Status> {
+        let caller = caller(&req)?;
+        let r = req.get_ref();
+        let (id, patch) = convert::client_patch(r.client.as_ref(), r.update_mask.as_ref())?;
+        let c = self.registry.update_client(&caller, &id, &patch).await?;
+        Ok(Response::new(convert::client(&c)))
+    }
+
+    async fn delete_client(
+        &self,
+        req: Request<pb::DeleteClientRequest>,
+    ) -> Result<Response<pbjson_types::Empty>, Status> {
+        let caller = caller(&req)?;
+        let r = req.get_ref();
+        let id = validate::id("client_id", &r.client_id)?;
+        self.registry.delete_client(&caller, &id, r.force).await?;
         Ok(Response::new(pbjson_types::Empty {}))
     }
 }
