@@ -8,6 +8,7 @@ use axum::response::{IntoResponse, Json, Response};
 use chrono::SecondsFormat;
 use serde::Deserialize;
 use serde_json::{Value, json};
+use utoipa::OpenApi as _;
 use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
@@ -31,7 +32,7 @@ pub const MAX_PER_PAGE: i64 = 1000;
 const ROLES: [&str; 5] = ["admin", "edit", "collaborate", "view", "none"];
 
 pub fn routes() -> OpenApiRouter<Registry> {
-    own::<Fail>(OpenApiRouter::new().routes(routes!(list, create)))
+    own::<Fail>(OpenApiRouter::with_openapi(Schemas::openapi()).routes(routes!(list, create)))
 }
 
 #[derive(IntoParams)]
@@ -154,6 +155,11 @@ fn item(t: &Token, now: Timestamp) -> Value {
 }
 
 /// The errors every Losant route may answer.
+/// The error bodies `Failures` refers to, for the document's components.
+#[derive(utoipa::OpenApi)]
+#[openapi(components(schemas(LosantError)))]
+struct Schemas;
+
 #[derive(utoipa::IntoResponses)]
 #[expect(dead_code, reason = "describes the responses Fail builds")]
 enum Failures {

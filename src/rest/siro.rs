@@ -5,6 +5,7 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Json, Response};
 use serde::Serialize;
 use serde_json::{Value, json};
+use utoipa::OpenApi as _;
 use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
@@ -25,7 +26,7 @@ pub const MAX_LIMIT: i64 = 100;
 pub const DEFAULT_LIMIT: i64 = 100;
 
 pub fn routes() -> OpenApiRouter<Registry> {
-    own::<Fail>(OpenApiRouter::new().routes(routes!(list)))
+    own::<Fail>(OpenApiRouter::with_openapi(Schemas::openapi()).routes(routes!(list)))
 }
 
 /// The query parameters, as the seed names them.
@@ -162,6 +163,11 @@ impl IntoResponse for Fail {
 }
 
 /// The errors Siro's route may answer.
+/// The error bodies `Failures` refers to, for the document's components.
+#[derive(utoipa::OpenApi)]
+#[openapi(components(schemas(SiroError, ZodError)))]
+struct Schemas;
+
 #[derive(utoipa::IntoResponses)]
 #[expect(dead_code, reason = "describes the responses Fail builds")]
 enum Failures {

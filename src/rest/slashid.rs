@@ -6,6 +6,7 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Json, Response};
 use serde::Serialize;
 use serde_json::json;
+use utoipa::OpenApi as _;
 use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
@@ -25,7 +26,7 @@ use crate::service::{ListRequest, Registry};
 
 /// SlashID's one route, with its routing errors.
 pub fn routes() -> OpenApiRouter<Registry> {
-    own::<Fail>(OpenApiRouter::new().routes(routes!(list)))
+    own::<Fail>(OpenApiRouter::with_openapi(Schemas::openapi()).routes(routes!(list)))
 }
 
 /// `limit` when absent, and its ceiling.
@@ -153,6 +154,11 @@ impl IntoResponse for Fail {
 }
 
 /// The errors SlashID's route may answer.
+/// The error bodies `Failures` refers to, for the document's components.
+#[derive(utoipa::OpenApi)]
+#[openapi(components(schemas(SlashIdErrors)))]
+struct Schemas;
+
 #[derive(utoipa::IntoResponses)]
 #[expect(dead_code, reason = "describes the responses Fail builds")]
 enum Failures {

@@ -30,14 +30,6 @@ use utoipa::{Modify, ToSchema};
         license(name = "MIT OR Apache-2.0"),
     ),
     modifiers(&Security),
-    // Error bodies the dialects' `IntoResponses` enums refer to.
-    components(schemas(
-        dialects::LosantError,
-        dialects::RbError,
-        dialects::SiroError,
-        dialects::SlashIdErrors,
-        dialects::ZodError
-    )),
     tags(
         (name = "canonical", description = "oauth_registry.v1 over HTTP/JSON"),
         (name = "siro", description = "Siro: list an OAuth app's access tokens"),

@@ -11,6 +11,7 @@ use axum::http::{HeaderMap, Uri};
 use axum::response::Response;
 use axum::routing::get;
 use utoipa::IntoParams;
+use utoipa::OpenApi as _;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
@@ -22,7 +23,7 @@ use resource::{Fail, SiteCaller, delete_item, get_item, put_item};
 
 pub fn routes() -> OpenApiRouter<Registry> {
     own::<Fail>(
-        OpenApiRouter::new()
+        OpenApiRouter::with_openapi(Schemas::openapi())
             .routes(routes!(list))
             .routes(routes!(item_get, item_put, item_delete))
             // The same resources on a local site: the same handlers, and
@@ -34,6 +35,11 @@ pub fn routes() -> OpenApiRouter<Registry> {
 }
 
 /// The errors of an item route, in the order Review Board checks.
+/// The error bodies `ItemErrors` refers to, for the document's components.
+#[derive(utoipa::OpenApi)]
+#[openapi(components(schemas(RbError)))]
+struct Schemas;
+
 #[derive(utoipa::IntoResponses)]
 #[expect(dead_code, reason = "describes the responses Fail builds")]
 enum ItemErrors {
