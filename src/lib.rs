@@ -3,6 +3,8 @@
 //!
 //! Layers, top to bottom (arrows point down only):
 //! - faces: `grpc` and `rest` (the JSON gateway and its dialects), translating wire messages;
+//!   each authenticates a request once (`grpc::AuthLayer`, `rest`'s `Authenticated<E>`);
+//!   `trace` gives both the same request ids, spans and metrics;
 //! - `service`: the use cases, shared by every face;
 //! - `domain`: resources, the one query model, cursors, validation rules;
 //! - `store`: SQL behind one `Store` trait, for SQLite and PostgreSQL.

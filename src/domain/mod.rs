@@ -1,5 +1,7 @@
-//! The domain: resources, the one query model (filters, sort, page requests,
-//! cursors) and the rules input must satisfy. It knows nothing of gRPC, HTTP
+//! The domain: resources, identities and OAuth values as types (`ids`,
+//! `oauth`: parsed once, by their own parser), the one query model
+//! (`Query<F, S>`: filters, sort, page requests, cursors) and the rules
+//! input must satisfy. It knows nothing of gRPC, HTTP
 //! or SQL; faces translate into these types and the store reads them.
 
 pub mod auth;

@@ -1,6 +1,8 @@
 //! The gRPC face: `TokenService` and `ClientService` (package
-//! `oauth_registry.v1`), plus the request tracing layer. Handlers only
-//! translate; rules live in `service` and `domain`.
+//! `oauth_registry.v1`). `AuthLayer` authenticates every call before it
+//! reaches them; each RPC only translates (`convert`), and `status` maps the
+//! one domain error to a `tonic::Status`. Rules live in `service` and
+//! `domain`.
 
 mod auth;
 pub mod convert;

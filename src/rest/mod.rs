@@ -1,9 +1,15 @@
 //! The REST/JSON gateway: an optional second face over the same core, on its
 //! own port. `canonical` is the protobuf JSON mapping of the gRPC API under
 //! `/v1/` (transcoded in-process onto the gRPC service, so the two cannot
-//! drift); each vendor dialect (`siro`, ...) is one file that translates its
-//! parameters into the core query model and the results into its own JSON,
-//! with its own error bodies. No dialect has its own SQL.
+//! drift); each vendor dialect (`siro`, ...) is one module that translates
+//! its parameters into the core query model and the results into its own
+//! JSON. Each has one error type (`Fail`: its error body for a domain error,
+//! a refused credential and a routing error), takes the caller from
+//! `auth::Authenticated<Fail>` (the only code here that reads credentials),
+//! and owns its routing errors (`route_errors::own`). This module only
+//! merges the dialects' routers and adds what every route shares (body
+//! limit, `Retry-After`, request ids, spans and metrics). No dialect has its
+//! own SQL.
 
 mod auth;
 mod canonical;

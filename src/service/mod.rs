@@ -1,6 +1,8 @@
-//! The core use cases, shared by every face. A face authenticates the caller
-//! (`Registry::authenticate`), translates its parameters into domain types,
-//! calls one method here and translates the result back. Rules that do not
+//! The core use cases, shared by every face. A face's authentication layer
+//! or extractor turns a credential into a `Caller` (`Registry::authenticate`,
+//! the only place one is made), the face parses its parameters into domain
+//! types, calls one method here and translates the result back. Listing is
+//! generic over the resource (`Registry::list::<Token>`). Rules that do not
 //! depend on the wire (scopes, tenancy, cursors, defaults, cross-field checks)
 //! live here, once.
 

@@ -3,9 +3,11 @@
 //! SQL builder (`sql.rs`); only connection set-up, migrations and the write
 //! transaction's `BEGIN` differ. Both pass the same behavioural test suite.
 //!
-//! Every method that touches tenant data takes the organization id and puts
+//! Every method that touches tenant data takes the caller's `OrgId` and puts
 //! it in the `WHERE` clause: there is no unscoped read or write of tokens,
-//! clients or keys.
+//! clients or keys. Ids arrive typed (`TokenId`, `ClientId`, `KeyId`), never
+//! as bare strings, and each table's columns are declared once
+//! (`rows::table_row!`).
 
 mod bulk;
 mod error;
