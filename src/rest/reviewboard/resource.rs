@@ -1,5 +1,5 @@
-//! The Review Board resources: authentication and local sites, paging,
-//! links, the JSON bodies and the error codes.
+//! The Review Board resources: the caller and its local site, ownership,
+//! links, the JSON bodies and the item routes (errors are in `fail`).
 
 use std::collections::HashMap;
 
@@ -12,6 +12,7 @@ use axum::http::{HeaderMap, HeaderValue, Method, StatusCode};
 use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
 
+pub(super) use super::fail::Fail;
 use crate::domain::auth::{Caller, Permission};
 use crate::domain::error::FieldViolation;
 use crate::domain::ids::ClientId;
@@ -19,107 +20,12 @@ use crate::domain::model::Token;
 use crate::domain::oauth::Scope;
 use crate::domain::patch::TokenPatch;
 use crate::domain::{Error, validate};
-use crate::rest::auth::{Authenticated, Refusal};
+use crate::rest::auth::Authenticated;
 use crate::rest::params;
-use crate::rest::route_errors::RouteErrors;
 use crate::service::Registry;
 
 pub(super) const LIST_TYPE: &str = "application/vnd.reviewboard.org.oauth-tokens+json";
 const ITEM_TYPE: &str = "application/vnd.reviewboard.org.oauth-token+json";
-
-/// A Review Board error.
-#[derive(Debug)]
-pub(super) struct Fail {
-    code: u16,
-    fields: Option<Value>,
-}
-
-impl Fail {
-    pub(super) fn new(code: u16) -> Fail {
-        Fail { code, fields: None }
-    }
-
-    pub(super) fn form(field: &str, message: impl Into<String>) -> Fail {
-        Fail {
-            code: 105,
-            fields: Some(json!({ field: [message.into()] })),
-        }
-    }
-}
-
-impl IntoResponse for Fail {
-    fn into_response(self) -> Response {
-        let (status, msg) = match self.code {
-            100 => (StatusCode::NOT_FOUND, "Object does not exist"),
-            101 => (StatusCode::FORBIDDEN, "You don't have permission for this"),
-            103 => (StatusCode::UNAUTHORIZED, "You are not logged in"),
-            105 => (StatusCode::BAD_REQUEST, "One or more fields had errors"),
-            112 => (
-                StatusCode::FORBIDDEN,
-                "Your OAuth2 token lacks the necessary scopes for this request.",
-            ),
-            113 => (
-                StatusCode::FORBIDDEN,
-                "OAuth2 token access for this resource is prohibited.",
-            ),
-            114 => (
-                StatusCode::TOO_MANY_REQUESTS,
-                "API rate limit has been exceeded.",
-            ),
-            _ => (
-                StatusCode::INTERNAL_SERVER_ERROR,
-                "An internal error occurred",
-            ),
-        };
-        let mut body = json!({"stat": "fail", "err": {"code": self.code, "msg": msg}});
-        if let Some(f) = self.fields {
-            body["fields"] = f;
-        }
-        let mut resp = (status, body.to_string()).into_response();
-        resp.headers_mut()
-            .insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
-        resp
-    }
-}
-
-impl RouteErrors for Fail {
-    const PREFIXES: &'static [&'static str] = &["/api/", "/s/{local_site}/"];
-
-    fn route_error(status: StatusCode, message: &str, _: &str) -> Response {
-        let code = match status {
-            StatusCode::NOT_FOUND => 100,
-            _ => 101,
-        };
-        let body = json!({"stat": "fail", "err": {"code": code, "msg": message}});
-        (status, axum::Json(body)).into_response()
-    }
-}
-
-impl From<Error> for Fail {
-    fn from(e: Error) -> Fail {
-        match e {
-            Error::InvalidArgument(v) => {
-                let mut fields = serde_json::Map::new();
-                for f in v {
-                    fields.insert(f.field, json!([f.description]));
-                }
-                Fail {
-                    code: 105,
-                    fields: Some(Value::Object(fields)),
-                }
-            }
-            Error::Unauthenticated(_) => Fail::new(103),
-            Error::PermissionDenied(_) => Fail::new(112),
-            Error::NotFound { .. } => Fail::new(100),
-            Error::ResourceExhausted(_) => Fail::new(114),
-            Error::FailedPrecondition(m) | Error::AlreadyExists(m) => Fail::form("__all__", m),
-            Error::Unavailable(m) | Error::Internal(m) => {
-                tracing::error!(error = %m.chain(), "review board request failed");
-                Fail::new(500)
-            }
-        }
-    }
-}
 
 pub(super) fn respond(content_type: &'static str, body: Value) -> Response {
     let mut resp = body.to_string().into_response();
@@ -179,10 +85,6 @@ pub(super) fn item(t: &Token, application: &str, items_url: &str) -> Value {
         "token": t.secret_prefix,
     })
 }
-
-/// Bad credentials are 103; a rate limit (114) or an outage keep their own
-/// code.
-impl Refusal for Fail {}
 
 /// The caller of a Review Board route: authenticated, on its own local
 /// site (`/s/{local_site}/...`, 113 otherwise), and holding the scope the
