@@ -8,8 +8,6 @@ use std::time::Duration;
 
 use tokio::net::TcpListener;
 use tonic::transport::Server;
-use tonic_health::ServingStatus;
-use tonic_health::server::HealthReporter;
 use tower::Layer;
 
 use crate::config::ServerConfig;
@@ -17,16 +15,12 @@ use crate::grpc::AuthLayer;
 use crate::grpc::pb::client_service_server::ClientServiceServer;
 use crate::grpc::pb::token_service_server::TokenServiceServer;
 use crate::grpc::{ClientApi, TokenApi, pb};
+use crate::health::{self, Health};
+use crate::incoming::ConnectionPolicy;
 use crate::service::Registry;
 use crate::store;
 use crate::tls::TlsIdentity;
 use crate::trace::{KnownMethods, TraceLayer};
-
-/// Service names reported by `grpc.health.v1` besides the overall "".
-const SERVICES: [&str; 2] = [
-    "oauth_registry.v1.TokenService",
-    "oauth_registry.v1.ClientService",
-];
 
 pub struct Application {
     listener: TcpListener,
@@ -97,9 +91,10 @@ impl Application {
         &self.registry
     }
 
-    /// Serves until `shutdown` resolves. Health turns NOT_SERVING first, so
-    /// load balancers stop routing here, then in-flight calls get up to the
-    /// configured grace period to finish.
+    /// Serves until `shutdown` resolves. Readiness turns NOT_SERVING first
+    /// while the server keeps accepting and serving for the shutdown delay
+    /// (load balancers and endpoint lists catch up), then connections get
+    /// GOAWAY and in-flight calls up to the grace period to finish.
     pub async fn run_until(
         self,
         shutdown: impl Future<Output = ()> + Send + 'static,
@@ -109,12 +104,13 @@ impl Application {
         let reflection_v1alpha = reflection().build_v1alpha()?;
 
         // Report a status before accepting the first call.
-        let ok = ping(&self.registry, self.config.health_interval).await;
-        report(&reporter, ok).await;
-        let probe = tokio::spawn(probe_database(
+        let interval = self.config.health_interval;
+        let ok = health::ping(&self.registry, interval).await;
+        let health = Health::new(reporter, self.registry.health().clone(), ok).await;
+        let probe = tokio::spawn(health::probe_database(
             self.registry.clone(),
-            reporter.clone(),
-            self.config.health_interval,
+            health.clone(),
+            interval,
             ok,
         ));
         let sweeper = self.config.retention.map(|retention| {
@@ -126,12 +122,17 @@ impl Application {
         });
         let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
         let (drain_tx, drain_rx) = tokio::sync::watch::channel(false);
-        let drain_reporter = reporter.clone();
         let drain_registry = self.registry.clone();
+        let delay = self.config.shutdown_delay;
         let signal = async move {
             shutdown.await;
-            tracing::info!("shutdown requested; draining");
-            set_all(&drain_reporter, ServingStatus::NotServing).await;
+            health.stopping().await;
+            tracing::info!(
+                ?delay,
+                "shutdown requested; not ready, still serving (lame duck)"
+            );
+            tokio::time::sleep(delay).await;
+            tracing::info!("draining");
             drain_registry.begin_drain();
             let _ = drain_tx.send(true);
             let _ = stop_tx.send(());
@@ -154,9 +155,16 @@ impl Application {
 
         tracing::info!(addr = %self.grpc_addr, backend = self.registry.store().backend(), tls = self.tls.is_some(), "gRPC listening");
         let auth = AuthLayer::new(self.registry.clone());
-        let mut builder = Server::builder();
-        if let Some(tls) = &self.tls {
-            builder = builder.tls_config(tls.grpc())?;
+        let conns = self.config.connections;
+        let mut builder = Server::builder()
+            .http2_keepalive_interval(conns.keepalive_interval)
+            .http2_keepalive_timeout(Some(conns.keepalive_timeout))
+            // gRPC-Web from browsers comes over HTTP/1.1.
+            .accept_http1(self.config.grpc_web);
+        if let Some(age) = conns.max_age {
+            builder = builder
+                .max_connection_age(jittered(age))
+                .max_connection_age_grace(conns.max_age_grace);
         }
         // Overload: a connection's calls beyond the limit are shed at once
         // (RESOURCE_EXHAUSTED) rather than queued without bound.
@@ -168,22 +176,30 @@ impl Application {
                 self.registry.metrics().clone(),
                 KnownMethods::new(crate::grpc::known_methods(), []),
             ))
+            .layer(tower::util::option_layer(grpc_web_cors(&self.config)?))
+            .layer(tower::util::option_layer(
+                self.config.grpc_web.then(tonic_web::GrpcWebLayer::new),
+            ))
             .add_service(health_service)
             .add_service(reflection_v1)
             .add_service(reflection_v1alpha)
-            .add_service(auth.layer(TokenServiceServer::new(TokenApi::new(
+            .add_service(auth.layer(compressed(TokenServiceServer::new(TokenApi::new(
                 self.registry.clone(),
-            ))))
-            .add_service(auth.layer(ClientServiceServer::new(ClientApi::new(
-                self.registry.clone(),
-            ))))
+            )))))
+            .add_service(
+                auth.layer(compressed(ClientServiceServer::new(ClientApi::new(
+                    self.registry.clone(),
+                )))),
+            )
             .serve_with_incoming_shutdown(
-                // Small unary responses must not wait on Nagle's algorithm
-                // (40 ms per call with delayed ACKs).
                 crate::incoming::incoming(
                     self.listener,
-                    self.config.grpc_preface_timeout,
-                    self.tls.is_some(),
+                    ConnectionPolicy {
+                        first_bytes_within: self.config.grpc_preface_timeout,
+                        tls: self.tls.as_ref().map(TlsIdentity::grpc_acceptor),
+                        tcp_keepalive: conns.tcp_keepalive,
+                        min_ping_interval: conns.min_ping_interval,
+                    },
                 ),
                 signal,
             );
@@ -252,52 +268,84 @@ fn reflection() -> tonic_reflection::server::Builder<'static> {
         .register_encoded_file_descriptor_set(tonic_reflection::pb::v1::FILE_DESCRIPTOR_SET)
 }
 
-/// SERVING when the database answered, NOT_SERVING otherwise.
-async fn report(reporter: &HealthReporter, database_ok: bool) {
-    let status = if database_ok {
-        ServingStatus::Serving
-    } else {
-        ServingStatus::NotServing
-    };
-    set_all(reporter, status).await;
+/// Both API services accept gzip and zstd requests and compress responses
+/// when the caller's `grpc-accept-encoding` allows (negotiated per call).
+fn compressed<S: Compressible>(service: S) -> S {
+    use tonic::codec::CompressionEncoding::{Gzip, Zstd};
+    service
+        .accept_compressed(Gzip)
+        .accept_compressed(Zstd)
+        .send_compressed(Gzip)
+        .send_compressed(Zstd)
 }
 
-async fn set_all(reporter: &HealthReporter, status: ServingStatus) {
-    reporter.set_service_status("", status).await;
-    for s in SERVICES {
-        reporter.set_service_status(s, status).await;
-    }
+/// The generated servers' compression switches, so one function sets both.
+trait Compressible: Sized {
+    fn accept_compressed(self, e: tonic::codec::CompressionEncoding) -> Self;
+    fn send_compressed(self, e: tonic::codec::CompressionEncoding) -> Self;
 }
 
-async fn ping(registry: &Registry, interval: Duration) -> bool {
-    let limit = interval.max(Duration::from_millis(200));
-    matches!(
-        tokio::time::timeout(limit, registry.store().ping()).await,
-        Ok(Ok(()))
-    )
-}
-
-/// Keeps health in step with the database: SERVING while a ping succeeds,
-/// NOT_SERVING while it fails or takes longer than the interval.
-async fn probe_database(
-    registry: Registry,
-    reporter: HealthReporter,
-    interval: Duration,
-    mut last: bool,
-) {
-    loop {
-        tokio::time::sleep(interval).await;
-        let ok = ping(&registry, interval).await;
-        if ok != last {
-            if ok {
-                tracing::info!("database reachable; SERVING");
-            } else {
-                tracing::warn!("database unreachable; NOT_SERVING");
+macro_rules! compressible {
+    ($($server:ty),*) => {$(
+        impl Compressible for $server {
+            fn accept_compressed(self, e: tonic::codec::CompressionEncoding) -> Self {
+                <$server>::accept_compressed(self, e)
             }
-            report(&reporter, ok).await;
-            last = ok;
+            fn send_compressed(self, e: tonic::codec::CompressionEncoding) -> Self {
+                <$server>::send_compressed(self, e)
+            }
         }
+    )*};
+}
+compressible!(TokenServiceServer<TokenApi>, ClientServiceServer<ClientApi>);
+
+/// `age` ±10 %, drawn once per process (gRFC A9): replicas started together
+/// do not send their GOAWAYs together.
+fn jittered(age: Duration) -> Duration {
+    age.mul_f64(rand::random_range(0.9..=1.1))
+}
+
+/// CORS for gRPC-Web callers on the listed origins; none listed: no CORS
+/// headers, so browsers refuse cross-origin calls (the safe default).
+fn grpc_web_cors(config: &ServerConfig) -> anyhow::Result<Option<tower_http::cors::CorsLayer>> {
+    if !config.grpc_web || config.cors_origins.is_empty() {
+        return Ok(None);
     }
+    let origins = config
+        .cors_origins
+        .iter()
+        .map(|o| {
+            http::HeaderValue::from_str(o).map_err(|_| {
+                anyhow::anyhow!(
+                    "--cors-origin {:?} is not a valid origin",
+                    o.chars().take(64).collect::<String>()
+                )
+            })
+        })
+        .collect::<anyhow::Result<Vec<_>>>()?;
+    let header = http::HeaderName::from_static;
+    Ok(Some(
+        tower_http::cors::CorsLayer::new()
+            .allow_origin(origins)
+            .allow_methods([http::Method::POST])
+            .allow_headers([
+                http::header::CONTENT_TYPE,
+                http::header::AUTHORIZATION,
+                header("x-grpc-web"),
+                header("x-user-agent"),
+                header("grpc-timeout"),
+                header("x-request-id"),
+                header("traceparent"),
+                header("tracestate"),
+            ])
+            .expose_headers([
+                header("grpc-status"),
+                header("grpc-message"),
+                header("grpc-status-details-bin"),
+                header("x-request-id"),
+            ])
+            .max_age(Duration::from_secs(600)),
+    ))
 }
 
 /// Serves the REST gateway; without the `rest` feature there is none (and

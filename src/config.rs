@@ -24,6 +24,52 @@ pub const DEFAULT_REST_HEADER_TIMEOUT_SECS: u64 = 10;
 pub const DEFAULT_REST_BODY_TIMEOUT_SECS: u64 = 30;
 pub const DEFAULT_REST_MAX_CONNECTIONS: usize = 1024;
 pub const DEFAULT_GRPC_PREFACE_TIMEOUT_SECS: u64 = 10;
+pub const DEFAULT_SHUTDOWN_DELAY_SECS: u64 = 5;
+pub const DEFAULT_MAX_CONNECTION_AGE_SECS: u64 = 300;
+pub const DEFAULT_MAX_CONNECTION_AGE_GRACE_SECS: u64 = 30;
+pub const DEFAULT_HTTP2_KEEPALIVE_INTERVAL_SECS: u64 = 60;
+pub const DEFAULT_HTTP2_KEEPALIVE_TIMEOUT_SECS: u64 = 20;
+pub const DEFAULT_TCP_KEEPALIVE_SECS: u64 = 60;
+pub const DEFAULT_MIN_PING_INTERVAL_SECS: u64 = 10;
+
+/// How long gRPC connections live and how they are kept alive, for a mesh:
+/// connections are re-established now and then so new replicas get a share
+/// of long-lived clients (gRFC A9), dead peers are found by pings, and
+/// clients that ping too often are told `too_many_pings` (gRFC A8).
+#[derive(Debug, Clone, Copy)]
+pub struct ConnectionLimits {
+    /// After this long a connection gets GOAWAY (±10 %, chosen once per
+    /// process, so replicas started together do not reconnect together);
+    /// `None`: connections live for ever.
+    pub max_age: Option<Duration>,
+    /// Calls still running when a connection reaches its age get this long
+    /// to finish before the connection is closed.
+    pub max_age_grace: Duration,
+    /// Send an HTTP/2 PING after this long without frames from the peer
+    /// (`None`: never).
+    pub keepalive_interval: Option<Duration>,
+    /// Close the connection when a PING is not answered within this long.
+    pub keepalive_timeout: Duration,
+    /// TCP keepalive idle time (`None`: off).
+    pub tcp_keepalive: Option<Duration>,
+    /// A client PING sooner than this after the previous one, while the
+    /// server has sent no data in between, is a strike; the third strike
+    /// closes the connection with GOAWAY ENHANCE_YOUR_CALM `too_many_pings`.
+    pub min_ping_interval: Duration,
+}
+
+impl Default for ConnectionLimits {
+    fn default() -> Self {
+        ConnectionLimits {
+            max_age: Some(Duration::from_secs(DEFAULT_MAX_CONNECTION_AGE_SECS)),
+            max_age_grace: Duration::from_secs(DEFAULT_MAX_CONNECTION_AGE_GRACE_SECS),
+            keepalive_interval: Some(Duration::from_secs(DEFAULT_HTTP2_KEEPALIVE_INTERVAL_SECS)),
+            keepalive_timeout: Duration::from_secs(DEFAULT_HTTP2_KEEPALIVE_TIMEOUT_SECS),
+            tcp_keepalive: Some(Duration::from_secs(DEFAULT_TCP_KEEPALIVE_SECS)),
+            min_ping_interval: Duration::from_secs(DEFAULT_MIN_PING_INTERVAL_SECS),
+        }
+    }
+}
 
 /// Time and connection limits of the REST listener.
 #[derive(Debug, Clone, Copy)]
@@ -60,7 +106,11 @@ pub struct ServerConfig {
     pub migrate: bool,
     /// How often health probes the database.
     pub health_interval: Duration,
-    /// Longest wait for in-flight calls after a shutdown signal.
+    /// After a shutdown signal, how long to keep accepting and serving
+    /// with readiness NOT_SERVING (lame duck), so endpoints are removed
+    /// before connections are refused.
+    pub shutdown_delay: Duration,
+    /// Longest wait for in-flight calls once draining starts (after the delay).
     pub shutdown_grace: Duration,
     /// HTTP/2 streams (calls) one connection may have open at once; more
     /// wait in the client, per the protocol.
@@ -86,6 +136,13 @@ pub struct ServerConfig {
     /// Longest wait for a new gRPC connection's first bytes (the HTTP/2
     /// preface, or a TLS ClientHello); silent connections are closed.
     pub grpc_preface_timeout: Duration,
+    /// gRPC connection ageing and keepalive.
+    pub connections: ConnectionLimits,
+    /// Answer gRPC-Web (HTTP/1.1 or HTTP/2) on the gRPC port.
+    pub grpc_web: bool,
+    /// Origins allowed to call gRPC-Web from a browser (CORS); empty: no
+    /// CORS headers at all, so browsers on other origins are refused.
+    pub cors_origins: Vec<String>,
 }
 
 impl ServerConfig {
@@ -98,6 +155,7 @@ impl ServerConfig {
             store: StoreOptions::default(),
             migrate: true,
             health_interval: Duration::from_millis(DEFAULT_HEALTH_INTERVAL_MS),
+            shutdown_delay: Duration::ZERO,
             shutdown_grace: Duration::from_secs(DEFAULT_SHUTDOWN_GRACE_SECS),
             max_concurrent_streams: DEFAULT_MAX_CONCURRENT_STREAMS,
             max_calls_per_connection: DEFAULT_MAX_CALLS_PER_CONNECTION,
@@ -108,6 +166,9 @@ impl ServerConfig {
             tls: None,
             rest_limits: RestLimits::default(),
             grpc_preface_timeout: Duration::from_secs(DEFAULT_GRPC_PREFACE_TIMEOUT_SECS),
+            connections: ConnectionLimits::default(),
+            grpc_web: true,
+            cors_origins: Vec::new(),
         }
     }
 }

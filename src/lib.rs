@@ -14,6 +14,7 @@ pub mod cli;
 pub mod config;
 pub mod domain;
 pub mod grpc;
+pub mod health;
 mod incoming;
 pub mod metrics;
 #[cfg(feature = "rest")]

@@ -1,6 +1,7 @@
 //! Optional TLS for running without a mesh: one certificate and key (PEM)
-//! serve both gRPC (HTTP/2, via tonic's rustls support) and the REST gateway
-//! (HTTP/1.1, via tokio-rustls behind an axum `Listener`). Plaintext h2c
+//! serve both gRPC (HTTP/2, and HTTP/1.1 for gRPC-Web, terminated in the
+//! accept loop so PING policing sees the plaintext frames) and the REST
+//! gateway (HTTP/1.1, via tokio-rustls behind an axum `Listener`). Plaintext h2c
 //! stays the default: in a service mesh the sidecar terminates TLS.
 //!
 //! The files are read and checked once at start-up, so a bad certificate
@@ -26,8 +27,8 @@ pub struct TlsFiles {
 /// A certificate and key that rustls accepted together.
 #[derive(Clone)]
 pub struct TlsIdentity {
-    cert_pem: Vec<u8>,
-    key_pem: Vec<u8>,
+    /// For the gRPC port (ALPN h2, then http/1.1 for gRPC-Web).
+    grpc: Arc<rustls::ServerConfig>,
     /// For the REST gateway (ALPN http/1.1).
     rest: Arc<rustls::ServerConfig>,
 }
@@ -58,29 +59,28 @@ impl TlsFiles {
         );
         let key = PrivateKeyDer::from_pem_slice(&key_pem)
             .with_context(|| format!("--tls-key {}: no PEM private key", self.key.display()))?;
-        let mut rest = rustls::ServerConfig::builder_with_provider(Arc::new(
-            rustls::crypto::ring::default_provider(),
-        ))
-        .with_safe_default_protocol_versions()?
-        .with_no_client_auth()
-        .with_single_cert(certs, key)
-        .context("--tls-cert and --tls-key do not form a usable identity")?;
-        rest.alpn_protocols = vec![b"http/1.1".to_vec()];
+        let config = |alpn: &[&[u8]]| -> anyhow::Result<Arc<rustls::ServerConfig>> {
+            let mut c = rustls::ServerConfig::builder_with_provider(Arc::new(
+                rustls::crypto::ring::default_provider(),
+            ))
+            .with_safe_default_protocol_versions()?
+            .with_no_client_auth()
+            .with_single_cert(certs.clone(), key.clone_key())
+            .context("--tls-cert and --tls-key do not form a usable identity")?;
+            c.alpn_protocols = alpn.iter().map(|p| p.to_vec()).collect();
+            Ok(Arc::new(c))
+        };
         Ok(TlsIdentity {
-            cert_pem,
-            key_pem,
-            rest: Arc::new(rest),
+            grpc: config(&[b"h2", b"http/1.1"])?,
+            rest: config(&[b"http/1.1"])?,
         })
     }
 }
 
 impl TlsIdentity {
-    /// tonic's server TLS settings (ALPN h2).
-    pub fn grpc(&self) -> tonic::transport::ServerTlsConfig {
-        tonic::transport::ServerTlsConfig::new().identity(tonic::transport::Identity::from_pem(
-            &self.cert_pem,
-            &self.key_pem,
-        ))
+    /// The gRPC port's handshake acceptor.
+    pub fn grpc_acceptor(&self) -> tokio_rustls::TlsAcceptor {
+        tokio_rustls::TlsAcceptor::from(self.grpc.clone())
     }
 
     /// The REST gateway's handshake acceptor.

@@ -20,6 +20,12 @@ pub struct HealthcheckArgs {
     /// own self-signed certificate).
     #[arg(long)]
     tls_ca: Option<std::path::PathBuf>,
+    /// The grpc.health.v1 service name to ask about: "" (default) and
+    /// oauth_registry.v1.TokenService/ClientService report readiness
+    /// (follows the database, NOT_SERVING once shutdown begins); "liveness"
+    /// reports whether the process can serve at all (for liveness probes).
+    #[arg(long, default_value = "")]
+    service: String,
     /// Give up on one check after this many milliseconds.
     #[arg(long, default_value_t = 2000)]
     timeout_ms: u64,
@@ -51,15 +57,17 @@ pub async fn run(args: &HealthcheckArgs) -> anyhow::Result<()> {
     }
     let until = Instant::now() + Duration::from_secs(args.wait);
     loop {
-        let result = check(&endpoint, &url, Duration::from_millis(args.timeout_ms)).await;
+        let limit = Duration::from_millis(args.timeout_ms);
+        let result = check(&endpoint, &url, &args.service, limit).await;
         let done = matches!(result, Ok(ServingStatus::Serving)) || Instant::now() >= until;
         if done {
             let status = result?;
             println!("{}", status.as_str_name());
             anyhow::ensure!(
                 status == ServingStatus::Serving,
-                "{url} is {}",
-                status.as_str_name()
+                "{url} is {} (service {:?})",
+                status.as_str_name(),
+                args.service
             );
             return Ok(());
         }
@@ -67,15 +75,22 @@ pub async fn run(args: &HealthcheckArgs) -> anyhow::Result<()> {
     }
 }
 
-/// One Check of the whole server ("").
-async fn check(endpoint: &Endpoint, url: &str, limit: Duration) -> anyhow::Result<ServingStatus> {
+/// One Check of `service` ("" is the whole server).
+async fn check(
+    endpoint: &Endpoint,
+    url: &str,
+    service: &str,
+    limit: Duration,
+) -> anyhow::Result<ServingStatus> {
     let attempt = async {
         let channel = endpoint
             .connect()
             .await
             .map_err(|e| anyhow::anyhow!("no gRPC server answers at {url}: {}", root_cause(&e)))?;
         let status = HealthClient::new(channel)
-            .check(HealthCheckRequest::default())
+            .check(HealthCheckRequest {
+                service: service.to_owned(),
+            })
             .await
             .map_err(|s| {
                 anyhow::anyhow!(

@@ -17,6 +17,7 @@ mod losant;
 mod metrics;
 pub mod openapi;
 mod params;
+mod probes;
 mod reviewboard;
 mod route_errors;
 mod serve;
@@ -53,6 +54,8 @@ fn documented() -> OpenApiRouter<Registry> {
         .merge(slashid::routes())
         .routes(routes!(openapi::document))
         .routes(routes!(metrics::metrics))
+        .routes(routes!(probes::livez))
+        .routes(routes!(probes::readyz))
 }
 
 /// The OpenAPI document of [`router`]'s routes, as served at

@@ -39,6 +39,8 @@ pub struct Registry {
     streams: Arc<tokio::sync::Semaphore>,
     /// This application's metrics (both faces count into them).
     metrics: crate::metrics::SharedMetrics,
+    /// Liveness and readiness, read by the REST probes.
+    health: Arc<crate::health::HealthState>,
 }
 
 impl Registry {
@@ -56,6 +58,7 @@ impl Registry {
                 tokio::sync::Semaphore::MAX_PERMITS,
             )),
             metrics: Arc::default(),
+            health: Arc::default(),
         })
     }
 
@@ -95,5 +98,10 @@ impl Registry {
 
     pub fn metrics(&self) -> &crate::metrics::SharedMetrics {
         &self.metrics
+    }
+
+    /// Readiness as the probes report it.
+    pub fn health(&self) -> &Arc<crate::health::HealthState> {
+        &self.health
     }
 }

@@ -1,5 +1,7 @@
-//! `grpc.health.v1`: SERVING while the database answers, NOT_SERVING while it
-//! does not, and back by itself; RPCs fail fast with UNAVAILABLE meanwhile.
+//! `grpc.health.v1`: readiness (`""` and the service names) SERVING while
+//! the database answers, NOT_SERVING while it does not, and back by itself;
+//! RPCs fail fast with UNAVAILABLE meanwhile. Liveness (`liveness`,
+//! `GET /livez`) stays SERVING throughout, so an outage restarts nothing.
 
 use std::time::{Duration, Instant};
 
@@ -41,9 +43,33 @@ async fn serving_for_every_service() {
     for s in [
         "oauth_registry.v1.TokenService",
         "oauth_registry.v1.ClientService",
+        "liveness",
     ] {
         assert_eq!(status(&app, s).await, ServingStatus::Serving, "{s}");
     }
+    assert_eq!(probe(&app, "/livez").await, (200, "ok\n".to_owned()));
+    assert_eq!(probe(&app, "/readyz").await, (200, "ready\n".to_owned()));
+    let unknown = HealthClient::new(app.channel.clone())
+        .check(HealthCheckRequest {
+            service: "no.such.Service".into(),
+        })
+        .await
+        .expect_err("an unknown name");
+    assert_eq!(unknown.code(), tonic::Code::NotFound, "{unknown:?}");
+}
+
+/// A REST probe's status and plain-text body (no key needed).
+async fn probe(app: &TestApp, path: &str) -> (u16, String) {
+    let resp = reqwest::get(format!("{}{path}", app.rest))
+        .await
+        .expect("probe");
+    let status = resp.status().as_u16();
+    let ct = resp.headers()[reqwest::header::CONTENT_TYPE]
+        .to_str()
+        .unwrap_or("")
+        .to_owned();
+    assert!(ct.starts_with("text/plain"), "{path}: {ct}");
+    (status, resp.text().await.expect("body"))
 }
 
 /// A TCP proxy in front of PostgreSQL that the test can take down (refusing
@@ -136,6 +162,19 @@ async fn postgres_outage_is_not_serving_and_recovers() {
 async fn outage(app: &TestApp, stop: impl FnOnce(), start: impl FnOnce()) -> (Duration, Duration) {
     stop();
     let down = wait_for(app, ServingStatus::NotServing, Duration::from_secs(5)).await;
+    // Not ready, but alive: a liveness probe must not restart the replica.
+    for s in [
+        "oauth_registry.v1.TokenService",
+        "oauth_registry.v1.ClientService",
+    ] {
+        assert_eq!(status(app, s).await, ServingStatus::NotServing, "{s}");
+    }
+    assert_eq!(status(app, "liveness").await, ServingStatus::Serving);
+    assert_eq!(probe(app, "/livez").await.0, 200);
+    assert_eq!(
+        probe(app, "/readyz").await,
+        (503, "database unreachable\n".to_owned())
+    );
     let t = Instant::now();
     let err = app
         .tokens()

@@ -12,7 +12,7 @@ use serde_json::{Value, json};
 const OAS_31_SCHEMA: &str = include_str!("../fixtures/openapi-3.1.schema.json");
 
 /// Every route the REST issue asks for, as `METHOD path`.
-const REQUIRED: [&str; 24] = [
+const REQUIRED: [&str; 26] = [
     "GET /v1/tokens",
     "POST /v1/tokens",
     "GET /v1/tokens:count",
@@ -27,6 +27,8 @@ const REQUIRED: [&str; 24] = [
     "DELETE /v1/clients/{id}",
     "GET /openapi.json",
     "GET /metrics",
+    "GET /livez",
+    "GET /readyz",
     "GET /v1/core/oauth/apps/{clientId}/access-token",
     "GET /oauth2/clients",
     "GET /api/oauth-tokens/",
@@ -251,8 +253,8 @@ async fn every_documented_route_answers_as_documented(backend: Backend) {
         let (path, body) = fixture.request(&app, op, template);
         let what = format!("{} {path}", method.to_uppercase());
 
-        // Only the document and the metrics are served without a key.
-        if op != "OpenApi" && op != "Metrics" {
+        // Only the document, the metrics and the probes need no key.
+        if !["OpenApi", "Metrics", "Livez", "Readyz"].contains(&op) {
             // Without credentials: the documented 401 (or default) body.
             let (status, ct, b) = send(&app, method, &path, body.as_ref(), None).await;
             assert_eq!(

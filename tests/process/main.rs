@@ -8,7 +8,9 @@
 mod common;
 
 mod admin;
+mod connections;
 mod grpcurl;
+mod lame_duck;
 mod log_secrets;
 mod shutdown;
 mod startup;

@@ -23,7 +23,7 @@ fn serve(url: &str, port: u16) -> Child {
     Command::new(BIN)
         .args(["--database-url", url, "serve", "--no-rest"])
         .args(["--grpc-addr", &format!("127.0.0.1:{port}")])
-        .args(["--shutdown-grace-secs", "5"])
+        .args(["--shutdown-grace-secs", "5", "--shutdown-delay-secs", "0"])
         .stderr(Stdio::null())
         .kill_on_drop(true)
         .spawn()
