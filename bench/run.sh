@@ -56,6 +56,7 @@ cleanup() {
 trap cleanup EXIT
 
 json() { python3 -c "import json,sys; print(json.load(sys.stdin)$1)"; }
+kib() { python3 -c "import sys; v = float(sys.argv[1]); print('n/a' if v != v else f'{v / 1024:.0f}')" "$1"; }
 ratio() { python3 -c "print(f'{$1/$2:.2f}' if $2 else 'n/a')"; }
 # Median of the numbers on stdin.
 median() { python3 -c "import sys,statistics; print(f'{statistics.median(float(x) for x in sys.stdin.read().split()):.3f}')"; }
@@ -73,7 +74,8 @@ start_server() {
   echo "server did not start" >&2; cat "$WORK/server.log" >&2; exit 1
 }
 
-# h2load over gRPC (framed body) or REST; prints "req/s p50_ms p99_ms errors".
+# h2load over gRPC (framed body) or REST; prints "req/s p50_ms p99_ms errors
+# response_bytes" (the last: DATA bytes on the wire per request).
 load() {
   local streams=$1 url=$2; shift 2
   local conns=$(( streams >= 16 ? streams / 8 : 1 ))
@@ -93,10 +95,12 @@ for line in open(sys.argv[2]):
 lat.sort()
 rps = re.search(r"finished in [^,]+, ([0-9.]+) req/s", out)
 req = re.search(r"requests: (\d+) total, \d+ started, \d+ done, (\d+) succeeded, (\d+) failed, (\d+) errored", out)
+data = re.search(r"\((\d+)\) data", out)
+per = int(data.group(1)) / max(int(req.group(2)), 1) if data and req else float("nan")
 errors = int(req.group(3)) + int(req.group(4)) if req else -1
 non200 = sum(v for k, v in codes.items() if k != "200")
 p = lambda q: lat[min(len(lat) - 1, int(q * len(lat)))] if lat else float("nan")
-print(f"{float(rps.group(1)) if rps else float('nan'):.0f} {p(0.5):.2f} {p(0.99):.2f} {errors + non200}")
+print(f"{float(rps.group(1)) if rps else float('nan'):.0f} {p(0.5):.2f} {p(0.99):.2f} {errors + non200} {per:.0f}")
 EOF
 }
 
@@ -176,11 +180,30 @@ PY
   OWNER=user-00042
   "$CLIENT" frame --filter "user_id = \"$OWNER\"" "$WORK/list.grpc" >/dev/null
   for STREAMS in 16 64; do
-    read -r G_RPS G_P50 G_P99 G_ERR < <(load "$STREAMS" "http://127.0.0.1:$GRPC_PORT/oauth_registry.v1.TokenService/ListTokens" \
+    read -r G_RPS G_P50 G_P99 G_ERR _ < <(load "$STREAMS" "http://127.0.0.1:$GRPC_PORT/oauth_registry.v1.TokenService/ListTokens" \
       -d "$WORK/list.grpc" -H 'content-type: application/grpc' -H 'te: trailers' -H "authorization: Bearer $KEY")
-    read -r R_RPS R_P50 R_P99 R_ERR < <(load "$STREAMS" "http://127.0.0.1:$REST_PORT/v1/tokens?pageSize=100&filter=user_id%20%3D%20%22$OWNER%22" \
+    read -r R_RPS R_P50 R_P99 R_ERR _ < <(load "$STREAMS" "http://127.0.0.1:$REST_PORT/v1/tokens?pageSize=100&filter=user_id%20%3D%20%22$OWNER%22" \
       --h1 -H "authorization: Bearer $KEY")
     row "$BACKEND | ListTokens(owner) 100, $STREAMS concurrent, ${DURATION}s | gRPC $G_RPS req/s, p50 $G_P50 ms, p99 $G_P99 ms, errors $G_ERR | REST $R_RPS req/s, p50 $R_P50 ms, p99 $R_P99 ms, errors $R_ERR | | |"
+  done
+
+  # 6. Compression of a 1,000-row page, negotiated per call: bytes on the
+  # wire and throughput of gzip and zstd against no compression (identity),
+  # 4 concurrent calls on one connection.
+  "$CLIENT" frame --filter "" --page-size 1000 "$WORK/page.grpc" >/dev/null
+  read -r I_RPS _ I_P99 I_ERR I_BYTES < <(load 4 "http://127.0.0.1:$GRPC_PORT/oauth_registry.v1.TokenService/ListTokens" \
+    -d "$WORK/page.grpc" -H 'content-type: application/grpc' -H 'te: trailers' -H "authorization: Bearer $KEY" -H 'grpc-accept-encoding: identity')
+  row "$BACKEND | ListTokens 1000 rows, gRPC, identity | $I_RPS req/s, p99 $I_P99 ms, errors $I_ERR | $(kib "$I_BYTES") KiB per response | baseline | |"
+  for ENC in gzip zstd; do
+    read -r C_RPS _ C_P99 C_ERR C_BYTES < <(load 4 "http://127.0.0.1:$GRPC_PORT/oauth_registry.v1.TokenService/ListTokens" \
+      -d "$WORK/page.grpc" -H 'content-type: application/grpc' -H 'te: trailers' -H "authorization: Bearer $KEY" -H "grpc-accept-encoding: $ENC")
+    row "$BACKEND | ListTokens 1000 rows, gRPC, $ENC | $C_RPS req/s, p99 $C_P99 ms, errors $C_ERR | $(kib "$C_BYTES") KiB per response | bytes $(ratio "$C_BYTES" "$I_BYTES")×, req/s $(ratio "$C_RPS" "$I_RPS")× of identity | |"
+  done
+  for ENC in identity gzip; do
+    read -r C_RPS _ C_P99 C_ERR C_BYTES < <(load 4 "http://127.0.0.1:$REST_PORT/v1/tokens?pageSize=1000" \
+      --h1 -H "authorization: Bearer $KEY" -H "accept-encoding: $ENC")
+    [ "$ENC" = identity ] && { RI_RPS=$C_RPS; RI_BYTES=$C_BYTES; }
+    row "$BACKEND | GET /v1/tokens 1000 rows, REST, $ENC | $C_RPS req/s, p99 $C_P99 ms, errors $C_ERR | $(kib "$C_BYTES") KiB per response | bytes $(ratio "$C_BYTES" "$RI_BYTES")×, req/s $(ratio "$C_RPS" "$RI_RPS")× of identity | |"
   done
 
   # 4. Counting: the whole organization, one owner (an index range of ~100

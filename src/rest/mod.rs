@@ -8,7 +8,7 @@
 //! `auth::Authenticated<Fail>` (the only code here that reads credentials),
 //! and owns its routing errors (`route_errors::own`). This module only
 //! merges the dialects' routers and adds what every route shares (body
-//! limit, `Retry-After`, request ids, spans and metrics). No dialect has its
+//! limit, `Retry-After`, compression, request ids, spans and metrics). No dialect has its
 //! own SQL.
 
 mod auth;
@@ -91,6 +91,9 @@ pub fn router(registry: Registry) -> Router {
         .fallback(route_errors::no_route::<canonical::Fail>)
         .layer(axum::middleware::map_response(retry_after))
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+        // gzip or zstd when the client's Accept-Encoding allows; small
+        // bodies (under 32 bytes) and images stay as they are.
+        .layer(tower_http::compression::CompressionLayer::new())
         .layer(TraceLayer::new(
             registry.metrics().clone(),
             KnownMethods::new([], route_segments()),

@@ -9,10 +9,12 @@
 mod common;
 
 mod bulk_load;
+mod compression;
 mod concurrency;
 mod crud;
 mod differential;
 mod error_bounds;
+mod grpc_web;
 mod health;
 mod metrics;
 mod openapi;
