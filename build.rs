@@ -19,6 +19,7 @@ const PROTOS: &[&str] = &[
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     test_capabilities();
+    git_sha();
     println!("cargo:rerun-if-changed=proto");
     println!("cargo:rerun-if-changed=proto-deps");
     let fds = protox::compile(PROTOS, ["proto"])?;
@@ -106,4 +107,30 @@ fn initdb() -> Option<PathBuf> {
 
 fn watch(path: &Path) {
     println!("cargo:rerun-if-changed={}", path.display());
+}
+
+/// `OAUTH_REGISTRY_GIT_SHA` for `oauth_registry_build_info`: the commit
+/// being built, or "unknown" outside a git checkout (a source tarball, the
+/// Docker build context without `.git`). Rerun when HEAD moves (only files
+/// that exist are watched: a missing one would rerun every build).
+fn git_sha() {
+    let git = |args: &[&str]| {
+        std::process::Command::new("git")
+            .args(args)
+            .output()
+            .ok()
+            .filter(|o| o.status.success())
+            .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_owned())
+    };
+    let sha = git(&["rev-parse", "--short=12", "HEAD"]).unwrap_or_else(|| "unknown".to_owned());
+    println!("cargo:rustc-env=OAUTH_REGISTRY_GIT_SHA={sha}");
+    if let Some(dir) = git(&["rev-parse", "--git-dir"]) {
+        let mut watched = vec![format!("{dir}/HEAD"), format!("{dir}/packed-refs")];
+        if let Some(head) = git(&["symbolic-ref", "-q", "HEAD"]) {
+            watched.push(format!("{dir}/{head}"));
+        }
+        for file in watched.iter().filter(|f| Path::new(f).exists()) {
+            println!("cargo:rerun-if-changed={file}");
+        }
+    }
 }

@@ -17,10 +17,11 @@ use crate::grpc::pb::token_service_server::TokenServiceServer;
 use crate::grpc::{ClientApi, TokenApi, pb};
 use crate::health::{self, Health};
 use crate::incoming::ConnectionPolicy;
+use crate::metrics::{KnownMethods, MeterLayer};
 use crate::service::Registry;
 use crate::store;
 use crate::tls::TlsIdentity;
-use crate::trace::{KnownMethods, TraceLayer};
+use crate::trace::TraceLayer;
 
 pub struct Application {
     listener: TcpListener,
@@ -172,13 +173,15 @@ impl Application {
             .max_concurrent_streams(Some(self.config.max_concurrent_streams))
             .concurrency_limit_per_connection(self.config.max_calls_per_connection)
             .load_shed(true)
-            .layer(TraceLayer::new(
-                self.registry.metrics().clone(),
-                KnownMethods::new(crate::grpc::known_methods(), []),
-            ))
+            .layer(TraceLayer)
             .layer(tower::util::option_layer(grpc_web_cors(&self.config)?))
             .layer(tower::util::option_layer(
                 self.config.grpc_web.then(tonic_web::GrpcWebLayer::new),
+            ))
+            // Inside gRPC-Web, so browsers' calls are counted as gRPC.
+            .layer(MeterLayer::new(
+                self.registry.metrics().clone(),
+                KnownMethods::new(crate::grpc::known_methods(), []),
             ))
             .add_service(health_service)
             .add_service(reflection_v1)

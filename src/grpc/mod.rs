@@ -28,9 +28,10 @@ pub mod pb {
         include_bytes!(concat!(env!("OUT_DIR"), "/error_details_descriptor.bin"));
 }
 
-/// Every RPC path this server answers (`/package.Service/Method`): ours,
-/// health and both reflection versions, read from their descriptors.
-pub fn known_methods() -> Vec<String> {
+/// Every RPC path this server answers (`/package.Service/Method`) and how
+/// it streams: ours, health and both reflection versions, read from their
+/// descriptors.
+pub fn known_methods() -> Vec<(String, crate::metrics::grpc::GrpcType)> {
     use prost::Message;
     let sets = [
         pb::FILE_DESCRIPTOR_SET,
@@ -46,12 +47,12 @@ pub fn known_methods() -> Vec<String> {
         for file in set.file {
             for service in &file.service {
                 for method in &service.method {
-                    out.push(format!(
-                        "/{}.{}/{}",
-                        file.package(),
-                        service.name(),
-                        method.name()
-                    ));
+                    let path = format!("/{}.{}/{}", file.package(), service.name(), method.name());
+                    let kind = crate::metrics::grpc::GrpcType::of(
+                        method.client_streaming(),
+                        method.server_streaming(),
+                    );
+                    out.push((path, kind));
                 }
             }
         }

@@ -38,8 +38,9 @@ use utoipa_axum::routes;
 
 use crate::config::RestLimits;
 use crate::domain::Error;
+use crate::metrics::{KnownMethods, MeterLayer, RouteTemplate};
 use crate::service::Registry;
-use crate::trace::{KnownMethods, TraceLayer};
+use crate::trace::TraceLayer;
 
 /// Largest accepted request body (JSON bodies here are a few KiB at most).
 pub const MAX_BODY_BYTES: usize = 64 * 1024;
@@ -87,6 +88,7 @@ fn route_segments() -> Vec<String> {
 pub fn router(registry: Registry) -> Router {
     let (routes, _) = documented().split_for_parts();
     routes
+        .route_layer(axum::middleware::from_fn(route_template))
         // A path no dialect owns is answered in the canonical API's words.
         .fallback(route_errors::no_route::<canonical::Fail>)
         .layer(axum::middleware::map_response(retry_after))
@@ -94,11 +96,25 @@ pub fn router(registry: Registry) -> Router {
         // gzip or zstd when the client's Accept-Encoding allows; small
         // bodies (under 32 bytes) and images stay as they are.
         .layer(tower_http::compression::CompressionLayer::new())
-        .layer(TraceLayer::new(
+        .layer(MeterLayer::new(
             registry.metrics().clone(),
             KnownMethods::new([], route_segments()),
         ))
+        .layer(TraceLayer)
         .with_state(registry)
+}
+
+/// Puts the matched route's template on the response, for the metrics'
+/// bounded `http_route` label (a path with ids would not be).
+async fn route_template(
+    matched: axum::extract::MatchedPath,
+    req: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Response {
+    let template = RouteTemplate(matched.as_str().to_owned());
+    let mut resp = next.run(req).await;
+    resp.extensions_mut().insert(template);
+    resp
 }
 
 /// The HTTP status of a domain error, as grpc-gateway maps the gRPC code

@@ -38,6 +38,7 @@ mod retention;
 mod secrets;
 mod stalled_connections;
 mod standalone;
+mod standard_metrics;
 mod status_walks;
 mod stream_limits;
 mod streaming;
