@@ -82,7 +82,14 @@ pub async fn run(mut cli: Cli) -> anyhow::Result<()> {
         Command::Seed(_) => "info,sqlx::query=error",
         _ => "info",
     };
-    telemetry::init(cli.log_format, default_filter);
+    let telemetry = telemetry::init(cli.log_format, default_filter);
+    let result = dispatch(&cli).await;
+    telemetry.shutdown().await;
+    result
+}
+
+/// Runs one command.
+async fn dispatch(cli: &Cli) -> anyhow::Result<()> {
     match &cli.command {
         Command::Serve(args) => {
             let config = args.config(cli.database_url.clone(), cli.store_options())?;

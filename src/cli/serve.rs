@@ -115,6 +115,7 @@ pub struct ServeArgs {
     #[arg(
         long,
         env = "OAUTH_REGISTRY_MAX_CONNECTION_AGE_SECS",
+        alias = "max-connection-age",
         default_value_t = config::DEFAULT_MAX_CONNECTION_AGE_SECS
     )]
     pub max_connection_age_secs: u64,
@@ -123,6 +124,7 @@ pub struct ServeArgs {
     #[arg(
         long,
         env = "OAUTH_REGISTRY_MAX_CONNECTION_AGE_GRACE_SECS",
+        alias = "max-connection-age-grace",
         default_value_t = config::DEFAULT_MAX_CONNECTION_AGE_GRACE_SECS
     )]
     pub max_connection_age_grace_secs: u64,
@@ -130,6 +132,7 @@ pub struct ServeArgs {
     #[arg(
         long,
         env = "OAUTH_REGISTRY_HTTP2_KEEPALIVE_INTERVAL_SECS",
+        alias = "http2-keepalive-interval",
         default_value_t = config::DEFAULT_HTTP2_KEEPALIVE_INTERVAL_SECS
     )]
     pub http2_keepalive_interval_secs: u64,
@@ -137,6 +140,7 @@ pub struct ServeArgs {
     #[arg(
         long,
         env = "OAUTH_REGISTRY_HTTP2_KEEPALIVE_TIMEOUT_SECS",
+        alias = "http2-keepalive-timeout",
         default_value_t = config::DEFAULT_HTTP2_KEEPALIVE_TIMEOUT_SECS
     )]
     pub http2_keepalive_timeout_secs: u64,
@@ -144,6 +148,7 @@ pub struct ServeArgs {
     #[arg(
         long,
         env = "OAUTH_REGISTRY_TCP_KEEPALIVE_SECS",
+        alias = "tcp-keepalive",
         default_value_t = config::DEFAULT_TCP_KEEPALIVE_SECS
     )]
     pub tcp_keepalive_secs: u64,
@@ -153,6 +158,7 @@ pub struct ServeArgs {
     #[arg(
         long,
         env = "OAUTH_REGISTRY_MIN_PING_INTERVAL_SECS",
+        alias = "min-ping-interval",
         default_value_t = config::DEFAULT_MIN_PING_INTERVAL_SECS
     )]
     pub min_ping_interval_secs: u64,

@@ -115,14 +115,17 @@ pub const CODE_NAMES: [&str; 17] = [
     "Unauthenticated",
 ];
 
-/// The name of a `grpc-status` value; anything else is `Unknown`.
-pub fn code_name(status: &str) -> &'static str {
+const OK: i64 = 0;
+const CANCELED: i64 = 1;
+const UNKNOWN: i64 = 2;
+
+/// A `grpc-status` value's number; anything unreadable is UNKNOWN.
+pub fn code_number(status: &str) -> i64 {
     status
-        .parse::<usize>()
+        .parse::<i64>()
         .ok()
-        .and_then(|n| CODE_NAMES.get(n))
-        .copied()
-        .unwrap_or("Unknown")
+        .filter(|n| (0..CODE_NAMES.len() as i64).contains(n))
+        .unwrap_or(UNKNOWN)
 }
 
 /// The families one call reports into.
@@ -143,6 +146,8 @@ pub struct Call {
     start: Instant,
     sent: u64,
     done: bool,
+    /// The request's span, which gets the final code.
+    span: tracing::Span,
 }
 
 impl Call {
@@ -159,13 +164,16 @@ impl Call {
             start,
             sent: 0,
             done: false,
+            span: tracing::Span::current(),
         }
     }
 
-    fn finish(&mut self, code: &'static str) {
+    fn finish(&mut self, code: i64) {
         if std::mem::replace(&mut self.done, true) {
             return;
         }
+        crate::trace::record_outcome(&self.span, Some(code), 200);
+        let code = CODE_NAMES.get(code as usize).copied().unwrap_or("Unknown");
         let f = &self.families;
         f.sent.get_or_create(&self.labels).inc_by(self.sent);
         f.handled
@@ -185,7 +193,7 @@ impl Call {
 impl Drop for Call {
     /// A call whose body was dropped before its trailers was cancelled.
     fn drop(&mut self) {
-        self.finish("Canceled");
+        self.finish(CANCELED);
     }
 }
 
@@ -228,7 +236,7 @@ impl<B> Counted<B> {
     /// over before any body).
     pub fn new(inner: B, mut call: Option<Call>, status: Option<&str>) -> Self {
         if let (Some(c), Some(s)) = (call.as_mut(), status) {
-            c.finish(code_name(s));
+            c.finish(code_number(s));
         }
         Counted {
             inner,
@@ -277,11 +285,11 @@ impl<B: Body<Data = Bytes>> Body for Counted<B> {
                     }
                 } else if let Some(trailers) = f.trailers_ref() {
                     let status = trailers.get("grpc-status").and_then(|v| v.to_str().ok());
-                    call.finish(status.map_or("Unknown", code_name));
+                    call.finish(status.map_or(UNKNOWN, code_number));
                 }
             }
-            Some(Err(_)) => call.finish("Unknown"),
-            None => call.finish("OK"),
+            Some(Err(_)) => call.finish(UNKNOWN),
+            None => call.finish(OK),
         }
         Poll::Ready(frame)
     }

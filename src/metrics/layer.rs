@@ -172,6 +172,11 @@ where
             tracing::Span::current().record("code", code.as_str());
             metrics.record_request(&label, &code, elapsed);
             if !is_grpc {
+                crate::trace::record_outcome(
+                    &tracing::Span::current(),
+                    None,
+                    resp.status().as_u16(),
+                );
                 let route = resp
                     .extensions()
                     .get::<RouteTemplate>()

@@ -112,6 +112,15 @@ async fn route_template(
     next: axum::middleware::Next,
 ) -> Response {
     let template = RouteTemplate(matched.as_str().to_owned());
+    let span = tracing::Span::current();
+    span.record("http.route", template.0.as_str());
+    // The span's OpenTelemetry context already exists (its trace id is
+    // logged), so the name is updated on it rather than through `otel.name`.
+    use opentelemetry::trace::TraceContextExt as _;
+    use tracing_opentelemetry::OpenTelemetrySpanExt as _;
+    span.context()
+        .span()
+        .update_name(format!("{} {}", req.method(), template.0));
     let mut resp = next.run(req).await;
     resp.extensions_mut().insert(template);
     resp

@@ -19,11 +19,13 @@ pub mod sql;
 mod sql_store;
 mod sqlite;
 mod sqlite_read;
+pub mod traced;
 
 use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
+use traced::Traced;
 
 use crate::domain::auth::ApiKey;
 use crate::domain::ids::{ClientId, KeyId, OrgId, TokenId};
@@ -180,9 +182,11 @@ impl Default for StoreOptions {
 /// server and the cause, for start-up.
 pub async fn connect(url: &str, opts: &StoreOptions) -> anyhow::Result<Arc<dyn Store>> {
     if url.starts_with("sqlite:") {
-        Ok(Arc::new(SqliteStore::connect(url, opts).await?))
+        Ok(Arc::new(Traced::new(
+            SqliteStore::connect(url, opts).await?,
+        )))
     } else if url.starts_with("postgres:") || url.starts_with("postgresql:") {
-        Ok(Arc::new(PgStore::connect(url, opts).await?))
+        Ok(Arc::new(Traced::new(PgStore::connect(url, opts).await?)))
     } else {
         // Only the scheme: the rest may hold a password.
         let scheme: String = url

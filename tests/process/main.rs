@@ -12,6 +12,7 @@ mod connections;
 mod grpcurl;
 mod lame_duck;
 mod log_secrets;
+mod otlp;
 mod shutdown;
 mod startup;
 mod tls;
