@@ -24,6 +24,10 @@ ENV DATABASE_URL=sqlite:///data/oauth-registry.db \
 VOLUME ["/data"]
 EXPOSE 50051 8080
 # The binary asks its own grpc.health.v1 service: no extra probe in the image.
+# "" is readiness (follows the database); `--service liveness` does not.
+# On SIGTERM the server stays up for OAUTH_REGISTRY_SHUTDOWN_DELAY_SECS (5,
+# for Kubernetes endpoint removal), then drains: `docker stop` waits 10 s.
+# scripts/image-smoke.sh runs this layout, user and ENV without an engine.
 HEALTHCHECK --interval=10s --timeout=3s --start-period=5s --retries=3 \
   CMD ["oauth-registry", "healthcheck", "--addr", "http://127.0.0.1:50051"]
 STOPSIGNAL SIGTERM
