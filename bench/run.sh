@@ -199,7 +199,7 @@ PY
       -d "$WORK/page.grpc" -H 'content-type: application/grpc' -H 'te: trailers' -H "authorization: Bearer $KEY" -H "grpc-accept-encoding: $ENC")
     row "$BACKEND | ListTokens 1000 rows, gRPC, $ENC | $C_RPS req/s, p99 $C_P99 ms, errors $C_ERR | $(kib "$C_BYTES") KiB per response | bytes $(ratio "$C_BYTES" "$I_BYTES")×, req/s $(ratio "$C_RPS" "$I_RPS")× of identity | |"
   done
-  for ENC in identity gzip; do
+  for ENC in identity gzip zstd; do
     read -r C_RPS _ C_P99 C_ERR C_BYTES < <(load 4 "http://127.0.0.1:$REST_PORT/v1/tokens?pageSize=1000" \
       --h1 -H "authorization: Bearer $KEY" -H "accept-encoding: $ENC")
     [ "$ENC" = identity ] && { RI_RPS=$C_RPS; RI_BYTES=$C_BYTES; }

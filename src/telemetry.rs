@@ -107,7 +107,11 @@ fn provider() -> (SdkTracerProvider, bool, Option<String>) {
         "service.version",
         env!("CARGO_PKG_VERSION"),
     ));
-    if env("OTEL_SERVICE_NAME").is_none() {
+    let named_in_attributes = env("OTEL_RESOURCE_ATTRIBUTES").is_some_and(|a| {
+        a.split(',')
+            .any(|kv| kv.trim().starts_with("service.name="))
+    });
+    if env("OTEL_SERVICE_NAME").is_none() && !named_in_attributes {
         resource = resource.with_service_name("oauth-registry");
     }
     let builder = SdkTracerProvider::builder().with_resource(resource.build());
