@@ -4,10 +4,16 @@
 //! Layers, top to bottom (arrows point down only):
 //! - faces: `grpc` and `rest` (the JSON gateway and its dialects), translating wire messages;
 //!   each authenticates a request once (`grpc::AuthLayer`, `rest`'s `Authenticated<E>`);
-//!   `trace` gives both the same request ids, spans and metrics;
+//!   `trace` gives both the same request ids and spans (W3C trace context),
+//!   `metrics` the same standard families (`grpc_server_*`, `http_server_*`);
 //! - `service`: the use cases, shared by every face;
 //! - `domain`: resources, the one query model, cursors, validation rules;
-//! - `store`: SQL behind one `Store` trait, for SQLite and PostgreSQL.
+//! - `store`: SQL behind one `Store` trait, for SQLite and PostgreSQL (a
+//!   span per operation: `store::traced`).
+//!
+//! Beside them: `app` and `incoming` (the accept loop: TLS, keepalive,
+//! connection age, PING policing), `health` (liveness apart from
+//! readiness, lame-duck shutdown), `telemetry` (logs and OTLP export).
 
 pub mod app;
 pub mod cli;
