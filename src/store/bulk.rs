@@ -66,9 +66,25 @@ macro_rules! bulk_store {
                         .await?;
                 }
                 let mut n = 0u64;
+                let mut orgs = std::collections::BTreeSet::new();
                 while let Some(batch) = batches.recv().await {
                     Self::insert_rows(&mut tx, &batch).await?;
+                    orgs.extend(batch.iter().map(|r| r.token.org_id.clone()));
                     n += batch.len() as u64;
+                }
+                // No event per loaded row: the load moves each organization's
+                // feed on by one version and raises its floor there, so a
+                // watch from before it is told to re-list instead of
+                // silently missing the rows.
+                for org_id in &orgs {
+                    sqlx::query(
+                        "INSERT INTO org_versions (org_id, version, floor) VALUES ($1, 1, 1) \
+                         ON CONFLICT (org_id) DO UPDATE SET version = org_versions.version + 1, \
+                         floor = org_versions.version + 1",
+                    )
+                    .bind(org_id)
+                    .execute(&mut *tx)
+                    .await?;
                 }
                 for (_, create) in indexes {
                     sqlx::query(sqlx::AssertSqlSafe(create))

@@ -23,6 +23,11 @@ pub const SQLITE: &[Embedded] = &[
         "revoked at index",
         include_str!("../../migrations/sqlite/0002_revoked_at_index.sql"),
     ),
+    (
+        3,
+        "change feed",
+        include_str!("../../migrations/sqlite/0003_change_feed.sql"),
+    ),
 ];
 
 pub const POSTGRES: &[Embedded] = &[
@@ -35,6 +40,11 @@ pub const POSTGRES: &[Embedded] = &[
         2,
         "revoked at index",
         include_str!("../../migrations/postgres/0002_revoked_at_index.sql"),
+    ),
+    (
+        3,
+        "change feed",
+        include_str!("../../migrations/postgres/0003_change_feed.sql"),
     ),
 ];
 

@@ -8,10 +8,17 @@
 //! clients or keys. Ids arrive typed (`TokenId`, `ClientId`, `KeyId`), never
 //! as bare strings, and each table's columns are declared once
 //! (`rows::table_row!`).
+//!
+//! Every write of a token or client also appends its change events (the
+//! row before and after) in the same transaction, numbered by the
+//! organization's version counter (`changes.rs`): the change feed that
+//! watches read.
 
 mod bulk;
+pub(crate) mod changes;
 mod error;
 mod ids;
+mod json_column;
 mod migrations;
 mod postgres;
 mod rows;
@@ -28,6 +35,7 @@ use async_trait::async_trait;
 use traced::Traced;
 
 use crate::domain::auth::ApiKey;
+use crate::domain::change::{ChangePage, Version};
 use crate::domain::ids::{ClientId, KeyId, OrgId, TokenId};
 use crate::domain::model::{Client, Org, Token};
 use crate::domain::patch::{ClientPatch, TokenPatch};
@@ -156,6 +164,26 @@ pub trait Store: Send + Sync + 'static {
     async fn sweep_tokens(&self, org_id: &OrgId, before: Timestamp, limit: u32) -> Result<u64>;
     async fn list_tokens(&self, q: &TokenQuery) -> Result<Vec<Token>>;
     async fn count_tokens(&self, org_id: &OrgId, f: &TokenFilter, now: Timestamp) -> Result<u64>;
+
+    /// The organization's last change version: every change up to it is
+    /// committed and visible, every later one will have a higher version.
+    /// Read before a listing, it is a version a watch can start from.
+    async fn read_version(&self, org_id: &OrgId) -> Result<Version>;
+    /// Up to `limit` token changes after `after`, in version order, with
+    /// the feed's head and floor (see [`ChangePage`]).
+    async fn token_changes(
+        &self,
+        org_id: &OrgId,
+        after: Version,
+        limit: u32,
+    ) -> Result<ChangePage<Token>>;
+    /// As [`Store::token_changes`], for clients.
+    async fn client_changes(
+        &self,
+        org_id: &OrgId,
+        after: Version,
+        limit: u32,
+    ) -> Result<ChangePage<Client>>;
 }
 
 /// Connections a pool opens at most, unless configured (`--db-max-connections`).

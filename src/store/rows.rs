@@ -51,6 +51,26 @@ macro_rules! table_row {
             }
         }
 
+        impl $row {
+            /// The row as a JSON object keyed by column (the change feed's copy).
+            pub fn to_json(&self) -> serde_json::Value {
+                use $crate::store::json_column::JsonColumn;
+                let mut m = serde_json::Map::new();
+                m.insert(stringify!($first).to_owned(), JsonColumn::to_json(&self.$first));
+                $(m.insert(stringify!($field).to_owned(), JsonColumn::to_json(&self.$field));)*
+                serde_json::Value::Object(m)
+            }
+
+            /// Reads back [`Self::to_json`]; `None` if a column is missing or mistyped.
+            pub fn from_json(v: &serde_json::Value) -> Option<Self> {
+                use $crate::store::json_column::JsonColumn;
+                Some($row {
+                    $first: JsonColumn::from_json(v.get(stringify!($first))?)?,
+                    $($field: JsonColumn::from_json(v.get(stringify!($field))?)?,)*
+                })
+            }
+        }
+
         impl<'r, R: sqlx::Row> sqlx::FromRow<'r, R> for $row
         where
             usize: sqlx::ColumnIndex<R>,

@@ -33,6 +33,10 @@ macro_rules! sql_store {
         use $crate::domain::query::{ClientFilter, ClientQuery, TokenFilter, TokenQuery};
         use $crate::domain::{Result, Timestamp};
         use sqlx::AssertSqlSafe;
+        use $crate::domain::change::{ChangeKind, ChangePage, Version};
+        use $crate::store::changes;
+
+        changes::change_log!($store, $db);
 
 
         impl $store {
@@ -221,11 +225,15 @@ macro_rules! sql_store {
             async fn insert_client(&self, c: &Client, secret_hash: Option<&[u8]>) -> Result<()> {
                 let columns = format!("{CLIENT_COLUMNS}, secret_hash");
                 let sql = sqlgen::insert("clients", &columns, 1, ClientRow::COUNT + 1);
+                let mut tx = self.begin_write().await?;
                 ClientRow::from(c)
                     .bind(sqlx::query(AssertSqlSafe(sql)))
                     .bind(secret_hash)
-                    .execute(&self.pool)
+                    .execute(&mut *tx)
                     .await?;
+                let change = changes::client_change(ChangeKind::Created, None, Some(c));
+                Self::append_changes(&mut tx, &c.org_id, &[change]).await?;
+                tx.commit().await?;
                 Ok(())
             }
 
@@ -253,6 +261,7 @@ macro_rules! sql_store {
                 let Some(mut c) = Self::fetch_client(&mut tx, org_id, id).await? else {
                     return Ok(None);
                 };
+                let before = c.clone();
                 patch.apply(&mut c, now);
                 sqlx::query(
                     "UPDATE clients SET name = $1, grant_types = $2, response_types = $3, scopes = $4, \
@@ -271,15 +280,17 @@ macro_rules! sql_store {
                 .bind(id)
                 .execute(&mut *tx)
                 .await?;
+                let change = changes::client_change(ChangeKind::Updated, Some(&before), Some(&c));
+                Self::append_changes(&mut tx, org_id, &[change]).await?;
                 tx.commit().await?;
                 Ok(Some(c))
             }
 
             async fn delete_client(&self, org_id: &OrgId, id: &ClientId, force: bool) -> Result<DeleteClientOutcome> {
                 let mut tx = self.begin_write().await?;
-                if Self::fetch_client(&mut tx, org_id, id).await?.is_none() {
+                let Some(client) = Self::fetch_client(&mut tx, org_id, id).await? else {
                     return Ok(DeleteClientOutcome::NotFound);
-                }
+                };
                 let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM tokens WHERE org_id = $1 AND client_id = $2")
                     .bind(org_id)
                     .bind(id)
@@ -288,16 +299,25 @@ macro_rules! sql_store {
                 if n > 0 && !force {
                     return Ok(DeleteClientOutcome::HasTokens(n as u64));
                 }
-                sqlx::query("DELETE FROM tokens WHERE org_id = $1 AND client_id = $2")
-                    .bind(org_id)
-                    .bind(id)
-                    .execute(&mut *tx)
-                    .await?;
+                let tokens: Vec<TokenRow> = sqlx::query_as(AssertSqlSafe(format!(
+                    "DELETE FROM tokens WHERE org_id = $1 AND client_id = $2 RETURNING {TOKEN_COLUMNS}"
+                )))
+                .bind(org_id)
+                .bind(id)
+                .fetch_all(&mut *tx)
+                .await?;
                 sqlx::query("DELETE FROM clients WHERE org_id = $1 AND id = $2")
                     .bind(org_id)
                     .bind(id)
                     .execute(&mut *tx)
                     .await?;
+                let mut records = Vec::with_capacity(tokens.len() + 1);
+                for row in tokens {
+                    let t = Token::try_from(row)?;
+                    records.push(changes::token_change(ChangeKind::Deleted, Some(&t), None));
+                }
+                records.push(changes::client_change(ChangeKind::Deleted, Some(&client), None));
+                Self::append_changes(&mut tx, org_id, &records).await?;
                 tx.commit().await?;
                 Ok(DeleteClientOutcome::Deleted)
             }
@@ -315,20 +335,38 @@ macro_rules! sql_store {
             }
 
             async fn insert_tokens(&self, rows: &[NewTokenRow]) -> Result<()> {
+                let Some(first) = rows.first() else {
+                    return Ok(());
+                };
+                let org_id = &first.token.org_id;
+                if rows.iter().any(|r| &r.token.org_id != org_id) {
+                    return Err(crate::domain::Error::Internal("tokens of several organizations in one insert".into()));
+                }
                 let mut tx = self.begin_write().await?;
                 Self::insert_rows(&mut tx, rows).await?;
-                // A single create marks its client as used; bulk loads (seed)
-                // set `last_used` themselves.
+                let mut records: Vec<_> = rows
+                    .iter()
+                    .map(|r| changes::token_change(ChangeKind::Created, None, Some(&r.token)))
+                    .collect();
+                // A single create marks its client as used (a client
+                // change too); bulk loads (seed) set `last_used` themselves.
                 if let [one] = rows {
                     if let Some(client_id) = &one.token.client_id {
+                        let before = Self::fetch_client(&mut tx, org_id, client_id).await?;
                         sqlx::query("UPDATE clients SET last_used = $1 WHERE org_id = $2 AND id = $3")
                             .bind(one.token.created_at.micros())
-                            .bind(&one.token.org_id)
+                            .bind(org_id)
                             .bind(client_id)
                             .execute(&mut *tx)
                             .await?;
+                        if let Some(before) = before {
+                            let mut after = before.clone();
+                            after.last_used = Some(one.token.created_at);
+                            records.push(changes::client_change(ChangeKind::Updated, Some(&before), Some(&after)));
+                        }
                     }
                 }
+                Self::append_changes(&mut tx, org_id, &records).await?;
                 tx.commit().await?;
                 Ok(())
             }
@@ -347,6 +385,7 @@ macro_rules! sql_store {
                 let Some(mut t) = Self::fetch_token(&mut tx, org_id, id).await? else {
                     return Ok(None);
                 };
+                let before = t.clone();
                 patch.apply(&mut t, now);
                 sqlx::query(
                     "UPDATE tokens SET name = $1, description = $2, scopes = $3, default_role = $4, audience = $5, \
@@ -363,12 +402,21 @@ macro_rules! sql_store {
                 .bind(id)
                 .execute(&mut *tx)
                 .await?;
+                let change = changes::token_change(ChangeKind::Updated, Some(&before), Some(&t));
+                Self::append_changes(&mut tx, org_id, &[change]).await?;
                 tx.commit().await?;
                 Ok(Some(t))
             }
 
             async fn revoke_token(&self, org_id: &OrgId, id: &TokenId, at: Timestamp) -> Result<Option<Token>> {
                 let mut tx = self.begin_write().await?;
+                let Some(before) = Self::fetch_token(&mut tx, org_id, id).await? else {
+                    return Ok(None);
+                };
+                if before.revoked_at.is_some() {
+                    // Revoking again changes nothing, and records nothing.
+                    return Ok(Some(before));
+                }
                 sqlx::query(
                     "UPDATE tokens SET revoked_at = $1, updated_at = $1 \
                      WHERE org_id = $2 AND id = $3 AND revoked_at IS NULL",
@@ -379,19 +427,29 @@ macro_rules! sql_store {
                 .execute(&mut *tx)
                 .await?;
                 let t = Self::fetch_token(&mut tx, org_id, id).await?;
+                let change = changes::token_change(ChangeKind::Revoked, Some(&before), t.as_ref());
+                Self::append_changes(&mut tx, org_id, &[change]).await?;
                 tx.commit().await?;
                 Ok(t)
             }
 
             async fn delete_token(&self, org_id: &OrgId, id: &TokenId) -> Result<bool> {
                 let mut tx = self.begin_write().await?;
-                let done = sqlx::query("DELETE FROM tokens WHERE org_id = $1 AND id = $2")
-                    .bind(org_id)
-                    .bind(id)
-                    .execute(&mut *tx)
-                    .await?;
+                let row: Option<TokenRow> = sqlx::query_as(AssertSqlSafe(format!(
+                    "DELETE FROM tokens WHERE org_id = $1 AND id = $2 RETURNING {TOKEN_COLUMNS}"
+                )))
+                .bind(org_id)
+                .bind(id)
+                .fetch_optional(&mut *tx)
+                .await?;
+                let Some(row) = row else {
+                    return Ok(false);
+                };
+                let before = Token::try_from(row)?;
+                let change = changes::token_change(ChangeKind::Deleted, Some(&before), None);
+                Self::append_changes(&mut tx, org_id, &[change]).await?;
                 tx.commit().await?;
-                Ok(done.rows_affected() > 0)
+                Ok(true)
             }
 
             async fn org_ids(&self) -> Result<Vec<OrgId>> {
@@ -407,16 +465,22 @@ macro_rules! sql_store {
                     "DELETE FROM tokens WHERE id IN (\
                      SELECT id FROM tokens WHERE org_id = $1 AND expires_at < $2 \
                      UNION SELECT id FROM tokens WHERE org_id = $1 AND revoked_at IS NOT NULL AND revoked_at < $2 \
-                     LIMIT {limit})"
+                     LIMIT {limit}) RETURNING {TOKEN_COLUMNS}"
                 );
                 let mut tx = self.begin_write().await?;
-                let done = sqlx::query(AssertSqlSafe(sql))
+                let rows: Vec<TokenRow> = sqlx::query_as(AssertSqlSafe(sql))
                     .bind(org_id)
                     .bind(before.micros())
-                    .execute(&mut *tx)
+                    .fetch_all(&mut *tx)
                     .await?;
+                let swept = rows.len() as u64;
+                let records = rows
+                    .into_iter()
+                    .map(|row| Token::try_from(row).map(|t| changes::token_change(ChangeKind::Deleted, Some(&t), None)))
+                    .collect::<Result<Vec<_>>>()?;
+                Self::append_changes(&mut tx, org_id, &records).await?;
                 tx.commit().await?;
-                Ok(done.rows_affected())
+                Ok(swept)
             }
 
             async fn list_tokens(&self, q: &TokenQuery) -> Result<Vec<Token>> {
@@ -425,6 +489,21 @@ macro_rules! sql_store {
 
             async fn count_tokens(&self, org_id: &OrgId, f: &TokenFilter, now: Timestamp) -> Result<u64> {
                 self.query_count(sqlgen::count_tokens($engine, org_id, f, now)).await
+            }
+
+            async fn read_version(&self, org_id: &OrgId) -> Result<Version> {
+                let mut conn = self.pool.acquire().await?;
+                Ok(Version(Self::feed_position(&mut conn, org_id).await?.0))
+            }
+
+            async fn token_changes(&self, org_id: &OrgId, after: Version, limit: u32) -> Result<ChangePage<Token>> {
+                let read = self.read_changes(org_id, $crate::domain::change::ResourceKind::Token, after.0, limit).await?;
+                changes::decode(org_id, read, TokenRow::from_json)
+            }
+
+            async fn client_changes(&self, org_id: &OrgId, after: Version, limit: u32) -> Result<ChangePage<Client>> {
+                let read = self.read_changes(org_id, $crate::domain::change::ResourceKind::Client, after.0, limit).await?;
+                changes::decode(org_id, read, ClientRow::from_json)
             }
         }
     };

@@ -9,6 +9,7 @@ use tracing::Instrument;
 
 use super::{DeleteClientOutcome, NewTokenRow, OrgSummary, PoolStats, Store, TokenBatches};
 use crate::domain::auth::ApiKey;
+use crate::domain::change::{ChangePage, Version};
 use crate::domain::ids::{ClientId, KeyId, OrgId, TokenId};
 use crate::domain::model::{Client, Org, Token};
 use crate::domain::patch::{ClientPatch, TokenPatch};
@@ -106,4 +107,7 @@ traced! {
     fn sweep_tokens(&self, org_id: &OrgId, before: Timestamp, limit: u32) -> Result<u64>;
     fn list_tokens(&self, q: &TokenQuery) -> Result<Vec<Token>>;
     fn count_tokens(&self, org_id: &OrgId, f: &TokenFilter, now: Timestamp) -> Result<u64>;
+    fn read_version(&self, org_id: &OrgId) -> Result<Version>;
+    fn token_changes(&self, org_id: &OrgId, after: Version, limit: u32) -> Result<ChangePage<Token>>;
+    fn client_changes(&self, org_id: &OrgId, after: Version, limit: u32) -> Result<ChangePage<Client>>;
 }

@@ -9,6 +9,7 @@
 mod common;
 
 mod bulk_load;
+mod change_log;
 mod compression;
 mod concurrency;
 mod crud;

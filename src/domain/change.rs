@@ -1,0 +1,93 @@
+//! The change feed's values: what happened to a token or client, at which
+//! version of its organization. Versions are per organization, start at 1
+//! and have no gaps in what a watcher is shown; a watch resumes after the
+//! last version it delivered (`Version`), on any replica.
+
+use super::Timestamp;
+use super::ids::OrgId;
+
+/// A position in an organization's change feed: the number of the last
+/// change applied. 0 is "before anything".
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
+pub struct Version(pub i64);
+
+/// What a change did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ChangeKind {
+    Created,
+    Updated,
+    Revoked,
+    Deleted,
+}
+
+impl ChangeKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ChangeKind::Created => "created",
+            ChangeKind::Updated => "updated",
+            ChangeKind::Revoked => "revoked",
+            ChangeKind::Deleted => "deleted",
+        }
+    }
+
+    /// The stored name back; `None` for anything else.
+    pub fn parse(s: &str) -> Option<Self> {
+        Some(match s {
+            "created" => ChangeKind::Created,
+            "updated" => ChangeKind::Updated,
+            "revoked" => ChangeKind::Revoked,
+            "deleted" => ChangeKind::Deleted,
+            _ => return None,
+        })
+    }
+}
+
+/// Which kind of row a change is about.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ResourceKind {
+    Token,
+    Client,
+}
+
+impl ResourceKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ResourceKind::Token => "token",
+            ResourceKind::Client => "client",
+        }
+    }
+}
+
+/// One change of a `T` (a `Token` or `Client`): the row before and after
+/// (`None` before a create, after a delete). Never a secret.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Change<T> {
+    pub org_id: OrgId,
+    pub version: Version,
+    pub kind: ChangeKind,
+    pub id: String,
+    pub before: Option<T>,
+    pub after: Option<T>,
+    pub at: Timestamp,
+}
+
+/// A read of the feed: the changes after a version (in version order),
+/// and where the feed stood at that moment.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ChangePage<T> {
+    pub changes: Vec<Change<T>>,
+    /// The organization's last version when read: a watcher with nothing
+    /// to deliver up to here can still move its resume point.
+    pub head: Version,
+    /// Changes at or below it are no longer kept.
+    pub floor: Version,
+}
+
+/// A change about to be appended, before it has a version.
+#[derive(Debug, Clone)]
+pub struct NewChange<T> {
+    pub kind: ChangeKind,
+    pub id: String,
+    pub before: Option<T>,
+    pub after: Option<T>,
+}

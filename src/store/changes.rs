@@ -1,0 +1,242 @@
+//! The change log's SQL, shared by both backends like `sql_store!`: append
+//! a write's events inside its transaction, read them back after a version.
+//!
+//! Ordering: `append` bumps the organization's counter row in
+//! `org_versions` (an upsert that returns the new last version) and must be
+//! the last statement of the writing transaction before COMMIT. The row
+//! lock it takes is held until the commit, so a second writer of the same
+//! organization gets the next versions only after the first has committed:
+//! one organization's versions become visible in order, and a reader that
+//! sees version n sees every version below it. (On SQLite every write holds
+//! the database's write lock anyway.) docs/change-feed.md compares this
+//! with reading up to a snapshot watermark.
+
+use crate::domain::change::{Change, ChangeKind, ChangePage, NewChange, ResourceKind, Version};
+use crate::domain::ids::OrgId;
+use crate::domain::model::{Client, Token};
+use crate::domain::{Error, Result, Timestamp};
+
+use super::rows::{ClientRow, TokenRow};
+
+/// Columns of `changes`, in insert order.
+pub const CHANGE_COLUMNS: &str =
+    "org_id, version, resource, kind, resource_id, before, after, changed_at";
+/// Placeholders per row of [`CHANGE_COLUMNS`].
+pub const CHANGE_COUNT: usize = 8;
+/// Rows per INSERT statement.
+pub const CHANGE_CHUNK: usize = 100;
+
+/// One event ready to be written: its resource kind and the JSON copies.
+#[derive(Debug, Clone)]
+pub struct ChangeRecord {
+    pub resource: ResourceKind,
+    pub kind: ChangeKind,
+    pub id: String,
+    pub before: Option<String>,
+    pub after: Option<String>,
+}
+
+impl From<NewChange<Token>> for ChangeRecord {
+    fn from(c: NewChange<Token>) -> Self {
+        let json = |t: &Token| TokenRow::from(t).to_json().to_string();
+        ChangeRecord {
+            resource: ResourceKind::Token,
+            kind: c.kind,
+            id: c.id,
+            before: c.before.as_ref().map(json),
+            after: c.after.as_ref().map(json),
+        }
+    }
+}
+
+impl From<NewChange<Client>> for ChangeRecord {
+    fn from(c: NewChange<Client>) -> Self {
+        let json = |t: &Client| ClientRow::from(t).to_json().to_string();
+        ChangeRecord {
+            resource: ResourceKind::Client,
+            kind: c.kind,
+            id: c.id,
+            before: c.before.as_ref().map(json),
+            after: c.after.as_ref().map(json),
+        }
+    }
+}
+
+/// Shorthands for the writes that record themselves.
+pub fn token_change(
+    kind: ChangeKind,
+    before: Option<&Token>,
+    after: Option<&Token>,
+) -> ChangeRecord {
+    let id = after
+        .or(before)
+        .map(|t| t.id.to_string())
+        .unwrap_or_default();
+    ChangeRecord::from(NewChange {
+        kind,
+        id,
+        before: before.cloned(),
+        after: after.cloned(),
+    })
+}
+
+pub fn client_change(
+    kind: ChangeKind,
+    before: Option<&Client>,
+    after: Option<&Client>,
+) -> ChangeRecord {
+    let id = after
+        .or(before)
+        .map(|c| c.id.to_string())
+        .unwrap_or_default();
+    ChangeRecord::from(NewChange {
+        kind,
+        id,
+        before: before.cloned(),
+        after: after.cloned(),
+    })
+}
+
+/// A stored event as read back, before its JSON is decoded.
+pub type StoredChange = (i64, String, String, Option<String>, Option<String>, i64);
+
+/// The stored changes' time column for `at`.
+pub fn micros(at: Timestamp) -> i64 {
+    at.micros()
+}
+
+/// Decodes stored changes of one resource kind into a page.
+pub fn decode<R, T>(
+    org_id: &OrgId,
+    (rows, head, floor): (Vec<StoredChange>, i64, i64),
+    from_json: fn(&serde_json::Value) -> Option<R>,
+) -> Result<ChangePage<T>>
+where
+    T: TryFrom<R, Error = Error>,
+{
+    let copy = |json: Option<String>| -> Result<Option<T>> {
+        json.map(|j| {
+            serde_json::from_str(&j)
+                .ok()
+                .and_then(|v| from_json(&v))
+                .ok_or_else(|| Error::Internal("corrupt change record".into()))
+                .and_then(T::try_from)
+        })
+        .transpose()
+    };
+    let changes = rows
+        .into_iter()
+        .map(|(version, kind, id, before, after, at)| {
+            Ok(Change {
+                org_id: org_id.clone(),
+                version: Version(version),
+                kind: ChangeKind::parse(&kind)
+                    .ok_or_else(|| Error::Internal("corrupt change kind".into()))?,
+                id,
+                before: copy(before)?,
+                after: copy(after)?,
+                at: Timestamp::from_micros(at),
+            })
+        })
+        .collect::<Result<Vec<_>>>()?;
+    Ok(ChangePage {
+        changes,
+        head: Version(head),
+        floor: Version(floor),
+    })
+}
+
+macro_rules! change_log {
+    ($store:ty, $db:ty) => {
+        impl $store {
+            /// Appends `records` for `org_id` with the next versions; the
+            /// last statement before the transaction commits (see the
+            /// module's ordering note). Returns the last version written.
+            async fn append_changes(
+                conn: &mut <$db as sqlx::Database>::Connection,
+                org_id: &$crate::domain::ids::OrgId,
+                records: &[$crate::store::changes::ChangeRecord],
+            ) -> $crate::domain::Result<i64> {
+                let at = $crate::domain::Timestamp::now();
+                use $crate::store::changes::{CHANGE_CHUNK, CHANGE_COLUMNS, CHANGE_COUNT};
+                if records.is_empty() {
+                    return Ok(0);
+                }
+                let n = records.len() as i64;
+                let last: i64 = sqlx::query_scalar(
+                    "INSERT INTO org_versions (org_id, version) VALUES ($1, $2) \
+                     ON CONFLICT (org_id) DO UPDATE SET version = org_versions.version + excluded.version \
+                     RETURNING version",
+                )
+                .bind(org_id)
+                .bind(n)
+                .fetch_one(&mut *conn)
+                .await?;
+                let mut version = last - n;
+                for chunk in records.chunks(CHANGE_CHUNK) {
+                    let sql = $crate::store::sql::insert("changes", CHANGE_COLUMNS, chunk.len(), CHANGE_COUNT);
+                    let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
+                    for r in chunk {
+                        version += 1;
+                        q = q
+                            .bind(org_id)
+                            .bind(version)
+                            .bind(r.resource.as_str())
+                            .bind(r.kind.as_str())
+                            .bind(r.id.as_str())
+                            .bind(r.before.as_deref())
+                            .bind(r.after.as_deref())
+                            .bind($crate::store::changes::micros(at));
+                    }
+                    q.execute(&mut *conn).await?;
+                }
+                Ok(last)
+            }
+
+            /// The organization's last version and floor (0, 0 before any change).
+            async fn feed_position(
+                conn: &mut <$db as sqlx::Database>::Connection,
+                org_id: &$crate::domain::ids::OrgId,
+            ) -> $crate::domain::Result<(i64, i64)> {
+                let row: Option<(i64, i64)> =
+                    sqlx::query_as("SELECT version, floor FROM org_versions WHERE org_id = $1")
+                        .bind(org_id)
+                        .fetch_optional(&mut *conn)
+                        .await?;
+                Ok(row.unwrap_or((0, 0)))
+            }
+
+            /// Up to `limit` stored changes of `resource` after `after`, up
+            /// to the head read first (so the page is a gap-free prefix),
+            /// with that head and the floor.
+            async fn read_changes(
+                &self,
+                org_id: &$crate::domain::ids::OrgId,
+                resource: $crate::domain::change::ResourceKind,
+                after: i64,
+                limit: u32,
+            ) -> $crate::domain::Result<(Vec<$crate::store::changes::StoredChange>, i64, i64)> {
+                let mut conn = self.pool.acquire().await?;
+                let (head, floor) = Self::feed_position(&mut conn, org_id).await?;
+                if after < floor || after >= head {
+                    return Ok((Vec::new(), head, floor));
+                }
+                let rows: Vec<$crate::store::changes::StoredChange> = sqlx::query_as(
+                    "SELECT version, kind, resource_id, before, after, changed_at FROM changes \
+                     WHERE org_id = $1 AND version > $2 AND version <= $3 AND resource = $4 \
+                     ORDER BY version LIMIT $5",
+                )
+                .bind(org_id)
+                .bind(after)
+                .bind(head)
+                .bind(resource.as_str())
+                .bind(i64::from(limit))
+                .fetch_all(&mut *conn)
+                .await?;
+                Ok((rows, head, floor))
+            }
+        }
+    };
+}
+
+pub(crate) use change_log;
