@@ -82,12 +82,3 @@ pub struct ChangePage<T> {
     /// Changes at or below it are no longer kept.
     pub floor: Version,
 }
-
-/// A change about to be appended, before it has a version.
-#[derive(Debug, Clone)]
-pub struct NewChange<T> {
-    pub kind: ChangeKind,
-    pub id: String,
-    pub before: Option<T>,
-    pub after: Option<T>,
-}

@@ -11,7 +11,7 @@
 //! the database's write lock anyway.) docs/change-feed.md compares this
 //! with reading up to a snapshot watermark.
 
-use crate::domain::change::{Change, ChangeKind, ChangePage, NewChange, ResourceKind, Version};
+use crate::domain::change::{Change, ChangeKind, ChangePage, ResourceKind, Version};
 use crate::domain::ids::OrgId;
 use crate::domain::model::{Client, Token};
 use crate::domain::{Error, Result, Timestamp};
@@ -36,65 +36,46 @@ pub struct ChangeRecord {
     pub after: Option<String>,
 }
 
-impl From<NewChange<Token>> for ChangeRecord {
-    fn from(c: NewChange<Token>) -> Self {
-        let json = |t: &Token| TokenRow::from(t).to_json().to_string();
-        ChangeRecord {
-            resource: ResourceKind::Token,
-            kind: c.kind,
-            id: c.id,
-            before: c.before.as_ref().map(json),
-            after: c.after.as_ref().map(json),
-        }
+/// A row kind the feed records: its kind name, id and JSON copy.
+pub trait Recorded {
+    const RESOURCE: ResourceKind;
+    fn id(&self) -> String;
+    fn json(&self) -> String;
+}
+
+impl Recorded for Token {
+    const RESOURCE: ResourceKind = ResourceKind::Token;
+    fn id(&self) -> String {
+        self.id.to_string()
+    }
+    fn json(&self) -> String {
+        TokenRow::from(self).to_json().to_string()
     }
 }
 
-impl From<NewChange<Client>> for ChangeRecord {
-    fn from(c: NewChange<Client>) -> Self {
-        let json = |t: &Client| ClientRow::from(t).to_json().to_string();
-        ChangeRecord {
-            resource: ResourceKind::Client,
-            kind: c.kind,
-            id: c.id,
-            before: c.before.as_ref().map(json),
-            after: c.after.as_ref().map(json),
-        }
+impl Recorded for Client {
+    const RESOURCE: ResourceKind = ResourceKind::Client;
+    fn id(&self) -> String {
+        self.id.to_string()
+    }
+    fn json(&self) -> String {
+        ClientRow::from(self).to_json().to_string()
     }
 }
 
-/// Shorthands for the writes that record themselves.
-pub fn token_change(
+/// The event of a write that turned `before` into `after`.
+pub fn change<T: Recorded>(
     kind: ChangeKind,
-    before: Option<&Token>,
-    after: Option<&Token>,
+    before: Option<&T>,
+    after: Option<&T>,
 ) -> ChangeRecord {
-    let id = after
-        .or(before)
-        .map(|t| t.id.to_string())
-        .unwrap_or_default();
-    ChangeRecord::from(NewChange {
+    ChangeRecord {
+        resource: T::RESOURCE,
         kind,
-        id,
-        before: before.cloned(),
-        after: after.cloned(),
-    })
-}
-
-pub fn client_change(
-    kind: ChangeKind,
-    before: Option<&Client>,
-    after: Option<&Client>,
-) -> ChangeRecord {
-    let id = after
-        .or(before)
-        .map(|c| c.id.to_string())
-        .unwrap_or_default();
-    ChangeRecord::from(NewChange {
-        kind,
-        id,
-        before: before.cloned(),
-        after: after.cloned(),
-    })
+        id: after.or(before).map(T::id).unwrap_or_default(),
+        before: before.map(T::json),
+        after: after.map(T::json),
+    }
 }
 
 /// A stored event as read back, before its JSON is decoded.

@@ -231,7 +231,7 @@ macro_rules! sql_store {
                     .bind(secret_hash)
                     .execute(&mut *tx)
                     .await?;
-                let change = changes::client_change(ChangeKind::Created, None, Some(c));
+                let change = changes::change(ChangeKind::Created, None, Some(c));
                 Self::append_changes(&mut tx, &c.org_id, &[change]).await?;
                 tx.commit().await?;
                 Ok(())
@@ -280,7 +280,7 @@ macro_rules! sql_store {
                 .bind(id)
                 .execute(&mut *tx)
                 .await?;
-                let change = changes::client_change(ChangeKind::Updated, Some(&before), Some(&c));
+                let change = changes::change(ChangeKind::Updated, Some(&before), Some(&c));
                 Self::append_changes(&mut tx, org_id, &[change]).await?;
                 tx.commit().await?;
                 Ok(Some(c))
@@ -314,9 +314,9 @@ macro_rules! sql_store {
                 let mut records = Vec::with_capacity(tokens.len() + 1);
                 for row in tokens {
                     let t = Token::try_from(row)?;
-                    records.push(changes::token_change(ChangeKind::Deleted, Some(&t), None));
+                    records.push(changes::change(ChangeKind::Deleted, Some(&t), None));
                 }
-                records.push(changes::client_change(ChangeKind::Deleted, Some(&client), None));
+                records.push(changes::change(ChangeKind::Deleted, Some(&client), None));
                 Self::append_changes(&mut tx, org_id, &records).await?;
                 tx.commit().await?;
                 Ok(DeleteClientOutcome::Deleted)
@@ -346,7 +346,7 @@ macro_rules! sql_store {
                 Self::insert_rows(&mut tx, rows).await?;
                 let mut records: Vec<_> = rows
                     .iter()
-                    .map(|r| changes::token_change(ChangeKind::Created, None, Some(&r.token)))
+                    .map(|r| changes::change(ChangeKind::Created, None, Some(&r.token)))
                     .collect();
                 // A single create marks its client as used (a client
                 // change too); bulk loads (seed) set `last_used` themselves.
@@ -362,7 +362,7 @@ macro_rules! sql_store {
                         if let Some(before) = before {
                             let mut after = before.clone();
                             after.last_used = Some(one.token.created_at);
-                            records.push(changes::client_change(ChangeKind::Updated, Some(&before), Some(&after)));
+                            records.push(changes::change(ChangeKind::Updated, Some(&before), Some(&after)));
                         }
                     }
                 }
@@ -402,7 +402,7 @@ macro_rules! sql_store {
                 .bind(id)
                 .execute(&mut *tx)
                 .await?;
-                let change = changes::token_change(ChangeKind::Updated, Some(&before), Some(&t));
+                let change = changes::change(ChangeKind::Updated, Some(&before), Some(&t));
                 Self::append_changes(&mut tx, org_id, &[change]).await?;
                 tx.commit().await?;
                 Ok(Some(t))
@@ -427,7 +427,7 @@ macro_rules! sql_store {
                 .execute(&mut *tx)
                 .await?;
                 let t = Self::fetch_token(&mut tx, org_id, id).await?;
-                let change = changes::token_change(ChangeKind::Revoked, Some(&before), t.as_ref());
+                let change = changes::change(ChangeKind::Revoked, Some(&before), t.as_ref());
                 Self::append_changes(&mut tx, org_id, &[change]).await?;
                 tx.commit().await?;
                 Ok(t)
@@ -446,7 +446,7 @@ macro_rules! sql_store {
                     return Ok(false);
                 };
                 let before = Token::try_from(row)?;
-                let change = changes::token_change(ChangeKind::Deleted, Some(&before), None);
+                let change = changes::change(ChangeKind::Deleted, Some(&before), None);
                 Self::append_changes(&mut tx, org_id, &[change]).await?;
                 tx.commit().await?;
                 Ok(true)
@@ -476,7 +476,7 @@ macro_rules! sql_store {
                 let swept = rows.len() as u64;
                 let records = rows
                     .into_iter()
-                    .map(|row| Token::try_from(row).map(|t| changes::token_change(ChangeKind::Deleted, Some(&t), None)))
+                    .map(|row| Token::try_from(row).map(|t| changes::change(ChangeKind::Deleted, Some(&t), None)))
                     .collect::<Result<Vec<_>>>()?;
                 Self::append_changes(&mut tx, org_id, &records).await?;
                 tx.commit().await?;
