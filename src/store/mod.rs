@@ -27,6 +27,7 @@ mod sql_store;
 mod sqlite;
 mod sqlite_read;
 pub mod traced;
+mod writes;
 
 use std::sync::Arc;
 use std::time::Duration;

@@ -1,0 +1,212 @@
+//! The writes of tokens and clients that record change events, shared by
+//! both backends like `sql_store!` (which delegates to them): each reads
+//! what it changes, writes, and appends the change's events last, in one
+//! transaction (`changes.rs` says why last).
+
+macro_rules! recorded_writes {
+    ($store:ty) => {
+        impl $store {
+            async fn recorded_update_client(&self, org_id: &OrgId, id: &ClientId, patch: &ClientPatch, now: Timestamp) -> Result<Option<Client>> {
+                let mut tx = self.begin_write().await?;
+                let Some(mut c) = Self::fetch_client(&mut tx, org_id, id).await? else {
+                    return Ok(None);
+                };
+                let before = c.clone();
+                patch.apply(&mut c, now);
+                sqlx::query(
+                    "UPDATE clients SET name = $1, grant_types = $2, response_types = $3, scopes = $4, \
+                     redirect_uris = $5, access_token_duration = $6, refresh_token_duration = $7, updated_at = $8 \
+                     WHERE org_id = $9 AND id = $10",
+                )
+                .bind(&c.name)
+                .bind(to_json_list(&c.grant_types))
+                .bind(to_json_list(&c.response_types))
+                .bind(to_json_list(&c.scopes))
+                .bind(to_json_list(&c.redirect_uris))
+                .bind(c.access_token_duration)
+                .bind(c.refresh_token_duration)
+                .bind(c.updated_at.micros())
+                .bind(org_id)
+                .bind(id)
+                .execute(&mut *tx)
+                .await?;
+                let change = changes::change(ChangeKind::Updated, Some(&before), Some(&c));
+                Self::append_changes(&mut tx, org_id, &[change]).await?;
+                tx.commit().await?;
+                Ok(Some(c))
+            }
+
+            async fn recorded_delete_client(&self, org_id: &OrgId, id: &ClientId, force: bool) -> Result<DeleteClientOutcome> {
+                let mut tx = self.begin_write().await?;
+                let Some(client) = Self::fetch_client(&mut tx, org_id, id).await? else {
+                    return Ok(DeleteClientOutcome::NotFound);
+                };
+                let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM tokens WHERE org_id = $1 AND client_id = $2")
+                    .bind(org_id)
+                    .bind(id)
+                    .fetch_one(&mut *tx)
+                    .await?;
+                if n > 0 && !force {
+                    return Ok(DeleteClientOutcome::HasTokens(n as u64));
+                }
+                let tokens: Vec<TokenRow> = sqlx::query_as(AssertSqlSafe(format!(
+                    "DELETE FROM tokens WHERE org_id = $1 AND client_id = $2 RETURNING {TOKEN_COLUMNS}"
+                )))
+                .bind(org_id)
+                .bind(id)
+                .fetch_all(&mut *tx)
+                .await?;
+                sqlx::query("DELETE FROM clients WHERE org_id = $1 AND id = $2")
+                    .bind(org_id)
+                    .bind(id)
+                    .execute(&mut *tx)
+                    .await?;
+                let mut records = Vec::with_capacity(tokens.len() + 1);
+                for row in tokens {
+                    let t = Token::try_from(row)?;
+                    records.push(changes::change(ChangeKind::Deleted, Some(&t), None));
+                }
+                records.push(changes::change(ChangeKind::Deleted, Some(&client), None));
+                Self::append_changes(&mut tx, org_id, &records).await?;
+                tx.commit().await?;
+                Ok(DeleteClientOutcome::Deleted)
+            }
+
+            async fn recorded_insert_tokens(&self, rows: &[NewTokenRow]) -> Result<()> {
+                let Some(first) = rows.first() else {
+                    return Ok(());
+                };
+                let org_id = &first.token.org_id;
+                if rows.iter().any(|r| &r.token.org_id != org_id) {
+                    return Err(crate::domain::Error::Internal("tokens of several organizations in one insert".into()));
+                }
+                let mut tx = self.begin_write().await?;
+                Self::insert_rows(&mut tx, rows).await?;
+                let mut records: Vec<_> = rows
+                    .iter()
+                    .map(|r| changes::change(ChangeKind::Created, None, Some(&r.token)))
+                    .collect();
+                // A single create marks its client as used (a client
+                // change too); bulk loads (seed) set `last_used` themselves.
+                if let [one] = rows {
+                    if let Some(client_id) = &one.token.client_id {
+                        let before = Self::fetch_client(&mut tx, org_id, client_id).await?;
+                        sqlx::query("UPDATE clients SET last_used = $1 WHERE org_id = $2 AND id = $3")
+                            .bind(one.token.created_at.micros())
+                            .bind(org_id)
+                            .bind(client_id)
+                            .execute(&mut *tx)
+                            .await?;
+                        if let Some(before) = before {
+                            let mut after = before.clone();
+                            after.last_used = Some(one.token.created_at);
+                            records.push(changes::change(ChangeKind::Updated, Some(&before), Some(&after)));
+                        }
+                    }
+                }
+                Self::append_changes(&mut tx, org_id, &records).await?;
+                tx.commit().await?;
+                Ok(())
+            }
+
+            async fn recorded_update_token(&self, org_id: &OrgId, id: &TokenId, patch: &TokenPatch, now: Timestamp) -> Result<Option<Token>> {
+                let mut tx = self.begin_write().await?;
+                let Some(mut t) = Self::fetch_token(&mut tx, org_id, id).await? else {
+                    return Ok(None);
+                };
+                let before = t.clone();
+                patch.apply(&mut t, now);
+                sqlx::query(
+                    "UPDATE tokens SET name = $1, description = $2, scopes = $3, default_role = $4, audience = $5, \
+                     expires_at = $6, updated_at = $7 WHERE org_id = $8 AND id = $9",
+                )
+                .bind(&t.name)
+                .bind(&t.description)
+                .bind(to_json_list(&t.scopes))
+                .bind(&t.default_role)
+                .bind(&t.audience)
+                .bind(t.expires_at.micros())
+                .bind(t.updated_at.micros())
+                .bind(org_id)
+                .bind(id)
+                .execute(&mut *tx)
+                .await?;
+                let change = changes::change(ChangeKind::Updated, Some(&before), Some(&t));
+                Self::append_changes(&mut tx, org_id, &[change]).await?;
+                tx.commit().await?;
+                Ok(Some(t))
+            }
+
+            async fn recorded_revoke_token(&self, org_id: &OrgId, id: &TokenId, at: Timestamp) -> Result<Option<Token>> {
+                let mut tx = self.begin_write().await?;
+                let Some(before) = Self::fetch_token(&mut tx, org_id, id).await? else {
+                    return Ok(None);
+                };
+                if before.revoked_at.is_some() {
+                    // Revoking again changes nothing, and records nothing.
+                    return Ok(Some(before));
+                }
+                sqlx::query(
+                    "UPDATE tokens SET revoked_at = $1, updated_at = $1 \
+                     WHERE org_id = $2 AND id = $3 AND revoked_at IS NULL",
+                )
+                .bind(at.micros())
+                .bind(org_id)
+                .bind(id)
+                .execute(&mut *tx)
+                .await?;
+                let t = Self::fetch_token(&mut tx, org_id, id).await?;
+                let change = changes::change(ChangeKind::Revoked, Some(&before), t.as_ref());
+                Self::append_changes(&mut tx, org_id, &[change]).await?;
+                tx.commit().await?;
+                Ok(t)
+            }
+
+            async fn recorded_delete_token(&self, org_id: &OrgId, id: &TokenId) -> Result<bool> {
+                let mut tx = self.begin_write().await?;
+                let row: Option<TokenRow> = sqlx::query_as(AssertSqlSafe(format!(
+                    "DELETE FROM tokens WHERE org_id = $1 AND id = $2 RETURNING {TOKEN_COLUMNS}"
+                )))
+                .bind(org_id)
+                .bind(id)
+                .fetch_optional(&mut *tx)
+                .await?;
+                let Some(row) = row else {
+                    return Ok(false);
+                };
+                let before = Token::try_from(row)?;
+                let change = changes::change(ChangeKind::Deleted, Some(&before), None);
+                Self::append_changes(&mut tx, org_id, &[change]).await?;
+                tx.commit().await?;
+                Ok(true)
+            }
+
+            async fn recorded_sweep_tokens(&self, org_id: &OrgId, before: Timestamp, limit: u32) -> Result<u64> {
+                // Each branch is an index range (expires_at; the revoked
+                // partial index), and the LIMIT keeps the write lock short.
+                let sql = format!(
+                    "DELETE FROM tokens WHERE id IN (\
+                     SELECT id FROM tokens WHERE org_id = $1 AND expires_at < $2 \
+                     UNION SELECT id FROM tokens WHERE org_id = $1 AND revoked_at IS NOT NULL AND revoked_at < $2 \
+                     LIMIT {limit}) RETURNING {TOKEN_COLUMNS}"
+                );
+                let mut tx = self.begin_write().await?;
+                let rows: Vec<TokenRow> = sqlx::query_as(AssertSqlSafe(sql))
+                    .bind(org_id)
+                    .bind(before.micros())
+                    .fetch_all(&mut *tx)
+                    .await?;
+                let swept = rows.len() as u64;
+                let records = rows
+                    .into_iter()
+                    .map(|row| Token::try_from(row).map(|t| changes::change(ChangeKind::Deleted, Some(&t), None)))
+                    .collect::<Result<Vec<_>>>()?;
+                Self::append_changes(&mut tx, org_id, &records).await?;
+                tx.commit().await?;
+                Ok(swept)
+            }
+        }
+    };
+}
+
+pub(crate) use recorded_writes;
