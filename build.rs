@@ -11,6 +11,7 @@ use std::env;
 use std::path::{Path, PathBuf};
 
 const PROTOS: &[&str] = &[
+    "oauth_registry/v1/change.proto",
     "oauth_registry/v1/token.proto",
     "oauth_registry/v1/client.proto",
     "oauth_registry/v1/token_service.proto",

@@ -4,6 +4,8 @@
 //! last version it delivered (`Version`), on any replica.
 
 use super::Timestamp;
+use super::cursor::CursorCodec;
+use super::error::{Error, Result};
 use super::ids::OrgId;
 
 /// A position in an organization's change feed: the number of the last
@@ -81,4 +83,53 @@ pub struct ChangePage<T> {
     pub head: Version,
     /// Changes at or below it are no longer kept.
     pub floor: Version,
+}
+
+/// A hint that an organization's feed moved (`None`: any organization's
+/// may have, e.g. after the notification connection was re-established).
+/// Watchers wake on it and read the feed; a hint is never the event itself,
+/// so a lost or repeated one costs a read, never an event.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FeedMoved(pub Option<OrgId>);
+
+#[derive(serde::Serialize, serde::Deserialize)]
+struct ResumePayload {
+    /// Format version.
+    v: u8,
+    /// Organization id.
+    o: String,
+    /// The version delivered last.
+    p: i64,
+}
+
+/// A watch's resume token: the organization and the last version it
+/// delivered, signed like page tokens (so any replica accepts it and no
+/// caller can forge one or use another organization's).
+pub fn resume_token(codec: &CursorCodec, org_id: &OrgId, version: Version) -> String {
+    let payload = ResumePayload {
+        v: 1,
+        o: org_id.to_string(),
+        p: version.0,
+    };
+    codec.seal(serde_json::to_vec(&payload).unwrap_or_default())
+}
+
+/// The version a resume token continues after; `field` names the request
+/// field in errors.
+pub fn resume_version(
+    codec: &CursorCodec,
+    field: &str,
+    token: &str,
+    org_id: &OrgId,
+) -> Result<Version> {
+    let body = codec.open(field, "resume token", token)?;
+    let p: ResumePayload = serde_json::from_slice(&body)
+        .map_err(|_| Error::invalid(field, "resume token is malformed"))?;
+    if p.v != 1 || p.o != org_id.as_str() || p.p < 0 {
+        return Err(Error::invalid(
+            field,
+            "resume token does not belong to this caller's organization",
+        ));
+    }
+    Ok(Version(p.p))
 }

@@ -15,6 +15,7 @@ use hmac::{Hmac, KeyInit, Mac};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
+use super::change::Version;
 use super::error::{Error, Result};
 use super::query::{Position, SortValue};
 use super::time::Timestamp;
@@ -37,6 +38,9 @@ struct Payload {
     i: String,
     /// Status evaluation instant (µs).
     n: i64,
+    /// The walk's change-feed version (its first page's `read_version`).
+    #[serde(default)]
+    w: i64,
 }
 
 /// What a valid token says: where to continue, and as of when.
@@ -44,6 +48,8 @@ struct Payload {
 pub struct Cursor {
     pub position: Position,
     pub now: Timestamp,
+    /// The change-feed version the walk started at, reported on every page.
+    pub read_version: Version,
 }
 
 /// Signs and verifies page tokens with the server secret.
@@ -82,12 +88,39 @@ impl CursorCodec {
             k: cursor.position.key.clone(),
             i: cursor.position.id.clone(),
             n: cursor.now.micros(),
+            w: cursor.read_version.0,
         };
-        let mut bytes = serde_json::to_vec(&payload).unwrap_or_default();
+        self.seal(serde_json::to_vec(&payload).unwrap_or_default())
+    }
+
+    /// `bytes` with a truncated HMAC appended, base64url: an opaque token
+    /// only this server's key can have made.
+    pub fn seal(&self, mut bytes: Vec<u8>) -> String {
         let mut mac = self.mac();
         mac.update(&bytes);
         bytes.extend_from_slice(&mac.finalize().into_bytes()[..MAC_LEN]);
         URL_SAFE_NO_PAD.encode(bytes)
+    }
+
+    /// The bytes [`CursorCodec::seal`] sealed into `token`, once its MAC is
+    /// verified (constant time); `what` names the token in errors.
+    pub fn open(&self, field: &str, what: &str, token: &str) -> Result<Vec<u8>> {
+        let bad = |why: &str| Error::invalid(field, format!("{what} {why}"));
+        if token.len() > MAX_TOKEN_LEN {
+            return Err(bad("is too long"));
+        }
+        let mut bytes = URL_SAFE_NO_PAD
+            .decode(token)
+            .map_err(|_| bad("is malformed"))?;
+        if bytes.len() <= MAC_LEN {
+            return Err(bad("is malformed"));
+        }
+        let tag = bytes.split_off(bytes.len() - MAC_LEN);
+        let mut mac = self.mac();
+        mac.update(&bytes);
+        mac.verify_truncated_left(&tag)
+            .map_err(|_| bad("is invalid or was tampered with"))?;
+        Ok(bytes)
     }
 
     /// Verifies and opens `token`; `field` names the request field in errors.
@@ -99,22 +132,9 @@ impl CursorCodec {
         fingerprint: &str,
     ) -> Result<Cursor> {
         let bad = |why: &str| Error::invalid(field, why.to_owned());
-        if token.len() > MAX_TOKEN_LEN {
-            return Err(bad("page token is too long"));
-        }
-        let bytes = URL_SAFE_NO_PAD
-            .decode(token)
-            .map_err(|_| bad("page token is malformed"))?;
-        if bytes.len() <= MAC_LEN {
-            return Err(bad("page token is malformed"));
-        }
-        let (body, tag) = bytes.split_at(bytes.len() - MAC_LEN);
-        let mut mac = self.mac();
-        mac.update(body);
-        mac.verify_truncated_left(tag)
-            .map_err(|_| bad("page token is invalid or was tampered with"))?;
+        let body = self.open(field, "page token", token)?;
         let p: Payload =
-            serde_json::from_slice(body).map_err(|_| bad("page token is malformed"))?;
+            serde_json::from_slice(&body).map_err(|_| bad("page token is malformed"))?;
         if p.v != 1 {
             return Err(bad("page token has an unsupported version"));
         }
@@ -128,6 +148,7 @@ impl CursorCodec {
         Ok(Cursor {
             position: Position { key: p.k, id: p.i },
             now: Timestamp::from_micros(p.n),
+            read_version: Version(p.w),
         })
     }
 }
@@ -143,6 +164,7 @@ mod tests {
                 id: "0190".into(),
             },
             now: Timestamp::from_micros(42),
+            read_version: Version(7),
         }
     }
 

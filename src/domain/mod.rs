@@ -11,6 +11,7 @@ pub mod error;
 pub mod filter_expr;
 pub mod glob;
 pub mod ids;
+pub mod matching;
 pub mod model;
 pub mod oauth;
 pub mod patch;

@@ -4,6 +4,7 @@
 //! Values here are already parsed and checked, so the store never sees input
 //! it has to distrust.
 
+use super::change::Version;
 use super::error::{Error, Result};
 use super::glob::NameGlob;
 use super::ids::OrgId;
@@ -329,6 +330,9 @@ pub struct Page<T> {
     pub next_page_token: Option<String>,
     /// Filled only when the caller asked for it.
     pub total_size: Option<u64>,
+    /// The change-feed version the listing was read at (see
+    /// `Registry::list`): a watch from it misses no later change.
+    pub read_version: Version,
 }
 
 #[cfg(test)]

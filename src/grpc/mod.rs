@@ -9,6 +9,7 @@ pub mod convert;
 mod deadline;
 mod services;
 mod status;
+mod watch;
 
 pub use auth::AuthLayer;
 pub use services::{ClientApi, TokenApi};

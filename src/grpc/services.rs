@@ -39,6 +39,14 @@ fn tokens_out(tokens: Vec<crate::domain::model::Token>) -> Vec<pb::Token> {
 #[tonic::async_trait]
 impl TokenService for TokenApi {
     type StreamTokensStream = TokenPages;
+    type WatchTokensStream = deadline::BoxStream<pb::WatchTokensResponse>;
+
+    async fn watch_tokens(
+        &self,
+        req: Request<pb::WatchTokensRequest>,
+    ) -> Result<Response<Self::WatchTokensStream>, Status> {
+        super::watch::tokens(&self.registry, req).await
+    }
 
     async fn list_tokens(
         &self,
@@ -63,6 +71,7 @@ impl TokenService for TokenApi {
             tokens: tokens_out(page.items),
             next_page_token: page.next_page_token.unwrap_or_default(),
             total_size: page.total_size.map(|n| n as i64),
+            read_version: page.read_version.0,
         }))
     }
 
@@ -90,6 +99,7 @@ impl TokenService for TokenApi {
                 Ok(pb::StreamTokensResponse {
                     tokens: tokens_out(page.items),
                     next_page_token: page.next_page_token.unwrap_or_default(),
+                    read_version: page.read_version.0,
                 })
             });
         Ok(Response::new(deadline::bounded(
@@ -192,6 +202,14 @@ type ClientPages = deadline::BoxStream<pb::StreamClientsResponse>;
 #[tonic::async_trait]
 impl ClientService for ClientApi {
     type StreamClientsStream = ClientPages;
+    type WatchClientsStream = deadline::BoxStream<pb::WatchClientsResponse>;
+
+    async fn watch_clients(
+        &self,
+        req: Request<pb::WatchClientsRequest>,
+    ) -> Result<Response<Self::WatchClientsStream>, Status> {
+        super::watch::clients(&self.registry, req).await
+    }
 
     async fn list_clients(
         &self,
@@ -216,6 +234,7 @@ impl ClientService for ClientApi {
             clients: page.items.iter().map(convert::client).collect(),
             next_page_token: page.next_page_token.unwrap_or_default(),
             total_size: page.total_size.map(|n| n as i64),
+            read_version: page.read_version.0,
         }))
     }
 
@@ -243,6 +262,7 @@ impl ClientService for ClientApi {
                 Ok(pb::StreamClientsResponse {
                     clients: page.items.iter().map(convert::client).collect(),
                     next_page_token: page.next_page_token.unwrap_or_default(),
+                    read_version: page.read_version.0,
                 })
             });
         Ok(Response::new(deadline::bounded(

@@ -7,6 +7,7 @@ use tracing::Instrument;
 
 use super::Registry;
 use crate::domain::auth::{Caller, Permission};
+use crate::domain::change::{ChangePage, Version};
 use crate::domain::cursor::{Cursor, query_fingerprint};
 use crate::domain::ids::OrgId;
 use crate::domain::model::{Client, Token};
@@ -46,6 +47,15 @@ pub trait Listable: Sized + Send + 'static + sealed::Sealed {
         f: &Self::Filter,
         now: Timestamp,
     ) -> impl Future<Output = Result<u64>> + Send;
+    /// Whether the row is in the filter's result now (for watches).
+    fn matches(f: &Self::Filter, row: &Self, now: Timestamp) -> bool;
+    /// Up to `limit` of the feed's changes of this kind after `after`.
+    fn changes(
+        r: &Registry,
+        org: &OrgId,
+        after: Version,
+        limit: u32,
+    ) -> impl Future<Output = Result<ChangePage<Self>>> + Send;
 }
 
 mod sealed {
@@ -78,6 +88,19 @@ impl Listable for Token {
     async fn count(r: &Registry, org: &OrgId, f: &TokenFilter, now: Timestamp) -> Result<u64> {
         r.store.count_tokens(org, f, now).await
     }
+
+    fn matches(f: &TokenFilter, row: &Token, now: Timestamp) -> bool {
+        f.matches(row, now)
+    }
+
+    async fn changes(
+        r: &Registry,
+        org: &OrgId,
+        after: Version,
+        limit: u32,
+    ) -> Result<ChangePage<Token>> {
+        r.store.token_changes(org, after, limit).await
+    }
 }
 
 impl Listable for Client {
@@ -104,6 +127,19 @@ impl Listable for Client {
     async fn count(r: &Registry, org: &OrgId, f: &ClientFilter, _now: Timestamp) -> Result<u64> {
         r.store.count_clients(org, f).await
     }
+
+    fn matches(f: &ClientFilter, row: &Client, _now: Timestamp) -> bool {
+        f.matches(row)
+    }
+
+    async fn changes(
+        r: &Registry,
+        org: &OrgId,
+        after: Version,
+        limit: u32,
+    ) -> Result<ChangePage<Client>> {
+        r.store.client_changes(org, after, limit).await
+    }
 }
 
 fn fingerprint<T: Listable>(f: &T::Filter, sort: &Sort<T::Field>) -> String {
@@ -122,15 +158,21 @@ impl Registry {
     ) -> Result<Page<T>> {
         caller.require(T::PERMISSION)?;
         let fp = fingerprint::<T>(&req.filter, &req.sort);
-        let (after, now, offset) = match &req.page.start {
-            PageStart::First => (None, Timestamp::now(), 0),
-            PageStart::Offset(n) => (None, Timestamp::now(), *n),
+        // A walk's read version is its first page's, read before its rows:
+        // every change after it is in the feed, whatever the pages show.
+        let (after, now, offset, read_version) = match &req.page.start {
+            PageStart::First => (None, Timestamp::now(), 0, None),
+            PageStart::Offset(n) => (None, Timestamp::now(), *n, None),
             PageStart::Cursor(token) => {
                 let c = self
                     .cursors
                     .decode("page_token", token, &caller.org_id, &fp)?;
-                (Some(c.position), c.now, 0)
+                (Some(c.position), c.now, 0, Some(c.read_version))
             }
+        };
+        let read_version = match read_version {
+            Some(v) => v,
+            None => self.store.read_version(&caller.org_id).await?,
         };
         let size = req.page.size.get();
         self.metrics.page_fetched();
@@ -150,6 +192,7 @@ impl Registry {
                 let cursor = Cursor {
                     position: last.position(req.sort.field, now),
                     now,
+                    read_version,
                 };
                 self.cursors.encode(&caller.org_id, &fp, &cursor)
             })
@@ -165,6 +208,7 @@ impl Registry {
             items,
             next_page_token,
             total_size,
+            read_version,
         })
     }
 

@@ -11,12 +11,14 @@ mod listing;
 mod rate_limit;
 mod resources;
 mod retention;
+mod watch;
 
 use std::sync::Arc;
 
 pub use admin::CreatedKey;
 pub use listing::ListRequest;
 pub use resources::{NewClient, NewToken};
+pub use watch::{DEFAULT_BOOKMARK_EVERY, WatchEvent, WatchRequest, WatchStart};
 
 use crate::domain::Result;
 use crate::domain::cursor::CursorCodec;
@@ -41,6 +43,8 @@ pub struct Registry {
     metrics: crate::metrics::SharedMetrics,
     /// Liveness and readiness, read by the REST probes.
     health: Arc<crate::health::HealthState>,
+    /// Time between a watch's bookmarks (and safety re-reads).
+    bookmark_every: std::time::Duration,
 }
 
 impl Registry {
@@ -59,6 +63,7 @@ impl Registry {
             )),
             metrics: Arc::default(),
             health: Arc::default(),
+            bookmark_every: DEFAULT_BOOKMARK_EVERY,
         })
     }
 
@@ -78,6 +83,14 @@ impl Registry {
             n => n.min(tokio::sync::Semaphore::MAX_PERMITS),
         };
         self.streams = Arc::new(tokio::sync::Semaphore::new(permits));
+        self
+    }
+
+    /// Sends a watch's bookmark (progress event) every `every` (at least
+    /// 100 ms); each is also a re-read of the feed, should a wake-up hint
+    /// have been lost.
+    pub fn with_bookmark_every(mut self, every: std::time::Duration) -> Self {
+        self.bookmark_every = every.max(std::time::Duration::from_millis(100));
         self
     }
 

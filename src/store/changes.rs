@@ -23,6 +23,9 @@ pub const CHANGE_COLUMNS: &str =
     "org_id, version, resource, kind, resource_id, before, after, changed_at";
 /// Placeholders per row of [`CHANGE_COLUMNS`].
 pub const CHANGE_COUNT: usize = 8;
+/// Wake-up hints buffered per watcher; a watcher that lags behind more
+/// just reads the feed (a lost hint costs a read, never an event).
+pub const SIGNALS: usize = 256;
 /// Rows per INSERT statement.
 pub const CHANGE_CHUNK: usize = 100;
 
@@ -172,6 +175,79 @@ macro_rules! change_log {
                     q.execute(&mut *conn).await?;
                 }
                 Ok(last)
+            }
+
+            /// Appends `records` (see `append_changes`), commits, and wakes
+            /// this process's watchers of the organization (other replicas
+            /// learn of it through the database: see `postgres.rs`).
+            async fn commit_changes(
+                &self,
+                mut tx: sqlx::Transaction<'static, $db>,
+                org_id: &$crate::domain::ids::OrgId,
+                records: &[$crate::store::changes::ChangeRecord],
+            ) -> $crate::domain::Result<()> {
+                let last = Self::append_changes(&mut tx, org_id, records).await?;
+                tx.commit().await?;
+                if last > 0 {
+                    // No receiver (no watch yet) is not an error.
+                    let _ = self.signals.send($crate::domain::change::FeedMoved(Some(org_id.clone())));
+                }
+                Ok(())
+            }
+
+            /// Raises the organization's floor to `floor` (never lowers it)
+            /// and deletes up to `limit` kept changes at or below the floor,
+            /// oldest first, in one short transaction; returns how many.
+            async fn trim_feed(
+                &self,
+                org_id: &$crate::domain::ids::OrgId,
+                floor: i64,
+                limit: u32,
+            ) -> $crate::domain::Result<u64> {
+                let mut tx = self.begin_write().await?;
+                let (head, old) = Self::feed_position(&mut tx, org_id).await?;
+                let floor = floor.min(head).max(old);
+                if floor > old {
+                    sqlx::query("UPDATE org_versions SET floor = $1 WHERE org_id = $2")
+                        .bind(floor)
+                        .bind(org_id)
+                        .execute(&mut *tx)
+                        .await?;
+                }
+                let lowest: Option<i64> =
+                    sqlx::query_scalar("SELECT MIN(version) FROM changes WHERE org_id = $1")
+                        .bind(org_id)
+                        .fetch_one(&mut *tx)
+                        .await?;
+                let Some(lowest) = lowest.filter(|l| *l <= floor) else {
+                    tx.commit().await?;
+                    return Ok(0);
+                };
+                let upto = floor.min(lowest.saturating_add(i64::from(limit)) - 1);
+                let n = sqlx::query("DELETE FROM changes WHERE org_id = $1 AND version <= $2")
+                    .bind(org_id)
+                    .bind(upto)
+                    .execute(&mut *tx)
+                    .await?
+                    .rows_affected();
+                tx.commit().await?;
+                Ok(n)
+            }
+
+            /// The newest version committed before `before` (0 if none).
+            async fn version_before(
+                &self,
+                org_id: &$crate::domain::ids::OrgId,
+                before: $crate::domain::Timestamp,
+            ) -> $crate::domain::Result<i64> {
+                let v: Option<i64> = sqlx::query_scalar(
+                    "SELECT MAX(version) FROM changes WHERE org_id = $1 AND changed_at < $2",
+                )
+                .bind(org_id)
+                .bind(before.micros())
+                .fetch_one(&self.pool)
+                .await?;
+                Ok(v.unwrap_or(0))
             }
 
             /// The organization's last version and floor (0, 0 before any change).

@@ -46,6 +46,11 @@ pub const POSTGRES: &[Embedded] = &[
         "change feed",
         include_str!("../../migrations/postgres/0003_change_feed.sql"),
     ),
+    (
+        4,
+        "change notify",
+        include_str!("../../migrations/postgres/0004_change_notify.sql"),
+    ),
 ];
 
 /// A migrator over `embedded`, as `sqlx::migrate!` would build it.

@@ -20,6 +20,7 @@ mod error;
 mod ids;
 mod json_column;
 mod migrations;
+mod pg_listen;
 mod postgres;
 mod rows;
 pub mod sql;
@@ -36,7 +37,7 @@ use async_trait::async_trait;
 use traced::Traced;
 
 use crate::domain::auth::ApiKey;
-use crate::domain::change::{ChangePage, Version};
+use crate::domain::change::{ChangePage, FeedMoved, Version};
 use crate::domain::ids::{ClientId, KeyId, OrgId, TokenId};
 use crate::domain::model::{Client, Org, Token};
 use crate::domain::patch::{ClientPatch, TokenPatch};
@@ -170,6 +171,21 @@ pub trait Store: Send + Sync + 'static {
     /// committed and visible, every later one will have a higher version.
     /// Read before a listing, it is a version a watch can start from.
     async fn read_version(&self, org_id: &OrgId) -> Result<Version>;
+    /// Hints that an organization's feed moved: sent after this process
+    /// commits a change and, on PostgreSQL, when any replica does (LISTEN).
+    /// Watchers wait on it instead of polling.
+    fn subscribe_changes(&self) -> tokio::sync::broadcast::Receiver<FeedMoved>;
+    /// Retention of the change log: raises the organization's floor past
+    /// every change committed before `older_than` and every change but the
+    /// newest `keep`, deleting up to `limit` dropped changes (one short
+    /// transaction; call again until it returns less than `limit`).
+    async fn trim_changes(
+        &self,
+        org_id: &OrgId,
+        older_than: Timestamp,
+        keep: u64,
+        limit: u32,
+    ) -> Result<u64>;
     /// Up to `limit` token changes after `after`, in version order, with
     /// the feed's head and floor (see [`ChangePage`]).
     async fn token_changes(

@@ -17,6 +17,11 @@ use super::sql_store::{bind_params, sql_store};
 #[derive(Debug, Clone)]
 pub struct PgStore {
     pool: PgPool,
+    /// Change-feed wake-ups of this process's watchers (fed by its own
+    /// commits and by `pg_listen`).
+    signals: tokio::sync::broadcast::Sender<crate::domain::change::FeedMoved>,
+    /// Set once the LISTEN task runs (started by the first watch).
+    listening: std::sync::Arc<std::sync::OnceLock<()>>,
 }
 
 impl PgStore {
@@ -33,7 +38,11 @@ impl PgStore {
             .max_connections(opts.max_connections)
             .acquire_timeout(opts.acquire_timeout)
             .connect_lazy_with(options);
-        Ok(PgStore { pool })
+        Ok(PgStore {
+            pool,
+            signals: tokio::sync::broadcast::Sender::new(super::changes::SIGNALS),
+            listening: Default::default(),
+        })
     }
 
     /// The underlying pool, for tests and benchmarks.
@@ -81,6 +90,16 @@ impl PgStore {
         .fetch_one(&self.pool)
         .await?;
         Ok(n as u64)
+    }
+
+    /// Starts the LISTEN task on first use (see `pg_listen.rs`).
+    fn listen_for_changes(&self) {
+        self.listening.get_or_init(|| {
+            tokio::spawn(super::pg_listen::listen(
+                self.pool.clone(),
+                self.signals.clone(),
+            ));
+        });
     }
 
     async fn begin_write(&self) -> Result<Transaction<'static, Postgres>> {

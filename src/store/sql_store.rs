@@ -235,8 +235,7 @@ macro_rules! sql_store {
                     .execute(&mut *tx)
                     .await?;
                 let change = changes::change(ChangeKind::Created, None, Some(c));
-                Self::append_changes(&mut tx, &c.org_id, &[change]).await?;
-                tx.commit().await?;
+                self.commit_changes(tx, &c.org_id, &[change]).await?;
                 Ok(())
             }
 
@@ -325,6 +324,18 @@ macro_rules! sql_store {
             async fn read_version(&self, org_id: &OrgId) -> Result<Version> {
                 let mut conn = self.pool.acquire().await?;
                 Ok(Version(Self::feed_position(&mut conn, org_id).await?.0))
+            }
+
+            fn subscribe_changes(&self) -> tokio::sync::broadcast::Receiver<$crate::domain::change::FeedMoved> {
+                self.listen_for_changes();
+                self.signals.subscribe()
+            }
+
+            async fn trim_changes(&self, org_id: &OrgId, older_than: Timestamp, keep: u64, limit: u32) -> Result<u64> {
+                let by_time = self.version_before(org_id, older_than).await?;
+                let head = self.read_version(org_id).await?.0;
+                let by_count = head.saturating_sub(i64::try_from(keep).unwrap_or(i64::MAX));
+                self.trim_feed(org_id, by_time.max(by_count), limit).await
             }
 
             async fn token_changes(&self, org_id: &OrgId, after: Version, limit: u32) -> Result<ChangePage<Token>> {

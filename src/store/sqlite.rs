@@ -29,6 +29,8 @@ pub struct SqliteStore {
     pool: SqlitePool,
     /// Listing and counting reads (see `sqlite_read.rs`).
     readers: Arc<ReadPool>,
+    /// Change-feed wake-ups of this process's watchers.
+    signals: tokio::sync::broadcast::Sender<crate::domain::change::FeedMoved>,
 }
 
 impl SqliteStore {
@@ -72,7 +74,11 @@ impl SqliteStore {
                 )
             })?;
         let readers = Arc::new(ReadPool::new(file, opts.max_connections, BUSY_TIMEOUT));
-        Ok(SqliteStore { pool, readers })
+        Ok(SqliteStore {
+            pool,
+            readers,
+            signals: tokio::sync::broadcast::Sender::new(super::changes::SIGNALS),
+        })
     }
 
     /// The underlying pool, for tests and benchmarks.
@@ -98,6 +104,9 @@ impl SqliteStore {
     async fn query_count(&self, sql: Sql) -> Result<u64> {
         self.readers.count(sql).await
     }
+
+    /// One process per SQLite file: commits wake watchers directly.
+    fn listen_for_changes(&self) {}
 
     async fn begin_write(&self) -> Result<Transaction<'static, Sqlite>> {
         Ok(self.pool.begin_with("BEGIN IMMEDIATE").await?)

@@ -9,7 +9,7 @@ use tracing::Instrument;
 
 use super::{DeleteClientOutcome, NewTokenRow, OrgSummary, PoolStats, Store, TokenBatches};
 use crate::domain::auth::ApiKey;
-use crate::domain::change::{ChangePage, Version};
+use crate::domain::change::{ChangePage, FeedMoved, Version};
 use crate::domain::ids::{ClientId, KeyId, OrgId, TokenId};
 use crate::domain::model::{Client, Org, Token};
 use crate::domain::patch::{ClientPatch, TokenPatch};
@@ -62,6 +62,10 @@ macro_rules! traced {
                 self.inner.pool_stats()
             }
 
+            fn subscribe_changes(&self) -> tokio::sync::broadcast::Receiver<FeedMoved> {
+                self.inner.subscribe_changes()
+            }
+
             /// Not traced: the health probe pings every second, and a root
             /// span each time would flood the trace backend.
             async fn ping(&self) -> Result<()> {
@@ -108,6 +112,7 @@ traced! {
     fn list_tokens(&self, q: &TokenQuery) -> Result<Vec<Token>>;
     fn count_tokens(&self, org_id: &OrgId, f: &TokenFilter, now: Timestamp) -> Result<u64>;
     fn read_version(&self, org_id: &OrgId) -> Result<Version>;
+    fn trim_changes(&self, org_id: &OrgId, older_than: Timestamp, keep: u64, limit: u32) -> Result<u64>;
     fn token_changes(&self, org_id: &OrgId, after: Version, limit: u32) -> Result<ChangePage<Token>>;
     fn client_changes(&self, org_id: &OrgId, after: Version, limit: u32) -> Result<ChangePage<Client>>;
 }

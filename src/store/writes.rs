@@ -31,8 +31,7 @@ macro_rules! recorded_writes {
                 .execute(&mut *tx)
                 .await?;
                 let change = changes::change(ChangeKind::Updated, Some(&before), Some(&c));
-                Self::append_changes(&mut tx, org_id, &[change]).await?;
-                tx.commit().await?;
+                self.commit_changes(tx, org_id, &[change]).await?;
                 Ok(Some(c))
             }
 
@@ -67,8 +66,7 @@ macro_rules! recorded_writes {
                     records.push(changes::change(ChangeKind::Deleted, Some(&t), None));
                 }
                 records.push(changes::change(ChangeKind::Deleted, Some(&client), None));
-                Self::append_changes(&mut tx, org_id, &records).await?;
-                tx.commit().await?;
+                self.commit_changes(tx, org_id, &records).await?;
                 Ok(DeleteClientOutcome::Deleted)
             }
 
@@ -104,8 +102,7 @@ macro_rules! recorded_writes {
                         }
                     }
                 }
-                Self::append_changes(&mut tx, org_id, &records).await?;
-                tx.commit().await?;
+                self.commit_changes(tx, org_id, &records).await?;
                 Ok(())
             }
 
@@ -132,8 +129,7 @@ macro_rules! recorded_writes {
                 .execute(&mut *tx)
                 .await?;
                 let change = changes::change(ChangeKind::Updated, Some(&before), Some(&t));
-                Self::append_changes(&mut tx, org_id, &[change]).await?;
-                tx.commit().await?;
+                self.commit_changes(tx, org_id, &[change]).await?;
                 Ok(Some(t))
             }
 
@@ -157,8 +153,7 @@ macro_rules! recorded_writes {
                 .await?;
                 let t = Self::fetch_token(&mut tx, org_id, id).await?;
                 let change = changes::change(ChangeKind::Revoked, Some(&before), t.as_ref());
-                Self::append_changes(&mut tx, org_id, &[change]).await?;
-                tx.commit().await?;
+                self.commit_changes(tx, org_id, &[change]).await?;
                 Ok(t)
             }
 
@@ -176,8 +171,7 @@ macro_rules! recorded_writes {
                 };
                 let before = Token::try_from(row)?;
                 let change = changes::change(ChangeKind::Deleted, Some(&before), None);
-                Self::append_changes(&mut tx, org_id, &[change]).await?;
-                tx.commit().await?;
+                self.commit_changes(tx, org_id, &[change]).await?;
                 Ok(true)
             }
 
@@ -201,8 +195,7 @@ macro_rules! recorded_writes {
                     .into_iter()
                     .map(|row| Token::try_from(row).map(|t| changes::change(ChangeKind::Deleted, Some(&t), None)))
                     .collect::<Result<Vec<_>>>()?;
-                Self::append_changes(&mut tx, org_id, &records).await?;
-                tx.commit().await?;
+                self.commit_changes(tx, org_id, &records).await?;
                 Ok(swept)
             }
         }

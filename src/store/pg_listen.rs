@@ -1,0 +1,64 @@
+//! Change-feed push across replicas on PostgreSQL: one LISTEN connection
+//! per process on `oauth_registry_changes`, which the `org_versions`
+//! trigger notifies at every commit that moves a version (migration 0004).
+//! Each notification becomes a [`FeedMoved`] hint for this process's
+//! watchers. When the connection drops, notifications sent meanwhile are
+//! lost, so every (re)connection hints "any organization" and watchers
+//! re-read; they also re-read at each bookmark tick, so a lost hint delays
+//! an event by at most that, and never drops it.
+
+use std::time::Duration;
+
+use sqlx::PgPool;
+use sqlx::postgres::PgListener;
+use tokio::sync::broadcast::Sender;
+
+use crate::domain::change::FeedMoved;
+use crate::domain::ids::OrgId;
+
+/// The channel the trigger notifies.
+pub const CHANNEL: &str = "oauth_registry_changes";
+/// Pause before reconnecting after a failure.
+const RETRY: Duration = Duration::from_secs(1);
+
+/// Listens until the process ends, reconnecting after failures. The
+/// connection is detached from `pool`, which opens a replacement.
+pub async fn listen(pool: PgPool, signals: Sender<FeedMoved>) {
+    loop {
+        match PgListener::connect_with(&pool).await {
+            Ok(mut listener) => match listener.listen(CHANNEL).await {
+                Ok(()) => {
+                    let _ = signals.send(FeedMoved(None));
+                    relay(&mut listener, &signals).await;
+                }
+                Err(e) => tracing::warn!(error = %e, "change feed: LISTEN failed; retrying"),
+            },
+            Err(e) => tracing::warn!(error = %e, "change feed: no LISTEN connection; retrying"),
+        }
+        tokio::time::sleep(RETRY).await;
+    }
+}
+
+/// Forwards notifications until the listener fails for good.
+async fn relay(listener: &mut PgListener, signals: &Sender<FeedMoved>) {
+    loop {
+        match listener.try_recv().await {
+            Ok(Some(n)) => {
+                // Written by our trigger from `org_versions.org_id`.
+                let payload = n.payload();
+                let org = (!payload.is_empty() && payload.len() <= 64)
+                    .then(|| OrgId::from_trusted(payload.to_owned()));
+                let _ = signals.send(FeedMoved(org));
+            }
+            // The connection dropped; the next call reconnects and
+            // re-listens, and what was sent meanwhile is unknown.
+            Ok(None) => {
+                let _ = signals.send(FeedMoved(None));
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "change feed: LISTEN connection failed; reconnecting");
+                return;
+            }
+        }
+    }
+}
