@@ -53,7 +53,8 @@ impl Application {
         let registry = Registry::new(store)
             .await?
             .with_rate_limit(config.rate_limit_per_key)
-            .with_stream_limit(config.max_streams);
+            .with_stream_limit(config.max_streams)
+            .with_bookmark_every(config.watch_bookmark_every);
         let listener = bind(config.grpc_addr, "gRPC", "--grpc-addr").await?;
         let grpc_addr = listener.local_addr()?;
         let rest = match config.rest_addr {
@@ -114,13 +115,10 @@ impl Application {
             interval,
             ok,
         ));
-        let sweeper = self.config.retention.map(|retention| {
-            tokio::spawn(sweep_periodically(
-                self.registry.clone(),
-                retention,
-                self.config.retention_interval,
-            ))
-        });
+        let sweeper = tokio::spawn(sweep_periodically(
+            self.registry.clone(),
+            self.config.clone(),
+        ));
         let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
         let (drain_tx, drain_rx) = tokio::sync::watch::channel(false);
         let drain_registry = self.registry.clone();
@@ -217,9 +215,7 @@ impl Application {
             }
         };
         probe.abort();
-        if let Some(sweeper) = sweeper {
-            sweeper.abort();
-        }
+        sweeper.abort();
         if let Some(rest) = rest {
             rest.abort();
         }
@@ -246,17 +242,28 @@ async fn bind(addr: SocketAddr, what: &str, flag: &str) -> anyhow::Result<TcpLis
     })
 }
 
-/// The retention sweeper: one pass every `interval`, errors logged and
-/// retried next time (the database may be down for a while).
-async fn sweep_periodically(registry: Registry, retention: Duration, interval: Duration) {
-    let mut tick = tokio::time::interval(interval);
+/// The retention sweeper: one pass every `retention_interval` over the
+/// tokens (when token retention is on) and the change log, errors logged
+/// and retried next time (the database may be down for a while).
+async fn sweep_periodically(registry: Registry, config: ServerConfig) {
+    let mut tick = tokio::time::interval(config.retention_interval);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         tick.tick().await;
-        match registry.sweep_expired(retention).await {
+        if let Some(retention) = config.retention {
+            match registry.sweep_expired(retention).await {
+                Ok(0) => {}
+                Ok(n) => tracing::info!(deleted = n, ?retention, "retention sweep"),
+                Err(e) => {
+                    tracing::warn!(error = %e, "retention sweep failed; retrying next interval")
+                }
+            }
+        }
+        let (age, count) = (config.change_retention, config.change_retention_count);
+        match registry.trim_changes(age, count).await {
             Ok(0) => {}
-            Ok(n) => tracing::info!(deleted = n, ?retention, "retention sweep"),
-            Err(e) => tracing::warn!(error = %e, "retention sweep failed; retrying next interval"),
+            Ok(n) => tracing::info!(deleted = n, ?age, count, "change log trimmed"),
+            Err(e) => tracing::warn!(error = %e, "change log trim failed; retrying next interval"),
         }
     }
 }

@@ -20,6 +20,12 @@ pub const DEFAULT_MAX_CONCURRENT_STREAMS: u32 = 256;
 pub const DEFAULT_MAX_CALLS_PER_CONNECTION: usize = 128;
 pub const DEFAULT_MAX_STREAMS: usize = 256;
 pub const DEFAULT_RETENTION_INTERVAL_SECS: u64 = 300;
+/// Change-feed events are kept this long (hours)...
+pub const DEFAULT_CHANGE_RETENTION_HOURS: u64 = 168;
+/// ...and at most this many per organization.
+pub const DEFAULT_CHANGE_RETENTION_COUNT: u64 = 1_000_000;
+/// Seconds between a watch's bookmarks.
+pub const DEFAULT_WATCH_BOOKMARK_SECS: u64 = 15;
 pub const DEFAULT_REST_HEADER_TIMEOUT_SECS: u64 = 10;
 pub const DEFAULT_REST_BODY_TIMEOUT_SECS: u64 = 30;
 pub const DEFAULT_REST_MAX_CONNECTIONS: usize = 1024;
@@ -126,6 +132,13 @@ pub struct ServerConfig {
     /// checking every `retention_interval`.
     pub retention: Option<Duration>,
     pub retention_interval: Duration,
+    /// The change feed keeps events this long and at most `change_retention_count`
+    /// per organization; a watch from before what is kept must re-list.
+    /// Trimmed every `retention_interval`.
+    pub change_retention: Duration,
+    pub change_retention_count: u64,
+    /// Time between a watch's bookmarks.
+    pub watch_bookmark_every: Duration,
     /// Requests per second each API key may make (0: unlimited).
     pub rate_limit_per_key: u32,
     /// Serve gRPC and REST over TLS with this certificate and key (default:
@@ -162,6 +175,9 @@ impl ServerConfig {
             max_streams: DEFAULT_MAX_STREAMS,
             retention: None,
             retention_interval: Duration::from_secs(DEFAULT_RETENTION_INTERVAL_SECS),
+            change_retention: Duration::from_secs(DEFAULT_CHANGE_RETENTION_HOURS * 3600),
+            change_retention_count: DEFAULT_CHANGE_RETENTION_COUNT,
+            watch_bookmark_every: Duration::from_secs(DEFAULT_WATCH_BOOKMARK_SECS),
             rate_limit_per_key: 0,
             tls: None,
             rest_limits: RestLimits::default(),

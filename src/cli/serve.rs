@@ -60,6 +60,30 @@ pub struct ServeArgs {
         default_value_t = config::DEFAULT_RETENTION_INTERVAL_SECS
     )]
     pub retention_interval_secs: u64,
+    /// Keep change-feed events (what WatchTokens/WatchClients resume from)
+    /// this many hours; a watch resumed from before the oldest kept event
+    /// gets FAILED_PRECONDITION and must re-list.
+    #[arg(
+        long,
+        env = "OAUTH_REGISTRY_CHANGE_RETENTION_HOURS",
+        default_value_t = config::DEFAULT_CHANGE_RETENTION_HOURS
+    )]
+    pub change_retention_hours: u64,
+    /// Keep at most this many change-feed events per organization.
+    #[arg(
+        long,
+        env = "OAUTH_REGISTRY_CHANGE_RETENTION_COUNT",
+        default_value_t = config::DEFAULT_CHANGE_RETENTION_COUNT
+    )]
+    pub change_retention_count: u64,
+    /// Seconds between a watch's bookmarks (progress events carrying a
+    /// resume token while nothing matching happens).
+    #[arg(
+        long,
+        env = "OAUTH_REGISTRY_WATCH_BOOKMARK_SECS",
+        default_value_t = config::DEFAULT_WATCH_BOOKMARK_SECS
+    )]
+    pub watch_bookmark_secs: u64,
     /// Requests per second each API key may make, in bursts of up to one
     /// second's worth; over it, RESOURCE_EXHAUSTED / HTTP 429 (0: unlimited).
     #[arg(long, env = "OAUTH_REGISTRY_RATE_LIMIT_PER_KEY", default_value_t = 0)]
@@ -194,6 +218,9 @@ impl ServeArgs {
             retention: (self.retention_days > 0)
                 .then(|| Duration::from_secs(u64::from(self.retention_days) * 86_400)),
             retention_interval: Duration::from_secs(self.retention_interval_secs.max(1)),
+            change_retention: Duration::from_secs(self.change_retention_hours.saturating_mul(3600)),
+            change_retention_count: self.change_retention_count,
+            watch_bookmark_every: Duration::from_secs(self.watch_bookmark_secs.max(1)),
             rate_limit_per_key: self.rate_limit_per_key,
             tls: match (&self.tls_cert, &self.tls_key) {
                 (Some(cert), Some(key)) => Some(crate::tls::TlsFiles {

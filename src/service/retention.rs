@@ -12,6 +12,8 @@ use crate::domain::{Result, Timestamp};
 
 /// Rows deleted per transaction.
 pub const SWEEP_BATCH: u32 = 500;
+/// Change events deleted per transaction.
+pub const TRIM_BATCH: u32 = 5000;
 
 impl Registry {
     /// One pass over every organization; returns how many tokens it deleted.
@@ -24,6 +26,29 @@ impl Registry {
                 let n = self.store.sweep_tokens(&org, before, SWEEP_BATCH).await?;
                 total += n;
                 if n < u64::from(SWEEP_BATCH) {
+                    break;
+                }
+                tokio::time::sleep(Duration::from_millis(5)).await;
+            }
+        }
+        Ok(total)
+    }
+
+    /// Retention of the change log: in every organization, drops the
+    /// events older than `age` and all but the newest `keep`, raising the
+    /// feed's floor (watches from below it must re-list), in batches.
+    pub async fn trim_changes(&self, age: Duration, keep: u64) -> Result<u64> {
+        let age = i64::try_from(age.as_micros()).unwrap_or(i64::MAX);
+        let before = Timestamp::from_micros(Timestamp::now().micros().saturating_sub(age));
+        let mut total = 0;
+        for org in self.store.org_ids().await? {
+            loop {
+                let n = self
+                    .store
+                    .trim_changes(&org, before, keep, TRIM_BATCH)
+                    .await?;
+                total += n;
+                if n < u64::from(TRIM_BATCH) {
                     break;
                 }
                 tokio::time::sleep(Duration::from_millis(5)).await;

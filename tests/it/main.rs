@@ -17,6 +17,7 @@ mod differential;
 mod error_bounds;
 mod grpc_web;
 mod health;
+mod list_then_watch;
 mod metrics;
 mod openapi;
 mod openapi_constraints;

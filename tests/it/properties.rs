@@ -25,6 +25,7 @@ fn valid_token(id: &str, key: i64) -> (String, String) {
             id: id.to_owned(),
         },
         now: Timestamp::from_micros(1_700_000_000_000_000),
+        read_version: oauth_registry::domain::change::Version(3),
     };
     (codec().encode("org-1", &fp, &cursor), fp)
 }
