@@ -48,3 +48,4 @@ mod tenancy;
 mod tenancy_properties;
 mod time_filters;
 mod update_rules;
+mod watch;
