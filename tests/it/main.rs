@@ -49,3 +49,4 @@ mod tenancy_properties;
 mod time_filters;
 mod update_rules;
 mod watch;
+mod watch_postgres;
