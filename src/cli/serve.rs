@@ -46,7 +46,7 @@ pub struct ServeArgs {
         default_value_t = config::DEFAULT_MAX_CALLS_PER_CONNECTION
     )]
     pub max_calls_per_connection: usize,
-    /// Streams (StreamTokens, StreamClients) the whole server may have in
+    /// Streams (StreamTokens, StreamClients, WatchTokens, WatchClients) the whole server may have in
     /// progress, over all connections; beyond it RESOURCE_EXHAUSTED (0: no limit).
     #[arg(long, env = "OAUTH_REGISTRY_MAX_STREAMS", default_value_t = config::DEFAULT_MAX_STREAMS)]
     pub max_streams: usize,
