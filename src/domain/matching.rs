@@ -1,7 +1,8 @@
 //! Filters evaluated on one row in memory, by the rules the store's SQL
 //! applies: the change feed decides with them whether an event belongs to a
 //! watch (the row matches before or after the change). A test compares the
-//! two on random rows and filters, so a watch and a listing never disagree.
+//! two on varied rows and every pair of conditions (tests/it/watch_matching.rs),
+//! so a watch and a listing never disagree.
 
 use super::model::{Client, Token};
 use super::query::{ClientFilter, TokenFilter};

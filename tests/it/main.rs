@@ -49,4 +49,5 @@ mod tenancy_properties;
 mod time_filters;
 mod update_rules;
 mod watch;
+mod watch_matching;
 mod watch_postgres;
