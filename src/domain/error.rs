@@ -93,6 +93,10 @@ pub enum Error {
     /// later works.
     #[error("{0}")]
     ResourceExhausted(String),
+    /// The server is shutting down (draining): retry at once, on another
+    /// replica; the message says where a stream resumes from.
+    #[error("unavailable: {0}")]
+    Draining(String),
     /// The database cannot be reached; retrying later may work.
     #[error("unavailable: {0}")]
     Unavailable(#[source] Fault),

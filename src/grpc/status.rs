@@ -77,6 +77,7 @@ impl From<Error> for Status {
                 bounded(m, MAX_MESSAGE),
                 ErrorDetails::with_retry_info(Some(std::time::Duration::from_secs(1))),
             ),
+            Error::Draining(m) => Status::unavailable(bounded(m, MAX_MESSAGE)),
             Error::Unavailable(m) => {
                 tracing::warn!(error = %m.chain(), "database unavailable");
                 Status::unavailable("the database is unavailable; retry later")

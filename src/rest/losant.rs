@@ -89,6 +89,7 @@ impl From<Error> for Fail {
             Error::ResourceExhausted(m) => {
                 Fail(StatusCode::TOO_MANY_REQUESTS, "TooManyRequests", m)
             }
+            Error::Draining(m) => Fail(StatusCode::SERVICE_UNAVAILABLE, "ServiceUnavailable", m),
             Error::Unavailable(_) => Fail(
                 StatusCode::SERVICE_UNAVAILABLE,
                 "ServiceUnavailable",

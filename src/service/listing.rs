@@ -242,7 +242,7 @@ impl Registry {
             while max_pages == 0 || sent < max_pages {
                 if sent > 0 && this.is_draining() {
                     let _ = tx
-                        .send(Err(Error::Unavailable(
+                        .send(Err(Error::Draining(
                             "server is shutting down; resume with the last page's next_page_token"
                                 .into(),
                         )))

@@ -223,7 +223,7 @@ impl<T: Listable + Sync + Clone> Watcher<T> {
                 // Ends with where to resume, on another replica.
                 if self.bookmark().await {
                     let _ = self
-                        .send(Err(Error::Unavailable(
+                        .send(Err(Error::Draining(
                             "server is shutting down; resume from the last resume_token".into(),
                         )))
                         .await;

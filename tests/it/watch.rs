@@ -406,6 +406,7 @@ async fn watches_count_as_streams_and_end_on_drain(backend: Backend) {
         .expect("ends in time")
         .expect_err("ends with a status");
     assert_eq!(end.code(), Code::Unavailable);
+    assert!(end.message().contains("shutting down"), "{}", end.message());
 }
 
 crate::backend_tests!(

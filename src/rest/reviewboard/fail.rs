@@ -98,6 +98,7 @@ impl From<Error> for Fail {
             Error::NotFound { .. } => Fail::new(100),
             Error::ResourceExhausted(_) => Fail::new(114),
             Error::FailedPrecondition(m) | Error::AlreadyExists(m) => Fail::form("__all__", m),
+            Error::Draining(_) => Fail::new(500),
             Error::Unavailable(m) | Error::Internal(m) => {
                 tracing::error!(error = %m.chain(), "review board request failed");
                 Fail::new(500)
