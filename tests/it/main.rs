@@ -49,5 +49,6 @@ mod tenancy_properties;
 mod time_filters;
 mod update_rules;
 mod watch;
+mod watch_access;
 mod watch_matching;
 mod watch_postgres;
