@@ -18,24 +18,33 @@ use crate::domain::ids::OrgId;
 
 /// The channel the trigger notifies.
 pub const CHANNEL: &str = "oauth_registry_changes";
-/// Pause before reconnecting after a failure.
+/// Pause before reconnecting after a failure, doubling up to `MAX_RETRY`
+/// while the database stays away (one warning per attempt, not a flood).
 const RETRY: Duration = Duration::from_secs(1);
+const MAX_RETRY: Duration = Duration::from_secs(30);
 
 /// Listens until the process ends, reconnecting after failures. The
 /// connection is detached from `pool`, which opens a replacement.
 pub async fn listen(pool: PgPool, signals: Sender<FeedMoved>) {
+    let mut retry = RETRY;
     loop {
         match PgListener::connect_with(&pool).await {
             Ok(mut listener) => match listener.listen(CHANNEL).await {
                 Ok(()) => {
+                    retry = RETRY;
                     let _ = signals.send(FeedMoved(None));
                     relay(&mut listener, &signals).await;
                 }
-                Err(e) => tracing::warn!(error = %e, "change feed: LISTEN failed; retrying"),
+                Err(e) => {
+                    tracing::warn!(error = %e, ?retry, "change feed: LISTEN failed; retrying")
+                }
             },
-            Err(e) => tracing::warn!(error = %e, "change feed: no LISTEN connection; retrying"),
+            Err(e) => {
+                tracing::warn!(error = %e, ?retry, "change feed: no LISTEN connection; retrying")
+            }
         }
-        tokio::time::sleep(RETRY).await;
+        tokio::time::sleep(retry).await;
+        retry = (retry * 2).min(MAX_RETRY);
     }
 }
 
