@@ -309,7 +309,9 @@ async fn errors_after_the_start_end_the_stream(backend: Backend) {
     assert!(
         error.data["message"]
             .as_str()
-            .is_some_and(|m| !m.is_empty())
+            .is_some_and(|m| m.contains("shutting down")),
+        "{}",
+        error.data
     );
     assert!(error.data["details"].is_array(), "{}", error.data);
     assert!(
