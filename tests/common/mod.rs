@@ -8,6 +8,7 @@
 
 pub mod process;
 pub mod rest_calls;
+pub mod sse;
 
 use std::net::SocketAddr;
 

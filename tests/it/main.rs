@@ -36,6 +36,7 @@ mod rest_reviewboard;
 mod rest_reviewboard_djblets;
 mod rest_siro;
 mod rest_slashid;
+mod rest_watch;
 mod retention;
 mod secrets;
 mod stalled_connections;

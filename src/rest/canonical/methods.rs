@@ -2,7 +2,8 @@
 //! `POST /v1/tokens/{id}:revoke`) shares its path pattern with the token
 //! itself, so the router alone would advertise POST on `/v1/tokens/{id}`
 //! and GET on `…:revoke`. Here the path's shape decides: an action path
-//! allows POST only; a token path GET, PATCH and DELETE. Other methods get
+//! allows POST only; a token path GET, PATCH and DELETE; the watch streams
+//! (`/v1/tokens:watch`, `/v1/clients:watch`) GET only. Other methods get
 //! 405 with the right `Allow`, and OPTIONS a 204 with it.
 
 use axum::extract::Request;
@@ -50,10 +51,17 @@ const RESOURCE: Allowed = Allowed {
     methods: &[Method::GET, Method::PATCH, Method::DELETE],
     header: "GET, PATCH, DELETE",
 };
+const WATCH: Allowed = Allowed {
+    methods: &[Method::GET],
+    header: "GET",
+};
 
-/// The methods of `/v1/tokens/{id}`, `/v1/tokens/{id}:action` and
-/// `/v1/clients/{id}`; `None` for every other path.
+/// The methods of `/v1/tokens/{id}`, `/v1/tokens/{id}:action`,
+/// `/v1/clients/{id}` and the watch streams; `None` for every other path.
 fn allowed_on(path: &str) -> Option<&'static Allowed> {
+    if matches!(path, "/v1/tokens:watch" | "/v1/clients:watch") {
+        return Some(&WATCH);
+    }
     let (collection, name) = path
         .strip_prefix("/v1/tokens/")
         .map(|n| ("tokens", n))
@@ -84,6 +92,14 @@ mod tests {
         assert_eq!(
             allowed_on("/v1/clients/abc").map(|a| a.header),
             Some(RESOURCE.header)
+        );
+        assert_eq!(
+            allowed_on("/v1/tokens:watch").map(|a| a.header),
+            Some("GET")
+        );
+        assert_eq!(
+            allowed_on("/v1/clients:watch").map(|a| a.header),
+            Some("GET")
         );
         assert!(allowed_on("/v1/tokens").is_none());
         assert!(allowed_on("/v1/tokens:count").is_none());

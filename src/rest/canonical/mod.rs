@@ -2,6 +2,7 @@
 
 pub(super) mod methods;
 mod transcode;
+mod watch;
 
 use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
@@ -30,7 +31,8 @@ pub fn routes() -> OpenApiRouter<Registry> {
             .routes(routes!(count_tokens))
             .routes(routes!(get_token, update_token, delete_token, token_action))
             .routes(routes!(list_clients, create_client))
-            .routes(routes!(get_client, update_client, delete_client)),
+            .routes(routes!(get_client, update_client, delete_client))
+            .merge(watch::routes()),
     )
     .layer(axum::middleware::from_fn(methods::allowed_methods))
 }

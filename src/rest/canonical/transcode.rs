@@ -40,6 +40,12 @@ pub(super) fn http_status(code: Code) -> StatusCode {
 
 /// A `tonic::Status` as a `google.rpc.Status` JSON response.
 pub(super) fn error_response(status: &Status) -> Response {
+    (http_status(status.code()), Json(status_json(status))).into_response()
+}
+
+/// A `tonic::Status` as `google.rpc.Status` JSON (`code`, `message`,
+/// `details` with `BadRequest` field violations).
+pub(super) fn status_json(status: &Status) -> serde_json::Value {
     let mut details = Vec::new();
     if let Some(bad) = status.get_details_bad_request() {
         let violations: Vec<_> = bad
@@ -52,12 +58,11 @@ pub(super) fn error_response(status: &Status) -> Response {
             "fieldViolations": violations,
         }));
     }
-    let body = serde_json::json!({
+    serde_json::json!({
         "code": status.code() as i32,
         "message": status.message(),
         "details": details,
-    });
-    (http_status(status.code()), Json(body)).into_response()
+    })
 }
 
 /// Canonical's one error type: a `tonic::Status` as a `google.rpc.Status`

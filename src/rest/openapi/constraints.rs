@@ -3,8 +3,9 @@
 //! as schemathesis) sends what the service accepts and expects what it
 //! refuses: ids are UUIDs, field lengths and patterns follow the domain's
 //! validators, enums accept their numbers and `null` as protobuf JSON does,
-//! Review Board's PUT body is optional, and a create's answer links to the
-//! operations on what it created.
+//! Review Board's PUT body is optional, a create's answer links to the
+//! operations on what it created, and an event stream is text whose
+//! events' data has the message's schema.
 
 use serde_json::{Value, json};
 
@@ -39,6 +40,7 @@ pub fn apply(doc: &mut Value) {
             if method == "put" && id.starts_with("ReviewBoard") {
                 op["requestBody"]["required"] = json!(false);
             }
+            event_streams(op);
             if let Some(links) = links_of(&id) {
                 op["responses"]["200"]["links"] = links;
             }
@@ -48,6 +50,24 @@ pub fn apply(doc: &mut Value) {
                     *schema = json!({"allOf": [schema.take(), {"required": required}]});
                 }
             }
+        }
+    }
+}
+
+/// An event stream's body is text, not the message it was documented
+/// with: the message's schema moves to `x-itemSchema` (what OpenAPI 3.2
+/// calls `itemSchema`: the schema of each event's `data:`).
+fn event_streams(op: &mut Value) {
+    let responses = op.get_mut("responses").and_then(Value::as_object_mut);
+    for (_, response) in responses.into_iter().flatten() {
+        let media = response
+            .get_mut("content")
+            .and_then(|c| c.get_mut("text/event-stream"));
+        if let Some(media) = media
+            && let Some(schema) = media.get_mut("schema").map(Value::take)
+        {
+            media["x-itemSchema"] = schema;
+            media["schema"] = json!({"type": "string"});
         }
     }
 }

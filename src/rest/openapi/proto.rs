@@ -299,6 +299,16 @@ proto_message!(
     CreateClientResponse,
     "CreateClientResponse"
 );
+proto_message!(
+    /// `oauth_registry.v1.WatchTokensResponse` (one event's data).
+    WatchTokensResponse,
+    "WatchTokensResponse"
+);
+proto_message!(
+    /// `oauth_registry.v1.WatchClientsResponse` (one event's data).
+    WatchClientsResponse,
+    "WatchClientsResponse"
+);
 
 #[cfg(test)]
 mod tests {
