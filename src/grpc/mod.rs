@@ -7,6 +7,7 @@
 mod auth;
 pub mod convert;
 mod deadline;
+mod incident;
 mod services;
 mod status;
 mod watch;

@@ -41,6 +41,20 @@ impl TokenService for TokenApi {
     type StreamTokensStream = TokenPages;
     type WatchTokensStream = deadline::BoxStream<pb::WatchTokensResponse>;
 
+    async fn lookup_token(
+        &self,
+        req: Request<pb::LookupTokenRequest>,
+    ) -> Result<Response<pb::Token>, Status> {
+        super::incident::lookup_token(&self.registry, req).await
+    }
+
+    async fn revoke_token_by_secret(
+        &self,
+        req: Request<pb::RevokeTokenBySecretRequest>,
+    ) -> Result<Response<pb::Token>, Status> {
+        super::incident::revoke_token_by_secret(&self.registry, req).await
+    }
+
     async fn watch_tokens(
         &self,
         req: Request<pb::WatchTokensRequest>,

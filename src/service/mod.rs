@@ -7,6 +7,7 @@
 //! live here, once.
 
 mod admin;
+mod incident;
 mod listing;
 mod rate_limit;
 mod resources;

@@ -28,6 +28,11 @@ pub const SQLITE: &[Embedded] = &[
         "change feed",
         include_str!("../../migrations/sqlite/0003_change_feed.sql"),
     ),
+    (
+        5,
+        "token secret index",
+        include_str!("../../migrations/sqlite/0005_token_secret_index.sql"),
+    ),
 ];
 
 pub const POSTGRES: &[Embedded] = &[
@@ -50,6 +55,11 @@ pub const POSTGRES: &[Embedded] = &[
         4,
         "change notify",
         include_str!("../../migrations/postgres/0004_change_notify.sql"),
+    ),
+    (
+        5,
+        "token secret index",
+        include_str!("../../migrations/postgres/0005_token_secret_index.sql"),
     ),
 ];
 

@@ -144,6 +144,13 @@ pub trait Store: Send + Sync + 'static {
     /// behind if interrupted. Returns the number of rows loaded.
     async fn bulk_load_tokens(&self, batches: TokenBatches) -> Result<u64>;
     async fn get_token(&self, org_id: &OrgId, id: &TokenId) -> Result<Option<Token>>;
+    /// The organization's token whose secret hashes to `secret_hash`, with
+    /// the stored hash (the caller compares it in constant time).
+    async fn find_token_by_secret(
+        &self,
+        org_id: &OrgId,
+        secret_hash: &[u8],
+    ) -> Result<Option<(Token, Vec<u8>)>>;
     async fn update_token(
         &self,
         org_id: &OrgId,

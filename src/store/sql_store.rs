@@ -291,6 +291,21 @@ macro_rules! sql_store {
                 Self::fetch_token(&mut conn, org_id, id).await
             }
 
+            async fn find_token_by_secret(&self, org_id: &OrgId, secret_hash: &[u8]) -> Result<Option<(Token, Vec<u8>)>> {
+                use sqlx::Row;
+                let row = sqlx::query(AssertSqlSafe(format!(
+                    "SELECT {TOKEN_COLUMNS}, secret_hash FROM tokens WHERE org_id = $1 AND secret_hash = $2"
+                )))
+                .bind(org_id)
+                .bind(secret_hash)
+                .fetch_optional(&self.pool)
+                .await?;
+                let Some(row) = row else { return Ok(None) };
+                let stored: Vec<u8> = row.try_get("secret_hash")?;
+                let token = Token::try_from(<TokenRow as sqlx::FromRow<_>>::from_row(&row)?)?;
+                Ok(Some((token, stored)))
+            }
+
             async fn update_token(&self, org_id: &OrgId, id: &TokenId, patch: &TokenPatch, now: Timestamp) -> Result<Option<Token>> {
                 self.recorded_update_token(org_id, id, patch, now).await
             }

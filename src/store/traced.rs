@@ -104,6 +104,7 @@ traced! {
     fn insert_tokens(&self, rows: &[NewTokenRow]) -> Result<()>;
     fn bulk_load_tokens(&self, batches: TokenBatches) -> Result<u64>;
     fn get_token(&self, org_id: &OrgId, id: &TokenId) -> Result<Option<Token>>;
+    fn find_token_by_secret(&self, org_id: &OrgId, secret_hash: &[u8]) -> Result<Option<(Token, Vec<u8>)>>;
     fn update_token(&self, org_id: &OrgId, id: &TokenId, patch: &TokenPatch, now: Timestamp) -> Result<Option<Token>>;
     fn revoke_token(&self, org_id: &OrgId, id: &TokenId, at: Timestamp) -> Result<Option<Token>>;
     fn delete_token(&self, org_id: &OrgId, id: &TokenId) -> Result<bool>;

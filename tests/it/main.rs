@@ -38,6 +38,7 @@ mod rest_siro;
 mod rest_slashid;
 mod rest_watch;
 mod retention;
+mod secret_lookup;
 mod secrets;
 mod stalled_connections;
 mod standalone;

@@ -12,7 +12,7 @@ use serde_json::{Value, json};
 const OAS_31_SCHEMA: &str = include_str!("../fixtures/openapi-3.1.schema.json");
 
 /// Every route the REST issue asks for, as `METHOD path`.
-const REQUIRED: [&str; 28] = [
+const REQUIRED: [&str; 30] = [
     "GET /v1/tokens",
     "POST /v1/tokens",
     "GET /v1/tokens:count",
@@ -27,6 +27,8 @@ const REQUIRED: [&str; 28] = [
     "DELETE /v1/clients/{id}",
     "GET /v1/tokens:watch",
     "GET /v1/clients:watch",
+    "POST /v1/tokens:lookup",
+    "POST /v1/oauth/revoke",
     "GET /openapi.json",
     "GET /metrics",
     "GET /livez",
@@ -59,6 +61,8 @@ struct Fixture {
     client: String,
     spare_client: String,
     token: String,
+    /// The secret of `token`.
+    secret: String,
     delete: [String; 3],
 }
 
@@ -67,21 +71,26 @@ impl Fixture {
         let client = app.create_client(&app.key_a, "docs").await;
         let spare_client = app.create_client(&app.key_a, "spare").await;
         let mut ids = Vec::new();
+        let mut secrets = Vec::new();
         for i in 0..4 {
             let mut t = token_for("alice", &format!("t{i}"));
             t.client_id = client.clone();
             t.redirect_uri = "https://app.example.com/cb".into();
-            ids.push(app.create_token(&app.key_a, t).await.0.id);
+            let (t, secret) = app.create_token(&app.key_a, t).await;
+            ids.push(t.id);
+            secrets.push(secret);
         }
         Fixture {
             client,
             spare_client,
             token: ids[0].clone(),
+            secret: secrets[0].clone(),
             delete: [ids[1].clone(), ids[2].clone(), ids[3].clone()],
         }
     }
 
-    /// The concrete path and JSON body for one documented operation.
+    /// The concrete path and body for one documented operation: JSON, or
+    /// a form (`Value::String`) for the form-encoded RFC 7009 route.
     fn request(&self, app: &TestApp, op: &str, template: &str) -> (String, Option<Value>) {
         let token = match op {
             "DeleteToken" => &self.delete[0],
@@ -120,6 +129,9 @@ impl Fixture {
             "ReviewBoardUpdateToken" | "ReviewBoardUpdateSiteToken" => {
                 Some(json!({"scope": "read"}))
             }
+            "LookupToken" => Some(json!({"secret": self.secret})),
+            // RFC 7009: an unknown token is a success too.
+            "RevokeTokenRfc7009" => Some(Value::String("token=oat_unknown".into())),
             "LosantCreateOAuthToken" => Some(json!({
                 "name": "from docs", "scope": ["read"],
                 "oauth": {"client_id": self.client, "redirect_uri": "https://app.example.com/cb",
@@ -144,8 +156,14 @@ async fn send(
     if let Some(k) = key {
         req = req.header("Authorization", format!("Bearer {k}"));
     }
-    if let Some(b) = body {
-        req = req.json(b);
+    match body {
+        Some(Value::String(form)) => {
+            req = req
+                .header("content-type", "application/x-www-form-urlencoded")
+                .body(form.clone());
+        }
+        Some(b) => req = req.json(b),
+        None => {}
     }
     let resp = req.send().await.expect("request");
     let status = resp.status();

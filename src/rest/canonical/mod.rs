@@ -1,6 +1,7 @@
 #![doc = include_str!("../../../docs/dialects/canonical.md")]
 
 pub(super) mod methods;
+mod secrets;
 mod transcode;
 mod watch;
 
@@ -32,7 +33,8 @@ pub fn routes() -> OpenApiRouter<Registry> {
             .routes(routes!(get_token, update_token, delete_token, token_action))
             .routes(routes!(list_clients, create_client))
             .routes(routes!(get_client, update_client, delete_client))
-            .merge(watch::routes()),
+            .merge(watch::routes())
+            .merge(secrets::routes()),
     )
     .layer(axum::middleware::from_fn(methods::allowed_methods))
 }

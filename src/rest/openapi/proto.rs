@@ -310,6 +310,12 @@ proto_message!(
     "WatchClientsResponse"
 );
 
+proto_message!(
+    /// `oauth_registry.v1.LookupTokenRequest` (the secret to look up).
+    LookupTokenRequest,
+    "LookupTokenRequest"
+);
+
 #[cfg(test)]
 mod tests {
     use super::*;
