@@ -5,6 +5,7 @@
 //! or SQL; faces translate into these types and the store reads them.
 
 pub mod auth;
+pub mod bulk;
 pub mod change;
 pub mod cursor;
 pub mod error;

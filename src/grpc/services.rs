@@ -55,6 +55,27 @@ impl TokenService for TokenApi {
         super::incident::revoke_token_by_secret(&self.registry, req).await
     }
 
+    async fn revoke_tokens(
+        &self,
+        req: Request<pb::RevokeTokensRequest>,
+    ) -> Result<Response<pb::BulkTokensResponse>, Status> {
+        super::incident::revoke_tokens(&self.registry, req).await
+    }
+
+    async fn delete_tokens(
+        &self,
+        req: Request<pb::DeleteTokensRequest>,
+    ) -> Result<Response<pb::BulkTokensResponse>, Status> {
+        super::incident::delete_tokens(&self.registry, req).await
+    }
+
+    async fn revoke_client_tokens(
+        &self,
+        req: Request<pb::RevokeClientTokensRequest>,
+    ) -> Result<Response<pb::BulkTokensResponse>, Status> {
+        super::incident::revoke_client_tokens(&self.registry, req).await
+    }
+
     async fn watch_tokens(
         &self,
         req: Request<pb::WatchTokensRequest>,

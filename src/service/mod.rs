@@ -7,6 +7,7 @@
 //! live here, once.
 
 mod admin;
+mod bulk_ops;
 mod incident;
 mod listing;
 mod rate_limit;
@@ -17,6 +18,7 @@ mod watch;
 use std::sync::Arc;
 
 pub use admin::CreatedKey;
+pub use bulk_ops::{BulkOutcome, BulkRequest};
 pub use listing::ListRequest;
 pub use resources::{NewClient, NewToken};
 pub use watch::{DEFAULT_BOOKMARK_EVERY, WatchEvent, WatchRequest, WatchStart};

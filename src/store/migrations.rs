@@ -33,6 +33,11 @@ pub const SQLITE: &[Embedded] = &[
         "token secret index",
         include_str!("../../migrations/sqlite/0005_token_secret_index.sql"),
     ),
+    (
+        6,
+        "bulk jobs",
+        include_str!("../../migrations/sqlite/0006_bulk_jobs.sql"),
+    ),
 ];
 
 pub const POSTGRES: &[Embedded] = &[
@@ -60,6 +65,11 @@ pub const POSTGRES: &[Embedded] = &[
         5,
         "token secret index",
         include_str!("../../migrations/postgres/0005_token_secret_index.sql"),
+    ),
+    (
+        6,
+        "bulk jobs",
+        include_str!("../../migrations/postgres/0006_bulk_jobs.sql"),
     ),
 ];
 

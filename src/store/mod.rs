@@ -15,6 +15,7 @@
 //! watches read.
 
 mod bulk;
+mod bulk_jobs;
 pub(crate) mod changes;
 mod error;
 mod ids;
@@ -37,6 +38,7 @@ use async_trait::async_trait;
 use traced::Traced;
 
 use crate::domain::auth::ApiKey;
+use crate::domain::bulk::{BulkJob, BulkSelection};
 use crate::domain::change::{ChangePage, FeedMoved, Version};
 use crate::domain::ids::{ClientId, KeyId, OrgId, TokenId};
 use crate::domain::model::{Client, Org, Token};
@@ -173,6 +175,30 @@ pub trait Store: Send + Sync + 'static {
     async fn sweep_tokens(&self, org_id: &OrgId, before: Timestamp, limit: u32) -> Result<u64>;
     async fn list_tokens(&self, q: &TokenQuery) -> Result<Vec<Token>>;
     async fn count_tokens(&self, org_id: &OrgId, f: &TokenFilter, now: Timestamp) -> Result<u64>;
+
+    /// Bulk actions (`domain::bulk`): how many tokens `s` selects now.
+    async fn count_bulk(&self, s: &BulkSelection) -> Result<u64>;
+    /// The first `limit` tokens `s` selects, by id (a dry run's sample).
+    async fn sample_bulk(&self, s: &BulkSelection, limit: u32) -> Result<Vec<Token>>;
+    async fn find_bulk_job(&self, org_id: &OrgId, id: &str) -> Result<Option<BulkJob>>;
+    /// Records a confirmed run as job `id` unless it exists; returns the job.
+    async fn start_bulk_job(
+        &self,
+        s: &BulkSelection,
+        id: &str,
+        matched: u64,
+        acted_at: Timestamp,
+    ) -> Result<BulkJob>;
+    /// Acts on the next `limit` selected tokens in one transaction (with
+    /// their change events and the job's progress); returns how many, or
+    /// `None` once none is left (the job is then marked finished).
+    async fn bulk_batch(
+        &self,
+        s: &BulkSelection,
+        id: &str,
+        acted_at: Timestamp,
+        limit: u32,
+    ) -> Result<Option<u64>>;
 
     /// The organization's last change version: every change up to it is
     /// committed and visible, every later one will have a higher version.

@@ -217,6 +217,66 @@ pub fn count_tokens(engine: Engine, org_id: &OrgId, f: &TokenFilter, now: Timest
     sql
 }
 
+/// The tokens a bulk action selects: matching `f` (status as of `now`),
+/// created by `as_of`, and for a revoke not revoked yet. `head` is the
+/// SELECT list (`COUNT(*)` or the columns).
+fn bulk_where(
+    head: &str,
+    engine: Engine,
+    org_id: &OrgId,
+    f: &TokenFilter,
+    now: Timestamp,
+    as_of: Timestamp,
+    unrevoked: bool,
+) -> Sql {
+    let mut sql = Sql::new(engine, &format!("SELECT {head} FROM tokens"));
+    token_where(&mut sql, org_id, f, now);
+    sql.push(" AND created_at <= ");
+    sql.int(as_of.micros());
+    if unrevoked {
+        sql.push(" AND revoked_at IS NULL");
+    }
+    sql
+}
+
+/// How many tokens a bulk action would act on (see [`bulk_tokens`]).
+pub fn count_bulk(
+    engine: Engine,
+    org_id: &OrgId,
+    f: &TokenFilter,
+    now: Timestamp,
+    as_of: Timestamp,
+    unrevoked: bool,
+) -> Sql {
+    bulk_where("COUNT(*)", engine, org_id, f, now, as_of, unrevoked)
+}
+
+/// The next `limit` tokens (by id) a bulk action acts on; on PostgreSQL
+/// locked (`FOR UPDATE`) when `lock`, so the batch's rows cannot change
+/// between this read and its write.
+#[expect(
+    clippy::too_many_arguments,
+    reason = "the selection's parts, each needed"
+)]
+pub fn bulk_tokens(
+    engine: Engine,
+    org_id: &OrgId,
+    f: &TokenFilter,
+    now: Timestamp,
+    as_of: Timestamp,
+    unrevoked: bool,
+    limit: u32,
+    lock: bool,
+) -> Sql {
+    let mut sql = bulk_where(TOKEN_COLUMNS, engine, org_id, f, now, as_of, unrevoked);
+    sql.push(" ORDER BY id ");
+    sql.limit(i64::from(limit), 0);
+    if lock && engine == Engine::Postgres {
+        sql.push(" FOR UPDATE");
+    }
+    sql
+}
+
 fn client_where(sql: &mut Sql, org_id: &str, f: &ClientFilter) {
     sql.push(" WHERE org_id = ");
     sql.text_param(org_id);

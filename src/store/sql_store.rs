@@ -40,6 +40,7 @@ macro_rules! sql_store {
 
         changes::change_log!($store, $db);
         $crate::store::writes::recorded_writes!($store);
+        $crate::store::bulk_jobs::bulk_jobs!($store, $db, $engine);
 
 
         impl $store {
@@ -334,6 +335,26 @@ macro_rules! sql_store {
 
             async fn count_tokens(&self, org_id: &OrgId, f: &TokenFilter, now: Timestamp) -> Result<u64> {
                 self.query_count(sqlgen::count_tokens($engine, org_id, f, now)).await
+            }
+
+            async fn count_bulk(&self, s: &$crate::domain::bulk::BulkSelection) -> Result<u64> {
+                self.bulk_count(s).await
+            }
+
+            async fn sample_bulk(&self, s: &$crate::domain::bulk::BulkSelection, limit: u32) -> Result<Vec<Token>> {
+                self.bulk_sample(s, limit).await
+            }
+
+            async fn find_bulk_job(&self, org_id: &OrgId, id: &str) -> Result<Option<$crate::domain::bulk::BulkJob>> {
+                self.bulk_find_job(org_id, id).await
+            }
+
+            async fn start_bulk_job(&self, s: &$crate::domain::bulk::BulkSelection, id: &str, matched: u64, acted_at: Timestamp) -> Result<$crate::domain::bulk::BulkJob> {
+                self.bulk_start_job(s, id, matched, acted_at).await
+            }
+
+            async fn bulk_batch(&self, s: &$crate::domain::bulk::BulkSelection, id: &str, acted_at: Timestamp, limit: u32) -> Result<Option<u64>> {
+                self.bulk_run_batch(s, id, acted_at, limit).await
             }
 
             async fn read_version(&self, org_id: &OrgId) -> Result<Version> {

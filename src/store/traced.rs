@@ -9,6 +9,7 @@ use tracing::Instrument;
 
 use super::{DeleteClientOutcome, NewTokenRow, OrgSummary, PoolStats, Store, TokenBatches};
 use crate::domain::auth::ApiKey;
+use crate::domain::bulk::{BulkJob, BulkSelection};
 use crate::domain::change::{ChangePage, FeedMoved, Version};
 use crate::domain::ids::{ClientId, KeyId, OrgId, TokenId};
 use crate::domain::model::{Client, Org, Token};
@@ -112,6 +113,11 @@ traced! {
     fn sweep_tokens(&self, org_id: &OrgId, before: Timestamp, limit: u32) -> Result<u64>;
     fn list_tokens(&self, q: &TokenQuery) -> Result<Vec<Token>>;
     fn count_tokens(&self, org_id: &OrgId, f: &TokenFilter, now: Timestamp) -> Result<u64>;
+    fn count_bulk(&self, s: &BulkSelection) -> Result<u64>;
+    fn sample_bulk(&self, s: &BulkSelection, limit: u32) -> Result<Vec<Token>>;
+    fn find_bulk_job(&self, org_id: &OrgId, id: &str) -> Result<Option<BulkJob>>;
+    fn start_bulk_job(&self, s: &BulkSelection, id: &str, matched: u64, acted_at: Timestamp) -> Result<BulkJob>;
+    fn bulk_batch(&self, s: &BulkSelection, id: &str, acted_at: Timestamp, limit: u32) -> Result<Option<u64>>;
     fn read_version(&self, org_id: &OrgId) -> Result<Version>;
     fn trim_changes(&self, org_id: &OrgId, older_than: Timestamp, keep: u64, limit: u32) -> Result<u64>;
     fn token_changes(&self, org_id: &OrgId, after: Version, limit: u32) -> Result<ChangePage<Token>>;

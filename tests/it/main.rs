@@ -9,6 +9,7 @@
 mod common;
 
 mod bulk_load;
+mod bulk_revoke;
 mod change_log;
 mod compression;
 mod concurrency;

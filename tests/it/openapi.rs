@@ -12,7 +12,7 @@ use serde_json::{Value, json};
 const OAS_31_SCHEMA: &str = include_str!("../fixtures/openapi-3.1.schema.json");
 
 /// Every route the REST issue asks for, as `METHOD path`.
-const REQUIRED: [&str; 30] = [
+const REQUIRED: [&str; 33] = [
     "GET /v1/tokens",
     "POST /v1/tokens",
     "GET /v1/tokens:count",
@@ -29,6 +29,9 @@ const REQUIRED: [&str; 30] = [
     "GET /v1/clients:watch",
     "POST /v1/tokens:lookup",
     "POST /v1/oauth/revoke",
+    "POST /v1/tokens:revoke",
+    "POST /v1/tokens:delete",
+    "POST /v1/clients/{id}/tokens:revoke",
     "GET /openapi.json",
     "GET /metrics",
     "GET /livez",
@@ -130,6 +133,10 @@ impl Fixture {
                 Some(json!({"scope": "read"}))
             }
             "LookupToken" => Some(json!({"secret": self.secret})),
+            "RevokeTokens" | "DeleteTokens" => {
+                Some(json!({"filter": "user_id = \"nobody\"", "dryRun": true}))
+            }
+            "RevokeClientTokens" => Some(json!({"dryRun": true})),
             // RFC 7009: an unknown token is a success too.
             "RevokeTokenRfc7009" => Some(Value::String("token=oat_unknown".into())),
             "LosantCreateOAuthToken" => Some(json!({

@@ -1,7 +1,7 @@
 #![doc = include_str!("../../../docs/dialects/canonical.md")]
 
+mod incident;
 pub(super) mod methods;
-mod secrets;
 mod transcode;
 mod watch;
 
@@ -34,7 +34,7 @@ pub fn routes() -> OpenApiRouter<Registry> {
             .routes(routes!(list_clients, create_client))
             .routes(routes!(get_client, update_client, delete_client))
             .merge(watch::routes())
-            .merge(secrets::routes()),
+            .merge(incident::routes()),
     )
     .layer(axum::middleware::from_fn(methods::allowed_methods))
 }

@@ -316,6 +316,27 @@ proto_message!(
     "LookupTokenRequest"
 );
 
+proto_message!(
+    /// `oauth_registry.v1.RevokeTokensRequest` (the filter, dry run and confirmation).
+    RevokeTokensRequest,
+    "RevokeTokensRequest"
+);
+proto_message!(
+    /// `oauth_registry.v1.DeleteTokensRequest` (the filter, dry run and confirmation).
+    DeleteTokensRequest,
+    "DeleteTokensRequest"
+);
+proto_message!(
+    /// `oauth_registry.v1.RevokeClientTokensRequest` (dry run and confirmation; the client comes from the path).
+    RevokeClientTokensRequest,
+    "RevokeClientTokensRequest"
+);
+proto_message!(
+    /// `oauth_registry.v1.BulkTokensResponse` (a bulk run's or dry run's outcome).
+    BulkTokensResponse,
+    "BulkTokensResponse"
+);
+
 #[cfg(test)]
 mod tests {
     use super::*;

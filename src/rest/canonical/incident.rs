@@ -1,4 +1,10 @@
-//! Finding and revoking tokens by secret over REST:
+//! Incident response over REST. Bulk revoke and delete, through the gRPC
+//! service like every canonical route (JSON body = the request message):
+//! - `POST /v1/tokens:revoke` (RevokeTokens), `POST /v1/tokens:delete`
+//!   (DeleteTokens), `POST /v1/clients/{id}/tokens:revoke`
+//!   (RevokeClientTokens; the client from the path).
+//!
+//! Finding and revoking tokens by secret:
 //! - `POST /v1/tokens:lookup` (LookupToken): `{"secret": "oat_…"}` in, the
 //!   token out, in the canonical API's JSON and errors;
 //! - `POST /v1/oauth/revoke`: token revocation as RFC 7009 defines it, for
@@ -13,8 +19,8 @@
 //! access logs and proxies keep), straight into a redacting `SecretString`.
 
 use axum::body::Bytes;
-use axum::extract::State;
 use axum::extract::rejection::BytesRejection;
+use axum::extract::{Path, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde_json::json;
@@ -35,6 +41,77 @@ pub(super) fn routes() -> OpenApiRouter<Registry> {
     OpenApiRouter::new()
         .routes(routes!(lookup_token))
         .routes(routes!(revoke))
+        .routes(routes!(revoke_tokens))
+        .routes(routes!(delete_tokens))
+        .routes(routes!(revoke_client_tokens))
+}
+
+#[utoipa::path(
+    post,
+    path = "/v1/tokens:revoke",
+    tag = "canonical",
+    operation_id = "RevokeTokens",
+    request_body = proto::RevokeTokensRequest,
+    responses((status = 200, body = proto::BulkTokensResponse, description = "A dry run's count, sample and confirmationToken, or a finished run's counts"), (status = "default", description = "google.rpc.Status with grpc-gateway's HTTP status (400 with code 9 for a stale confirmation token)", body = RpcStatus)),
+    security(("bearer" = []))
+)]
+async fn revoke_tokens(
+    Authenticated { caller, .. }: Authenticated<Fail>,
+    State(r): State<Registry>,
+    bytes: Result<Bytes, BytesRejection>,
+) -> Result<Response, Fail> {
+    let msg: pb::RevokeTokensRequest = body(bytes)?;
+    respond(
+        TokenApi::new(r).revoke_tokens(grpc(caller, msg)).await?,
+        "BulkTokensResponse",
+    )
+}
+
+#[utoipa::path(
+    post,
+    path = "/v1/tokens:delete",
+    tag = "canonical",
+    operation_id = "DeleteTokens",
+    request_body = proto::DeleteTokensRequest,
+    responses((status = 200, body = proto::BulkTokensResponse, description = "A dry run's count, sample and confirmationToken, or a finished run's counts"), (status = "default", description = "google.rpc.Status with grpc-gateway's HTTP status", body = RpcStatus)),
+    security(("bearer" = []))
+)]
+async fn delete_tokens(
+    Authenticated { caller, .. }: Authenticated<Fail>,
+    State(r): State<Registry>,
+    bytes: Result<Bytes, BytesRejection>,
+) -> Result<Response, Fail> {
+    let msg: pb::DeleteTokensRequest = body(bytes)?;
+    respond(
+        TokenApi::new(r).delete_tokens(grpc(caller, msg)).await?,
+        "BulkTokensResponse",
+    )
+}
+
+#[utoipa::path(
+    post,
+    path = "/v1/clients/{id}/tokens:revoke",
+    tag = "canonical",
+    operation_id = "RevokeClientTokens",
+    params(("id" = String, Path, description = "The client whose tokens to revoke")),
+    request_body = proto::RevokeClientTokensRequest,
+    responses((status = 200, body = proto::BulkTokensResponse, description = "A dry run's count, sample and confirmationToken, or a finished run's counts"), (status = "default", description = "google.rpc.Status with grpc-gateway's HTTP status", body = RpcStatus)),
+    security(("bearer" = []))
+)]
+async fn revoke_client_tokens(
+    Authenticated { caller, .. }: Authenticated<Fail>,
+    State(r): State<Registry>,
+    Path(id): Path<String>,
+    bytes: Result<Bytes, BytesRejection>,
+) -> Result<Response, Fail> {
+    let mut msg: pb::RevokeClientTokensRequest = body(bytes)?;
+    msg.client_id = id;
+    respond(
+        TokenApi::new(r)
+            .revoke_client_tokens(grpc(caller, msg))
+            .await?,
+        "BulkTokensResponse",
+    )
 }
 
 #[utoipa::path(
