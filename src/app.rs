@@ -154,6 +154,7 @@ impl Application {
 
         tracing::info!(addr = %self.grpc_addr, backend = self.registry.store().backend(), tls = self.tls.is_some(), "gRPC listening");
         let auth = AuthLayer::new(self.registry.clone());
+        let audit = crate::audit::layer::AuditLayer::new(self.registry.audit().clone());
         let conns = self.config.connections;
         let mut builder = Server::builder()
             .http2_keepalive_interval(conns.keepalive_interval)
@@ -184,14 +185,12 @@ impl Application {
             .add_service(health_service)
             .add_service(reflection_v1)
             .add_service(reflection_v1alpha)
-            .add_service(auth.layer(compressed(TokenServiceServer::new(TokenApi::new(
-                self.registry.clone(),
+            .add_service(audit.layer(auth.layer(compressed(TokenServiceServer::new(
+                TokenApi::new(self.registry.clone()),
             )))))
-            .add_service(
-                auth.layer(compressed(ClientServiceServer::new(ClientApi::new(
-                    self.registry.clone(),
-                )))),
-            )
+            .add_service(audit.layer(auth.layer(compressed(ClientServiceServer::new(
+                ClientApi::new(self.registry.clone()),
+            )))))
             .serve_with_incoming_shutdown(
                 crate::incoming::incoming(
                     self.listener,

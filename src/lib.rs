@@ -11,11 +11,13 @@
 //! - `store`: SQL behind one `Store` trait, for SQLite and PostgreSQL (a
 //!   span per operation: `store::traced`).
 //!
-//! Beside them: `app` and `incoming` (the accept loop: TLS, keepalive,
+//! Beside them: `audit` (the audit trail: a call's record, opened by each
+//! face's layer, filled by the core, written by the store), `app` and `incoming` (the accept loop: TLS, keepalive,
 //! connection age, PING policing), `health` (liveness apart from
 //! readiness, lame-duck shutdown), `telemetry` (logs and OTLP export).
 
 pub mod app;
+pub mod audit;
 pub mod cli;
 pub mod config;
 pub mod domain;

@@ -57,7 +57,7 @@ impl<S> Layer<S> for TraceLayer {
     }
 }
 
-const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
+pub(crate) const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 
 /// The caller's `x-request-id` if it is 1–64 visible ASCII characters
 /// (anything else could forge log lines), else a fresh UUID.

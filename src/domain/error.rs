@@ -184,6 +184,22 @@ impl Error {
         Error::InvalidArgument(vec![FieldViolation::new(field, description)])
     }
 
+    /// The gRPC status code name this error is answered with (also the
+    /// audit trail's outcome).
+    pub fn code_name(&self) -> &'static str {
+        match self {
+            Error::InvalidArgument(_) => "INVALID_ARGUMENT",
+            Error::Unauthenticated(_) => "UNAUTHENTICATED",
+            Error::PermissionDenied(_) => "PERMISSION_DENIED",
+            Error::NotFound { .. } => "NOT_FOUND",
+            Error::AlreadyExists(_) => "ALREADY_EXISTS",
+            Error::FailedPrecondition(_) => "FAILED_PRECONDITION",
+            Error::ResourceExhausted(_) => "RESOURCE_EXHAUSTED",
+            Error::Draining(_) | Error::Unavailable(_) => "UNAVAILABLE",
+            Error::Internal(_) => "INTERNAL",
+        }
+    }
+
     pub fn not_found(kind: &'static str, id: impl AsRef<str>) -> Self {
         Error::NotFound {
             kind,

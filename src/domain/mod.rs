@@ -4,6 +4,7 @@
 //! input must satisfy. It knows nothing of gRPC, HTTP
 //! or SQL; faces translate into these types and the store reads them.
 
+pub mod audit;
 pub mod auth;
 pub mod bulk;
 pub mod change;

@@ -68,6 +68,7 @@ pub struct Metrics {
     latency: LatencyFamily<MethodLabels>,
     streams_in_flight: Gauge,
     pages_fetched: Counter,
+    audit_dropped: Counter,
     pool_connections: Gauge,
     pool_idle: Gauge,
     grpc: Arc<GrpcFamilies>,
@@ -167,6 +168,7 @@ impl Metrics {
         let latency = LatencyFamily::new_with_constructor(latency_histogram as fn() -> _);
         let streams_in_flight = Gauge::default();
         let pages_fetched = Counter::default();
+        let audit_dropped = Counter::default();
         let pool_connections = Gauge::default();
         let pool_idle = Gauge::default();
         own.register(
@@ -190,6 +192,11 @@ impl Metrics {
             pages_fetched.clone(),
         );
         own.register(
+            "audit_dropped",
+            "Audit events of reads dropped because the audit queue was full (the database far behind)",
+            audit_dropped.clone(),
+        );
+        own.register(
             "db_pool_connections",
             "Open database connections in the pool",
             pool_connections.clone(),
@@ -205,6 +212,7 @@ impl Metrics {
             latency,
             streams_in_flight,
             pages_fetched,
+            audit_dropped,
             pool_connections,
             pool_idle,
             grpc,
@@ -265,6 +273,11 @@ impl Metrics {
     /// Counts one listing query.
     pub fn page_fetched(&self) {
         self.pages_fetched.inc();
+    }
+
+    /// Counts an audit event dropped (queue full).
+    pub fn audit_dropped(&self) {
+        self.audit_dropped.inc();
     }
 
     /// Listing queries issued so far.

@@ -88,7 +88,10 @@ fn route_segments() -> Vec<String> {
 pub fn router(registry: Registry) -> Router {
     let (routes, _) = documented().split_for_parts();
     routes
-        .route_layer(axum::middleware::from_fn(route_template))
+        .route_layer(axum::middleware::from_fn_with_state(
+            registry.clone(),
+            route_template,
+        ))
         // A path no dialect owns is answered in the canonical API's words.
         .fallback(route_errors::no_route::<canonical::Fail>)
         .layer(axum::middleware::map_response(retry_after))
@@ -110,8 +113,10 @@ pub fn router(registry: Registry) -> Router {
 }
 
 /// Puts the matched route's template on the response, for the metrics'
-/// bounded `http_route` label (a path with ids would not be).
+/// bounded `http_route` label (a path with ids would not be), and runs the
+/// request inside its audit record (`audit::layer::rest`).
 async fn route_template(
+    axum::extract::State(registry): axum::extract::State<Registry>,
     matched: axum::extract::MatchedPath,
     req: axum::extract::Request,
     next: axum::middleware::Next,
@@ -126,7 +131,7 @@ async fn route_template(
     span.context()
         .span()
         .update_name(format!("{} {}", req.method(), template.0));
-    let mut resp = next.run(req).await;
+    let mut resp = crate::audit::layer::rest(registry.audit(), &template.0, req, next).await;
     resp.extensions_mut().insert(template);
     resp
 }

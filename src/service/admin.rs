@@ -140,12 +140,16 @@ impl Registry {
                 tracing::warn!(error = %e, "could not record API key use");
             }
         }
-        Ok(Caller {
+        let caller = Caller {
             org_id: key.org_id,
             key_id: key.id,
             user_id: key.user_id,
             scopes: key.scopes,
             superuser: key.superuser,
-        })
+        };
+        if let Some(call) = crate::audit::current() {
+            call.set_caller(&caller);
+        }
+        Ok(caller)
     }
 }

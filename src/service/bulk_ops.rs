@@ -122,12 +122,29 @@ impl Registry {
                     .into(),
             ));
         }
+        // One audit event for the whole run (its batches are many
+        // transactions), recorded when it ends.
+        let mut audit = crate::audit::Deferred::start(&self.audit, Some(&canonical));
+        let outcome = self.bulk_run(org, req, &canonical).await;
+        if let Ok(o) = &outcome {
+            audit.rows(o.done);
+        }
+        audit.outcome(outcome.as_ref().map_or_else(Error::code_name, |_| "OK"));
+        outcome
+    }
+
+    async fn bulk_run(
+        &self,
+        org: &crate::domain::ids::OrgId,
+        req: BulkRequest,
+        canonical: &str,
+    ) -> Result<BulkOutcome> {
         let c = confirm(
             &self.cursors,
             &req.confirmation_token,
             org,
             req.action,
-            &canonical,
+            canonical,
         )?;
         let sel = BulkSelection {
             org_id: org.clone(),

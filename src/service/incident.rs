@@ -17,7 +17,9 @@ impl Registry {
     /// The caller's organization's token with this secret.
     pub async fn lookup_token(&self, caller: &Caller, presented: &SecretString) -> Result<Token> {
         caller.require(Permission::TokensRead)?;
-        self.token_by_secret(caller, presented).await
+        let t = self.token_by_secret(caller, presented).await?;
+        super::audit_rows(None, 1);
+        Ok(t)
     }
 
     /// Revokes the caller's organization's token with this secret

@@ -199,6 +199,7 @@ impl Registry {
         } else {
             None
         };
+        super::audit_rows(Some(&T::canonical(&req.filter)), items.len() as u64);
         let total_size = if req.include_total {
             Some(T::count(self, &caller.org_id, &req.filter, now).await?)
         } else {
@@ -234,13 +235,17 @@ impl Registry {
             )
         })?;
         req.include_total = false;
+        let mut audit =
+            crate::audit::Deferred::start(&self.audit, Some(&T::canonical(&req.filter)));
         let (tx, rx) = tokio::sync::mpsc::channel(1);
         let this = self.clone();
         let producer = async move {
             let _permit = permit;
             let mut sent = 0u32;
+            let mut failed = false;
             while max_pages == 0 || sent < max_pages {
                 if sent > 0 && this.is_draining() {
+                    audit.outcome("UNAVAILABLE");
                     let _ = tx
                         .send(Err(Error::Draining(
                             "server is shutting down; resume with the last page's next_page_token"
@@ -254,8 +259,15 @@ impl Registry {
                     () = tx.closed() => return,
                 };
                 let next = match &page {
-                    Ok(p) => p.next_page_token.clone(),
-                    Err(_) => None,
+                    Ok(p) => {
+                        audit.rows(p.items.len() as u64);
+                        p.next_page_token.clone()
+                    }
+                    Err(e) => {
+                        audit.outcome(e.code_name());
+                        failed = true;
+                        None
+                    }
                 };
                 if tx.send(page).await.is_err() {
                     return;
@@ -263,8 +275,11 @@ impl Registry {
                 sent += 1;
                 match next {
                     Some(token) => req.page.start = PageStart::Cursor(token),
-                    None => return,
+                    None => break,
                 }
+            }
+            if !failed {
+                audit.outcome("OK");
             }
         };
         tokio::spawn(producer.instrument(tracing::Span::current()));
@@ -292,8 +307,11 @@ impl Registry {
 
     pub async fn count_tokens(&self, caller: &Caller, filter: &TokenFilter) -> Result<u64> {
         caller.require(Permission::TokensRead)?;
-        self.store
+        let n = self
+            .store
             .count_tokens(&caller.org_id, filter, Timestamp::now())
-            .await
+            .await?;
+        super::audit_rows(Some(&filter.canonical()), n);
+        Ok(n)
     }
 }

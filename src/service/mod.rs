@@ -28,6 +28,17 @@ use crate::domain::cursor::CursorCodec;
 use crate::domain::secret;
 use crate::store::Store;
 
+/// Tells the current call's audit record the rows it read and the hash
+/// of its filter (no-op outside a face's call, e.g. the CLI).
+fn audit_rows(canonical_filter: Option<&str>, rows: u64) {
+    if let Some(call) = crate::audit::current() {
+        call.rows(
+            canonical_filter.map(crate::domain::audit::filter_hash),
+            rows,
+        );
+    }
+}
+
 /// Name of the cursor-signing key in `server_keys`.
 const CURSOR_KEY: &str = "cursor_hmac_v1";
 
@@ -48,6 +59,8 @@ pub struct Registry {
     health: Arc<crate::health::HealthState>,
     /// Time between a watch's bookmarks (and safety re-reads).
     bookmark_every: std::time::Duration,
+    /// Where audit events of reads, streams and failed calls go.
+    audit: crate::audit::AuditSink,
 }
 
 impl Registry {
@@ -56,6 +69,8 @@ impl Registry {
     /// replica on the same database signs and accepts the same tokens.
     pub async fn new(store: Arc<dyn Store>) -> Result<Self> {
         let key = store.server_key(CURSOR_KEY, &secret::random_key()).await?;
+        let metrics: crate::metrics::SharedMetrics = Arc::default();
+        let audit = crate::audit::AuditSink::start(store.clone(), metrics.clone());
         Ok(Registry {
             store,
             cursors: CursorCodec::new(key),
@@ -64,9 +79,10 @@ impl Registry {
             streams: Arc::new(tokio::sync::Semaphore::new(
                 tokio::sync::Semaphore::MAX_PERMITS,
             )),
-            metrics: Arc::default(),
+            metrics,
             health: Arc::default(),
             bookmark_every: DEFAULT_BOOKMARK_EVERY,
+            audit,
         })
     }
 
@@ -95,6 +111,17 @@ impl Registry {
     pub fn with_bookmark_every(mut self, every: std::time::Duration) -> Self {
         self.bookmark_every = every.max(std::time::Duration::from_millis(100));
         self
+    }
+
+    /// Audits reads too (the default), or only writes.
+    pub fn with_read_audit(mut self, on: bool) -> Self {
+        self.audit = self.audit.with_reads(on);
+        self
+    }
+
+    /// The audit trail's queue, for the faces' layers.
+    pub fn audit(&self) -> &crate::audit::AuditSink {
+        &self.audit
     }
 
     /// Starts a drain: every stream ends after the page it is on, with

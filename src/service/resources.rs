@@ -44,7 +44,9 @@ pub struct NewToken {
 impl Registry {
     pub async fn get_token(&self, caller: &Caller, id: &TokenId) -> Result<Token> {
         caller.require(Permission::TokensRead)?;
-        self.token(caller, id).await
+        let t = self.token(caller, id).await?;
+        super::audit_rows(None, 1);
+        Ok(t)
     }
 
     /// The caller's organization's token `id`, or `NotFound`; permission
@@ -234,7 +236,9 @@ impl NewClient {
 impl Registry {
     pub async fn get_client(&self, caller: &Caller, id: &ClientId) -> Result<Client> {
         caller.require(Permission::ClientsRead)?;
-        self.client(caller, id).await
+        let c = self.client(caller, id).await?;
+        super::audit_rows(None, 1);
+        Ok(c)
     }
 
     /// The client whose tokens a caller with `tokens:read` is listing (no

@@ -77,6 +77,8 @@ struct Watcher<T: Listable> {
     filter: T::Filter,
     position: Version,
     tx: mpsc::Sender<Result<WatchEvent<T>>>,
+    /// Recorded when the watch ends: events delivered, how it ended.
+    audit: crate::audit::Deferred,
 }
 
 impl Registry {
@@ -126,12 +128,14 @@ impl Registry {
             }
         };
         let (tx, rx) = mpsc::channel(BUFFER);
+        let audit = crate::audit::Deferred::start(&self.audit, Some(&T::canonical(&req.filter)));
         let watcher = Watcher::<T> {
             registry: self.clone(),
             caller,
             filter: req.filter,
             position,
             tx,
+            audit,
         };
         let producer = async move {
             let _permit = permit;
@@ -200,6 +204,7 @@ impl<T: Listable + Sync + Clone> Watcher<T> {
             if !self.send(Ok(event)).await {
                 return None;
             }
+            self.audit.rows(1);
         }
         if !full {
             // Everything up to the head was read: nothing else matched.
@@ -220,6 +225,7 @@ impl<T: Listable + Sync + Clone> Watcher<T> {
         let mut bookmark_due = true;
         loop {
             if *draining.borrow() {
+                self.audit.outcome("UNAVAILABLE");
                 // Ends with where to resume, on another replica.
                 if self.bookmark().await {
                     let _ = self
@@ -240,6 +246,7 @@ impl<T: Listable + Sync + Clone> Watcher<T> {
             let page = match page.and_then(|p| check_floor(self.position, p.floor).map(|()| p)) {
                 Ok(page) => page,
                 Err(e) => {
+                    self.audit.outcome(e.code_name());
                     let _ = self.send(Err(e)).await;
                     return;
                 }

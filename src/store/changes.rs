@@ -186,6 +186,11 @@ macro_rules! change_log {
                 org_id: &$crate::domain::ids::OrgId,
                 records: &[$crate::store::changes::ChangeRecord],
             ) -> $crate::domain::Result<()> {
+                // The call's audit event, in the write's transaction (one
+                // per call: a later write of the same call adds none).
+                if let Some(event) = $crate::audit::current().and_then(|c| c.write_event(records.len() as u64)) {
+                    Self::audit_insert(&mut tx, std::slice::from_ref(&event)).await?;
+                }
                 let last = Self::append_changes(&mut tx, org_id, records).await?;
                 tx.commit().await?;
                 if last > 0 {

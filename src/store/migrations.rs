@@ -38,6 +38,11 @@ pub const SQLITE: &[Embedded] = &[
         "bulk jobs",
         include_str!("../../migrations/sqlite/0006_bulk_jobs.sql"),
     ),
+    (
+        7,
+        "audit events",
+        include_str!("../../migrations/sqlite/0007_audit_events.sql"),
+    ),
 ];
 
 pub const POSTGRES: &[Embedded] = &[
@@ -70,6 +75,11 @@ pub const POSTGRES: &[Embedded] = &[
         6,
         "bulk jobs",
         include_str!("../../migrations/postgres/0006_bulk_jobs.sql"),
+    ),
+    (
+        7,
+        "audit events",
+        include_str!("../../migrations/postgres/0007_audit_events.sql"),
     ),
 ];
 

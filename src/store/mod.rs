@@ -14,6 +14,7 @@
 //! organization's version counter (`changes.rs`): the change feed that
 //! watches read.
 
+pub(crate) mod audit_log;
 mod bulk;
 mod bulk_jobs;
 pub(crate) mod changes;
@@ -37,6 +38,7 @@ use std::time::Duration;
 use async_trait::async_trait;
 use traced::Traced;
 
+use crate::domain::audit::{AuditEvent, AuditQuery};
 use crate::domain::auth::ApiKey;
 use crate::domain::bulk::{BulkJob, BulkSelection};
 use crate::domain::change::{ChangePage, FeedMoved, Version};
@@ -175,6 +177,14 @@ pub trait Store: Send + Sync + 'static {
     async fn sweep_tokens(&self, org_id: &OrgId, before: Timestamp, limit: u32) -> Result<u64>;
     async fn list_tokens(&self, q: &TokenQuery) -> Result<Vec<Token>>;
     async fn count_tokens(&self, org_id: &OrgId, f: &TokenFilter, now: Timestamp) -> Result<u64>;
+
+    /// Writes audit events (from the sink), in one transaction.
+    async fn insert_audit_events(&self, events: &[AuditEvent]) -> Result<()>;
+    /// A page of the organization's audit events, newest first.
+    async fn list_audit_events(&self, org_id: &OrgId, q: &AuditQuery) -> Result<Vec<AuditEvent>>;
+    /// Deletes up to `limit` audit events older than `before` (any
+    /// organization: retention); returns how many.
+    async fn trim_audit_events(&self, before: Timestamp, limit: u32) -> Result<u64>;
 
     /// Bulk actions (`domain::bulk`): how many tokens `s` selects now.
     async fn count_bulk(&self, s: &BulkSelection) -> Result<u64>;

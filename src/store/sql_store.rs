@@ -41,6 +41,7 @@ macro_rules! sql_store {
         changes::change_log!($store, $db);
         $crate::store::writes::recorded_writes!($store);
         $crate::store::bulk_jobs::bulk_jobs!($store, $db, $engine);
+        $crate::store::audit_log::audit_log!($store, $db);
 
 
         impl $store {
@@ -335,6 +336,18 @@ macro_rules! sql_store {
 
             async fn count_tokens(&self, org_id: &OrgId, f: &TokenFilter, now: Timestamp) -> Result<u64> {
                 self.query_count(sqlgen::count_tokens($engine, org_id, f, now)).await
+            }
+
+            async fn insert_audit_events(&self, events: &[$crate::domain::audit::AuditEvent]) -> Result<()> {
+                self.audit_insert_batch(events).await
+            }
+
+            async fn list_audit_events(&self, org_id: &OrgId, q: &$crate::domain::audit::AuditQuery) -> Result<Vec<$crate::domain::audit::AuditEvent>> {
+                self.audit_list(org_id, q).await
+            }
+
+            async fn trim_audit_events(&self, before: Timestamp, limit: u32) -> Result<u64> {
+                self.audit_trim(before, limit).await
             }
 
             async fn count_bulk(&self, s: &$crate::domain::bulk::BulkSelection) -> Result<u64> {

@@ -8,6 +8,7 @@ use async_trait::async_trait;
 use tracing::Instrument;
 
 use super::{DeleteClientOutcome, NewTokenRow, OrgSummary, PoolStats, Store, TokenBatches};
+use crate::domain::audit::{AuditEvent, AuditQuery};
 use crate::domain::auth::ApiKey;
 use crate::domain::bulk::{BulkJob, BulkSelection};
 use crate::domain::change::{ChangePage, FeedMoved, Version};
@@ -113,6 +114,9 @@ traced! {
     fn sweep_tokens(&self, org_id: &OrgId, before: Timestamp, limit: u32) -> Result<u64>;
     fn list_tokens(&self, q: &TokenQuery) -> Result<Vec<Token>>;
     fn count_tokens(&self, org_id: &OrgId, f: &TokenFilter, now: Timestamp) -> Result<u64>;
+    fn insert_audit_events(&self, events: &[AuditEvent]) -> Result<()>;
+    fn list_audit_events(&self, org_id: &OrgId, q: &AuditQuery) -> Result<Vec<AuditEvent>>;
+    fn trim_audit_events(&self, before: Timestamp, limit: u32) -> Result<u64>;
     fn count_bulk(&self, s: &BulkSelection) -> Result<u64>;
     fn sample_bulk(&self, s: &BulkSelection, limit: u32) -> Result<Vec<Token>>;
     fn find_bulk_job(&self, org_id: &OrgId, id: &str) -> Result<Option<BulkJob>>;

@@ -1,0 +1,173 @@
+//! The audit table's SQL, shared by both backends like `sql_store!`:
+//! batches of events from the sink, one event inside a write's
+//! transaction, a filtered page (newest first), and retention.
+
+use crate::domain::audit::{AuditEvent, AuditKind};
+use crate::domain::ids::{KeyId, OrgId};
+use crate::domain::{Error, Result, Timestamp};
+
+/// Columns of `audit_events`, in insert and select order.
+pub const AUDIT_COLUMNS: &str = "org_id, id, at, key_id, user_id, kind, method, dialect, \
+     filter_hash, rows, outcome, http_status, request_id, trace_id";
+/// Placeholders per row.
+pub const AUDIT_COUNT: usize = 14;
+/// Rows per INSERT statement.
+pub const AUDIT_CHUNK: usize = 50;
+
+/// A stored row, as read back.
+pub type AuditRow = (
+    String,
+    String,
+    i64,
+    String,
+    Option<String>,
+    String,
+    String,
+    String,
+    String,
+    i64,
+    String,
+    Option<i32>,
+    String,
+    String,
+);
+
+pub fn decode(r: AuditRow) -> Result<AuditEvent> {
+    let (org, id, at, key, user, kind, method, dialect, filter_hash, rows, outcome, http, rid, tid) =
+        r;
+    Ok(AuditEvent {
+        org_id: OrgId::from_trusted(org),
+        id,
+        at: Timestamp::from_micros(at),
+        key_id: KeyId::from_trusted(key),
+        user_id: user,
+        kind: AuditKind::parse(&kind)
+            .ok_or_else(|| Error::Internal("corrupt audit kind".into()))?,
+        method,
+        dialect,
+        filter_hash,
+        rows: rows.max(0) as u64,
+        outcome,
+        http_status: http.and_then(|h| u16::try_from(h).ok()),
+        request_id: rid,
+        trace_id: tid,
+    })
+}
+
+macro_rules! audit_log {
+    ($store:ty, $db:ty) => {
+        impl $store {
+            /// Inserts `events` with `conn` (in chunks of `AUDIT_CHUNK` rows).
+            async fn audit_insert(
+                conn: &mut <$db as sqlx::Database>::Connection,
+                events: &[$crate::domain::audit::AuditEvent],
+            ) -> Result<()> {
+                use $crate::store::audit_log::{AUDIT_CHUNK, AUDIT_COLUMNS, AUDIT_COUNT};
+                for chunk in events.chunks(AUDIT_CHUNK) {
+                    let sql = $crate::store::sql::insert(
+                        "audit_events",
+                        AUDIT_COLUMNS,
+                        chunk.len(),
+                        AUDIT_COUNT,
+                    );
+                    let mut q = sqlx::query(AssertSqlSafe(sql));
+                    for e in chunk {
+                        q = q
+                            .bind(&e.org_id)
+                            .bind(e.id.as_str())
+                            .bind(e.at.micros())
+                            .bind(&e.key_id)
+                            .bind(e.user_id.as_deref())
+                            .bind(e.kind.as_str())
+                            .bind(e.method.as_str())
+                            .bind(e.dialect.as_str())
+                            .bind(e.filter_hash.as_str())
+                            .bind(i64::try_from(e.rows).unwrap_or(i64::MAX))
+                            .bind(e.outcome.as_str())
+                            .bind(e.http_status.map(i32::from))
+                            .bind(e.request_id.as_str())
+                            .bind(e.trace_id.as_str());
+                    }
+                    q.execute(&mut *conn).await?;
+                }
+                Ok(())
+            }
+
+            async fn audit_insert_batch(
+                &self,
+                events: &[$crate::domain::audit::AuditEvent],
+            ) -> Result<()> {
+                if events.is_empty() {
+                    return Ok(());
+                }
+                let mut tx = self.begin_write().await?;
+                Self::audit_insert(&mut tx, events).await?;
+                tx.commit().await?;
+                Ok(())
+            }
+
+            async fn audit_list(
+                &self,
+                org_id: &OrgId,
+                q: &$crate::domain::audit::AuditQuery,
+            ) -> Result<Vec<$crate::domain::audit::AuditEvent>> {
+                use $crate::store::sql::Param;
+                let mut sql = format!(
+                    "SELECT {} FROM audit_events WHERE org_id = $1",
+                    $crate::store::audit_log::AUDIT_COLUMNS
+                );
+                let mut params = vec![Param::Text(org_id.to_string())];
+                let mut push = |sql: &mut String, cond: &str, p: Param| {
+                    params.push(p);
+                    sql.push_str(&cond.replace('?', &format!("${}", params.len())));
+                };
+                if let Some(k) = &q.key_id {
+                    push(&mut sql, " AND key_id = ?", Param::Text(k.clone()));
+                }
+                if let Some(u) = &q.user_id {
+                    push(&mut sql, " AND user_id = ?", Param::Text(u.clone()));
+                }
+                if let Some(k) = q.kind {
+                    push(
+                        &mut sql,
+                        " AND kind = ?",
+                        Param::Text(k.as_str().to_owned()),
+                    );
+                }
+                if let Some(f) = q.from {
+                    push(&mut sql, " AND at >= ?", Param::Int(f.micros()));
+                }
+                if let Some(t) = q.to {
+                    push(&mut sql, " AND at < ?", Param::Int(t.micros()));
+                }
+                if let Some((at, id)) = &q.before {
+                    push(&mut sql, " AND (at < ?", Param::Int(at.micros()));
+                    push(&mut sql, " OR (at = ?", Param::Int(at.micros()));
+                    push(&mut sql, " AND id < ?))", Param::Text(id.clone()));
+                }
+                sql.push_str(&format!(" ORDER BY at DESC, id DESC LIMIT {}", q.limit));
+                let rows: Vec<$crate::store::audit_log::AuditRow> =
+                    bind_params!(sqlx::query_as(AssertSqlSafe(sql)), params)
+                        .fetch_all(&self.pool)
+                        .await?;
+                rows.into_iter()
+                    .map($crate::store::audit_log::decode)
+                    .collect()
+            }
+
+            async fn audit_trim(&self, before: Timestamp, limit: u32) -> Result<u64> {
+                let n = sqlx::query(AssertSqlSafe(format!(
+                    "DELETE FROM audit_events WHERE (org_id, id) IN \
+                     (SELECT org_id, id FROM audit_events WHERE at < $1 LIMIT {limit})"
+                )))
+                .bind(before.micros())
+                .execute(&self.pool)
+                .await?
+                .rows_affected();
+                Ok(n)
+            }
+        }
+    };
+}
+
+pub(crate) use audit_log;
