@@ -16,6 +16,7 @@ const PROTOS: &[&str] = &[
     "oauth_registry/v1/client.proto",
     "oauth_registry/v1/token_service.proto",
     "oauth_registry/v1/client_service.proto",
+    "oauth_registry/v1/audit_service.proto",
 ];
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {

@@ -12,9 +12,10 @@ use tower::Layer;
 
 use crate::config::ServerConfig;
 use crate::grpc::AuthLayer;
+use crate::grpc::pb::audit_service_server::AuditServiceServer;
 use crate::grpc::pb::client_service_server::ClientServiceServer;
 use crate::grpc::pb::token_service_server::TokenServiceServer;
-use crate::grpc::{ClientApi, TokenApi, pb};
+use crate::grpc::{AuditApi, ClientApi, TokenApi, pb};
 use crate::health::{self, Health};
 use crate::incoming::ConnectionPolicy;
 use crate::metrics::{KnownMethods, MeterLayer};
@@ -54,7 +55,8 @@ impl Application {
             .await?
             .with_rate_limit(config.rate_limit_per_key)
             .with_stream_limit(config.max_streams)
-            .with_bookmark_every(config.watch_bookmark_every);
+            .with_bookmark_every(config.watch_bookmark_every)
+            .with_read_audit(config.audit_reads);
         let listener = bind(config.grpc_addr, "gRPC", "--grpc-addr").await?;
         let grpc_addr = listener.local_addr()?;
         let rest = match config.rest_addr {
@@ -191,6 +193,9 @@ impl Application {
             .add_service(audit.layer(auth.layer(compressed(ClientServiceServer::new(
                 ClientApi::new(self.registry.clone()),
             )))))
+            .add_service(auth.layer(compressed(AuditServiceServer::new(AuditApi::new(
+                self.registry.clone(),
+            )))))
             .serve_with_incoming_shutdown(
                 crate::incoming::incoming(
                     self.listener,
@@ -258,6 +263,11 @@ async fn sweep_periodically(registry: Registry, config: ServerConfig) {
                 }
             }
         }
+        match registry.trim_audit_events(config.audit_retention).await {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(deleted = n, "audit trail trimmed"),
+            Err(e) => tracing::warn!(error = %e, "audit trail trim failed; retrying next interval"),
+        }
         let (age, count) = (config.change_retention, config.change_retention_count);
         match registry.trim_changes(age, count).await {
             Ok(0) => {}
@@ -306,7 +316,11 @@ macro_rules! compressible {
         }
     )*};
 }
-compressible!(TokenServiceServer<TokenApi>, ClientServiceServer<ClientApi>);
+compressible!(
+    TokenServiceServer<TokenApi>,
+    ClientServiceServer<ClientApi>,
+    AuditServiceServer<AuditApi>
+);
 
 /// `age` ±10 %, drawn once per process (gRFC A9): replicas started together
 /// do not send their GOAWAYs together.

@@ -24,6 +24,8 @@ pub const DEFAULT_RETENTION_INTERVAL_SECS: u64 = 300;
 pub const DEFAULT_CHANGE_RETENTION_HOURS: u64 = 168;
 /// ...and at most this many per organization.
 pub const DEFAULT_CHANGE_RETENTION_COUNT: u64 = 1_000_000;
+/// Audit events are kept this many days.
+pub const DEFAULT_AUDIT_RETENTION_DAYS: u64 = 90;
 /// Seconds between a watch's bookmarks.
 pub const DEFAULT_WATCH_BOOKMARK_SECS: u64 = 15;
 pub const DEFAULT_REST_HEADER_TIMEOUT_SECS: u64 = 10;
@@ -139,6 +141,11 @@ pub struct ServerConfig {
     pub change_retention_count: u64,
     /// Time between a watch's bookmarks.
     pub watch_bookmark_every: Duration,
+    /// Record reads in the audit trail too (writes always are).
+    pub audit_reads: bool,
+    /// Audit events are deleted after this long (trimmed every
+    /// `retention_interval`).
+    pub audit_retention: Duration,
     /// Requests per second each API key may make (0: unlimited).
     pub rate_limit_per_key: u32,
     /// Serve gRPC and REST over TLS with this certificate and key (default:
@@ -178,6 +185,8 @@ impl ServerConfig {
             change_retention: Duration::from_secs(DEFAULT_CHANGE_RETENTION_HOURS * 3600),
             change_retention_count: DEFAULT_CHANGE_RETENTION_COUNT,
             watch_bookmark_every: Duration::from_secs(DEFAULT_WATCH_BOOKMARK_SECS),
+            audit_reads: true,
+            audit_retention: Duration::from_secs(DEFAULT_AUDIT_RETENTION_DAYS * 86_400),
             rate_limit_per_key: 0,
             tls: None,
             rest_limits: RestLimits::default(),

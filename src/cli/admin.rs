@@ -47,6 +47,12 @@ pub enum AdminCommand {
         #[arg(long)]
         org: String,
     },
+    /// Revoke (or with --delete, delete) every token a filter matches, in
+    /// short batches; with --dry-run only count them and show a sample.
+    /// Recorded in the audit trail (key `cli`).
+    RevokeTokens(super::incident::RevokeTokensArgs),
+    /// Print an organization's audit trail, newest first.
+    Audit(super::incident::AuditArgs),
     /// Revoke an API key at once: its next call is refused.
     RevokeKey {
         /// Organization id or name.
@@ -152,6 +158,8 @@ pub async fn run(
             }));
             print_table(&rows);
         }
+        AdminCommand::RevokeTokens(args) => super::incident::revoke_tokens(&registry, args).await?,
+        AdminCommand::Audit(args) => super::incident::audit(&registry, args).await?,
         AdminCommand::RevokeKey { org, id } => {
             let org = registry.find_org(org).await?;
             registry
@@ -163,12 +171,12 @@ pub async fn run(
     Ok(())
 }
 
-fn row(cells: &[&str]) -> Vec<String> {
+pub(super) fn row(cells: &[&str]) -> Vec<String> {
     cells.iter().map(|c| (*c).to_owned()).collect()
 }
 
 /// Prints rows as left-aligned columns, two spaces apart.
-fn print_table(rows: &[Vec<String>]) {
+pub(super) fn print_table(rows: &[Vec<String>]) {
     let columns = rows.first().map_or(0, Vec::len);
     let widths: Vec<usize> = (0..columns)
         .map(|i| rows.iter().map(|r| r[i].chars().count()).max().unwrap_or(0))

@@ -3,6 +3,7 @@
 
 mod admin;
 mod healthcheck;
+mod incident;
 mod seed;
 mod serve;
 

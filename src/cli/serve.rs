@@ -84,6 +84,17 @@ pub struct ServeArgs {
         default_value_t = config::DEFAULT_WATCH_BOOKMARK_SECS
     )]
     pub watch_bookmark_secs: u64,
+    /// Audit only writes: reads (List, Stream, Count, Get, Watch, Lookup)
+    /// are not recorded in the audit trail.
+    #[arg(long, env = "OAUTH_REGISTRY_NO_AUDIT_READS")]
+    pub no_audit_reads: bool,
+    /// Delete audit events older than this many days.
+    #[arg(
+        long,
+        env = "OAUTH_REGISTRY_AUDIT_RETENTION_DAYS",
+        default_value_t = config::DEFAULT_AUDIT_RETENTION_DAYS
+    )]
+    pub audit_retention_days: u64,
     /// Requests per second each API key may make, in bursts of up to one
     /// second's worth; over it, RESOURCE_EXHAUSTED / HTTP 429 (0: unlimited).
     #[arg(long, env = "OAUTH_REGISTRY_RATE_LIMIT_PER_KEY", default_value_t = 0)]
@@ -221,6 +232,8 @@ impl ServeArgs {
             change_retention: Duration::from_secs(self.change_retention_hours.saturating_mul(3600)),
             change_retention_count: self.change_retention_count,
             watch_bookmark_every: Duration::from_secs(self.watch_bookmark_secs.max(1)),
+            audit_reads: !self.no_audit_reads,
+            audit_retention: Duration::from_secs(self.audit_retention_days.saturating_mul(86_400)),
             rate_limit_per_key: self.rate_limit_per_key,
             tls: match (&self.tls_cert, &self.tls_key) {
                 (Some(cert), Some(key)) => Some(crate::tls::TlsFiles {

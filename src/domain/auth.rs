@@ -95,6 +95,19 @@ pub struct Caller {
 }
 
 impl Caller {
+    /// The operator at the command line (`oauth-registry admin ...`), who
+    /// holds the database itself: admin of the organization they named.
+    /// Its key id is `cli` in the audit trail.
+    pub fn operator(org_id: OrgId) -> Self {
+        Caller {
+            org_id,
+            key_id: KeyId::from_trusted("cli".to_owned()),
+            user_id: None,
+            scopes: vec![Permission::Admin],
+            superuser: true,
+        }
+    }
+
     pub fn has(&self, scope: Permission) -> bool {
         self.scopes.contains(&Permission::Admin) || self.scopes.contains(&scope)
     }

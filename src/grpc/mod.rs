@@ -4,6 +4,7 @@
 //! one domain error to a `tonic::Status`. Rules live in `service` and
 //! `domain`.
 
+mod audit;
 mod auth;
 pub mod convert;
 mod deadline;
@@ -12,6 +13,7 @@ mod services;
 mod status;
 mod watch;
 
+pub use audit::AuditApi;
 pub use auth::AuthLayer;
 pub use services::{ClientApi, TokenApi};
 

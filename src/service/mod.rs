@@ -7,6 +7,7 @@
 //! live here, once.
 
 mod admin;
+mod audit_log;
 mod bulk_ops;
 mod incident;
 mod listing;
@@ -18,6 +19,7 @@ mod watch;
 use std::sync::Arc;
 
 pub use admin::CreatedKey;
+pub use audit_log::AuditPage;
 pub use bulk_ops::{BulkOutcome, BulkRequest};
 pub use listing::ListRequest;
 pub use resources::{NewClient, NewToken};

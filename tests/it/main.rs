@@ -8,6 +8,7 @@
 #[path = "../common/mod.rs"]
 mod common;
 
+mod audit;
 mod bulk_load;
 mod bulk_revoke;
 mod change_log;

@@ -25,7 +25,7 @@ pub fn timestamp(t: Timestamp) -> PbTimestamp {
     }
 }
 
-pub(super) fn parse_timestamp(field: &str, t: &PbTimestamp) -> Result<Timestamp> {
+pub(crate) fn parse_timestamp(field: &str, t: &PbTimestamp) -> Result<Timestamp> {
     Timestamp::from_parts(t.seconds, t.nanos)
         .filter(|t| t.micros() > 0)
         .ok_or_else(|| Error::invalid(field, "is not a valid timestamp"))
