@@ -52,7 +52,7 @@ feed_write_round() {
     fdb="sqlite://$WORK/write.db"
   else
     FEED_PG_DB="bench_w_$$"
-    psql -q "$PG_ADMIN" -c "DROP DATABASE IF EXISTS $FEED_PG_DB" >/dev/null
+    psql -q "$PG_ADMIN" -c "DROP DATABASE IF EXISTS $FEED_PG_DB" >/dev/null 2>&1
     psql -q "$PG_ADMIN" -c "CREATE DATABASE $FEED_PG_DB" >/dev/null
     fdb="${PG_ADMIN%/*}/$FEED_PG_DB"
   fi
