@@ -277,8 +277,8 @@ done
   echo "| backend | case | service | baseline | ratio | notes |"
   echo "|---|---|---|---|---|---|"
   printf '%s\n' "${ROWS[@]}"
-  echo
   if has_case base; then
+    echo
     echo "Counting one owner's ~100 tokens is an index range the CLI answers in microseconds; the service's figure is"
     echo "the call's fixed cost (see the health-check floor, plus API-key verification and a database round trip),"
     echo "so that ratio measures overhead, not counting. docs/performance.md explains each figure and how it was reached."
