@@ -5,6 +5,13 @@
 #
 #   bench/run.sh                         # full run: 1,000,000 tokens, both backends
 #   bench/run.sh --tokens 20000 --duration 2 --backends sqlite --out /tmp/smoke.md   # smoke
+#   bench/run.sh --cases feed --feed-baseline            # only the change-feed cases (bench/feed.sh)
+#
+# --feed-baseline adds the write-throughput case against the last commit
+# before the change feed (046ef92), whose binary is built once with the same
+# profile into $CARGO_TARGET_DIR/bench-baseline/<sha> (a few minutes the
+# first time); without it that row says skipped. --cases base|feed|"base feed"
+# (default) picks the existing cases, the change-feed ones, or both.
 #
 # Needs sqlite3, psql (for postgres) and h2load (Debian nghttp2-client; installed
 # with apt-get when missing and possible). PostgreSQL: $BENCH_PG_ADMIN_URL
@@ -18,6 +25,11 @@ DURATION=20
 BACKENDS="sqlite postgres"
 OUT=bench/RESULTS.md
 REPEAT=50
+CASES="base feed"
+FEED_BASELINE=0
+FEED_ROUNDS=3
+FEED_RATE=50
+FEED_WATCHERS=100
 while [ $# -gt 0 ]; do
   case "$1" in
     --tokens) TOKENS=$2; shift 2 ;;
@@ -25,6 +37,11 @@ while [ $# -gt 0 ]; do
     --backends) BACKENDS=$2; shift 2 ;;
     --out) OUT=$2; shift 2 ;;
     --repeat) REPEAT=$2; shift 2 ;;
+    --cases) CASES=$2; shift 2 ;;
+    --feed-baseline) FEED_BASELINE=1; shift ;;
+    --feed-rounds) FEED_ROUNDS=$2; shift 2 ;;
+    --feed-rate) FEED_RATE=$2; shift 2 ;;
+    --feed-watchers) FEED_WATCHERS=$2; shift 2 ;;
     *) echo "unknown argument $1" >&2; exit 2 ;;
   esac
 done
@@ -40,6 +57,7 @@ need h2load || { echo "h2load (nghttp2-client) is required" >&2; exit 1; }
 need sqlite3 || { echo "sqlite3 is required" >&2; exit 1; }
 
 . scripts/build-bins.sh
+. bench/feed.sh
 WORK=$(mktemp -d)
 GRPC_PORT=$(( 20000 + RANDOM % 10000 ))
 REST_PORT=$(( GRPC_PORT + 1 ))
@@ -51,6 +69,7 @@ stop_server() {
 cleanup() {
   stop_server
   if [ -n "$PG_DB" ]; then psql -q "$PG_ADMIN" -c "DROP DATABASE IF EXISTS $PG_DB" >/dev/null 2>&1 || true; fi
+  feed_cleanup
   rm -rf "$WORK"
 }
 trap cleanup EXIT
@@ -61,11 +80,17 @@ ratio() { python3 -c "print(f'{$1/$2:.2f}' if $2 else 'n/a')"; }
 # Median of the numbers on stdin.
 median() { python3 -c "import sys,statistics; print(f'{statistics.median(float(x) for x in sys.stdin.read().split()):.3f}')"; }
 
+has_case() { [[ " $CASES " == *" $1 "* ]]; }
+# serve_cmd DB [BINARY]: this build's server by default, or another one
+# (the pre-feed baseline, which has no change-feed flags).
 serve_cmd() {
-  echo "exec env RUST_LOG=warn $BIN --database-url '$1' serve --grpc-addr 127.0.0.1:$GRPC_PORT --rest-addr 127.0.0.1:$REST_PORT"
+  local bin=${2:-$BIN} extra=""
+  # The catch-up case fills the feed with $TOKENS events: keep them all.
+  [ "$bin" = "$BIN" ] && extra="--change-retention-count $(( TOKENS * 2 + 1000000 ))"
+  echo "exec env RUST_LOG=warn $bin --database-url '$1' serve --grpc-addr 127.0.0.1:$GRPC_PORT --rest-addr 127.0.0.1:$REST_PORT $extra"
 }
 start_server() {
-  sh -c "$(serve_cmd "$1")" > "$WORK/server.log" 2>&1 &
+  sh -c "$(serve_cmd "$1" "${2:-}")" > "$WORK/server.log" 2>&1 &
   SERVER_PID=$!
   for _ in $(seq 1 300); do
     if "$CLIENT" --addr "http://127.0.0.1:$GRPC_PORT" count --repeat 1 >/dev/null 2>&1; then return; fi
@@ -156,80 +181,94 @@ PY
     fi
   }
 
-  # 5. Start-up to SERVING (first, on a cold process).
-  STARTUP=$("$CLIENT" --addr "http://127.0.0.1:$GRPC_PORT" startup "$(serve_cmd "$DB")" | json '["startup_ms"]')
-  row "$BACKEND | start-up to health SERVING | $(printf %.0f "$STARTUP") ms | target ≤ 200 ms | | |"
+  if has_case base; then
+    # 5. Start-up to SERVING (first, on a cold process).
+    STARTUP=$("$CLIENT" --addr "http://127.0.0.1:$GRPC_PORT" startup "$(serve_cmd "$DB")" | json '["startup_ms"]')
+    row "$BACKEND | start-up to health SERVING | $(printf %.0f "$STARTUP") ms | target ≤ 200 ms | | |"
+  fi
 
   # 1. Stream the organization (fresh server, so peak RSS is the stream's).
   start_server "$DB"
-  S=$("$CLIENT" --addr "http://127.0.0.1:$GRPC_PORT" stream)
-  RPS=$(echo "$S" | json '["rows_per_sec"]'); NROWS=$(echo "$S" | json '["rows"]')
-  HWM=$(awk '/VmHWM/ {print int($2/1024)}' "/proc/$SERVER_PID/status")
-  BASE_MS=$(for _ in 1 2 3; do sql_ms "SELECT $COLS FROM tokens WHERE org_id = '$ORG' ORDER BY created_at DESC, id DESC"; done | median)
-  BASE_RPS=$(python3 -c "print($NROWS / ($BASE_MS / 1000))")
-  row "$BACKEND | StreamTokens, $NROWS rows | $(printf %.0f "$RPS") rows/s | $( [ "$BACKEND" = sqlite ] && echo sqlite3 || echo 'psql \copy') $(printf %.0f "$BASE_RPS") rows/s | $(ratio "$RPS" "$BASE_RPS")× (target ≥ 0.5) | peak RSS $HWM MiB (target ≤ 64) |"
+  if has_case base; then
+    S=$("$CLIENT" --addr "http://127.0.0.1:$GRPC_PORT" stream)
+    RPS=$(echo "$S" | json '["rows_per_sec"]'); NROWS=$(echo "$S" | json '["rows"]')
+    HWM=$(awk '/VmHWM/ {print int($2/1024)}' "/proc/$SERVER_PID/status")
+    BASE_MS=$(for _ in 1 2 3; do sql_ms "SELECT $COLS FROM tokens WHERE org_id = '$ORG' ORDER BY created_at DESC, id DESC"; done | median)
+    BASE_RPS=$(python3 -c "print($NROWS / ($BASE_MS / 1000))")
+    row "$BACKEND | StreamTokens, $NROWS rows | $(printf %.0f "$RPS") rows/s | $( [ "$BACKEND" = sqlite ] && echo sqlite3 || echo 'psql \copy') $(printf %.0f "$BASE_RPS") rows/s | $(ratio "$RPS" "$BASE_RPS")× (target ≥ 0.5) | peak RSS $HWM MiB (target ≤ 64) |"
 
-  # 2. Deep paging.
-  DEPTH=$(( TOKENS - 100 ))
-  for ORDER in "create_time desc" "name"; do
-    P=$("$CLIENT" --addr "http://127.0.0.1:$GRPC_PORT" paging --depth "$DEPTH" --order-by "$ORDER" --repeat "$REPEAT")
-    row "$BACKEND | ListTokens 100 at depth $DEPTH, order_by $ORDER | cursor $(echo "$P" | json '["cursor_ms"]' | xargs printf %.2f) ms | first page $(echo "$P" | json '["first_ms"]' | xargs printf %.2f) ms | $(echo "$P" | json '["cursor_ratio"]' | xargs printf %.2f)× (target ≤ 1.5) | offset $(echo "$P" | json '["offset_ms"]' | xargs printf %.1f) ms ($(echo "$P" | json '["offset_ratio"]' | xargs printf %.0f)×) |"
-  done
+    # 2. Deep paging.
+    DEPTH=$(( TOKENS - 100 ))
+    for ORDER in "create_time desc" "name"; do
+      P=$("$CLIENT" --addr "http://127.0.0.1:$GRPC_PORT" paging --depth "$DEPTH" --order-by "$ORDER" --repeat "$REPEAT")
+      row "$BACKEND | ListTokens 100 at depth $DEPTH, order_by $ORDER | cursor $(echo "$P" | json '["cursor_ms"]' | xargs printf %.2f) ms | first page $(echo "$P" | json '["first_ms"]' | xargs printf %.2f) ms | $(echo "$P" | json '["cursor_ratio"]' | xargs printf %.2f)× (target ≤ 1.5) | offset $(echo "$P" | json '["offset_ms"]' | xargs printf %.1f) ms ($(echo "$P" | json '["offset_ratio"]' | xargs printf %.0f)×) |"
+    done
 
-  # 3. Unary listing under load, gRPC and REST.
-  OWNER=user-00042
-  "$CLIENT" frame --filter "user_id = \"$OWNER\"" "$WORK/list.grpc" >/dev/null
-  for STREAMS in 16 64; do
-    read -r G_RPS G_P50 G_P99 G_ERR _ < <(load "$STREAMS" "http://127.0.0.1:$GRPC_PORT/oauth_registry.v1.TokenService/ListTokens" \
-      -d "$WORK/list.grpc" -H 'content-type: application/grpc' -H 'te: trailers' -H "authorization: Bearer $KEY")
-    read -r R_RPS R_P50 R_P99 R_ERR _ < <(load "$STREAMS" "http://127.0.0.1:$REST_PORT/v1/tokens?pageSize=100&filter=user_id%20%3D%20%22$OWNER%22" \
-      --h1 -H "authorization: Bearer $KEY")
-    row "$BACKEND | ListTokens(owner) 100, $STREAMS concurrent, ${DURATION}s | gRPC $G_RPS req/s, p50 $G_P50 ms, p99 $G_P99 ms, errors $G_ERR | REST $R_RPS req/s, p50 $R_P50 ms, p99 $R_P99 ms, errors $R_ERR | | |"
-  done
+    # 3. Unary listing under load, gRPC and REST.
+    OWNER=user-00042
+    "$CLIENT" frame --filter "user_id = \"$OWNER\"" "$WORK/list.grpc" >/dev/null
+    for STREAMS in 16 64; do
+      read -r G_RPS G_P50 G_P99 G_ERR _ < <(load "$STREAMS" "http://127.0.0.1:$GRPC_PORT/oauth_registry.v1.TokenService/ListTokens" \
+        -d "$WORK/list.grpc" -H 'content-type: application/grpc' -H 'te: trailers' -H "authorization: Bearer $KEY")
+      read -r R_RPS R_P50 R_P99 R_ERR _ < <(load "$STREAMS" "http://127.0.0.1:$REST_PORT/v1/tokens?pageSize=100&filter=user_id%20%3D%20%22$OWNER%22" \
+        --h1 -H "authorization: Bearer $KEY")
+      row "$BACKEND | ListTokens(owner) 100, $STREAMS concurrent, ${DURATION}s | gRPC $G_RPS req/s, p50 $G_P50 ms, p99 $G_P99 ms, errors $G_ERR | REST $R_RPS req/s, p50 $R_P50 ms, p99 $R_P99 ms, errors $R_ERR | | |"
+    done
 
-  # 6. Compression of a 1,000-row page, negotiated per call: bytes on the
-  # wire and throughput of gzip and zstd against no compression (identity),
-  # 4 concurrent calls on one connection.
-  "$CLIENT" frame --filter "" --page-size 1000 "$WORK/page.grpc" >/dev/null
-  read -r I_RPS _ I_P99 I_ERR I_BYTES < <(load 4 "http://127.0.0.1:$GRPC_PORT/oauth_registry.v1.TokenService/ListTokens" \
-    -d "$WORK/page.grpc" -H 'content-type: application/grpc' -H 'te: trailers' -H "authorization: Bearer $KEY" -H 'grpc-accept-encoding: identity')
-  row "$BACKEND | ListTokens 1000 rows, gRPC, identity | $I_RPS req/s, p99 $I_P99 ms, errors $I_ERR | $(kib "$I_BYTES") KiB per response | baseline | |"
-  for ENC in gzip zstd; do
-    read -r C_RPS _ C_P99 C_ERR C_BYTES < <(load 4 "http://127.0.0.1:$GRPC_PORT/oauth_registry.v1.TokenService/ListTokens" \
-      -d "$WORK/page.grpc" -H 'content-type: application/grpc' -H 'te: trailers' -H "authorization: Bearer $KEY" -H "grpc-accept-encoding: $ENC")
-    row "$BACKEND | ListTokens 1000 rows, gRPC, $ENC | $C_RPS req/s, p99 $C_P99 ms, errors $C_ERR | $(kib "$C_BYTES") KiB per response | bytes $(ratio "$C_BYTES" "$I_BYTES")×, req/s $(ratio "$C_RPS" "$I_RPS")× of identity | |"
-  done
-  for ENC in identity gzip zstd; do
-    read -r C_RPS _ C_P99 C_ERR C_BYTES < <(load 4 "http://127.0.0.1:$REST_PORT/v1/tokens?pageSize=1000" \
-      --h1 -H "authorization: Bearer $KEY" -H "accept-encoding: $ENC")
-    [ "$ENC" = identity ] && { RI_RPS=$C_RPS; RI_BYTES=$C_BYTES; }
-    row "$BACKEND | GET /v1/tokens 1000 rows, REST, $ENC | $C_RPS req/s, p99 $C_P99 ms, errors $C_ERR | $(kib "$C_BYTES") KiB per response | bytes $(ratio "$C_BYTES" "$RI_BYTES")×, req/s $(ratio "$C_RPS" "$RI_RPS")× of identity | |"
-  done
+    # 6. Compression of a 1,000-row page, negotiated per call: bytes on the
+    # wire and throughput of gzip and zstd against no compression (identity),
+    # 4 concurrent calls on one connection.
+    "$CLIENT" frame --filter "" --page-size 1000 "$WORK/page.grpc" >/dev/null
+    read -r I_RPS _ I_P99 I_ERR I_BYTES < <(load 4 "http://127.0.0.1:$GRPC_PORT/oauth_registry.v1.TokenService/ListTokens" \
+      -d "$WORK/page.grpc" -H 'content-type: application/grpc' -H 'te: trailers' -H "authorization: Bearer $KEY" -H 'grpc-accept-encoding: identity')
+    row "$BACKEND | ListTokens 1000 rows, gRPC, identity | $I_RPS req/s, p99 $I_P99 ms, errors $I_ERR | $(kib "$I_BYTES") KiB per response | baseline | |"
+    for ENC in gzip zstd; do
+      read -r C_RPS _ C_P99 C_ERR C_BYTES < <(load 4 "http://127.0.0.1:$GRPC_PORT/oauth_registry.v1.TokenService/ListTokens" \
+        -d "$WORK/page.grpc" -H 'content-type: application/grpc' -H 'te: trailers' -H "authorization: Bearer $KEY" -H "grpc-accept-encoding: $ENC")
+      row "$BACKEND | ListTokens 1000 rows, gRPC, $ENC | $C_RPS req/s, p99 $C_P99 ms, errors $C_ERR | $(kib "$C_BYTES") KiB per response | bytes $(ratio "$C_BYTES" "$I_BYTES")×, req/s $(ratio "$C_RPS" "$I_RPS")× of identity | |"
+    done
+    for ENC in identity gzip zstd; do
+      read -r C_RPS _ C_P99 C_ERR C_BYTES < <(load 4 "http://127.0.0.1:$REST_PORT/v1/tokens?pageSize=1000" \
+        --h1 -H "authorization: Bearer $KEY" -H "accept-encoding: $ENC")
+      [ "$ENC" = identity ] && { RI_RPS=$C_RPS; RI_BYTES=$C_BYTES; }
+      row "$BACKEND | GET /v1/tokens 1000 rows, REST, $ENC | $C_RPS req/s, p99 $C_P99 ms, errors $C_ERR | $(kib "$C_BYTES") KiB per response | bytes $(ratio "$C_BYTES" "$RI_BYTES")×, req/s $(ratio "$C_RPS" "$RI_RPS")× of identity | |"
+    done
 
-  # 4. Counting: the whole organization, one owner (an index range of ~100
-  # rows: the call's fixed cost dominates), and one kind (no index: a scan).
-  for FILTER in "" "user_id = \"$OWNER\"" "kind = REFRESH"; do
-    C=$("$CLIENT" --addr "http://127.0.0.1:$GRPC_PORT" count --filter "$FILTER" --repeat 20)
-    case "$FILTER" in
-      user_id*) WHERE="org_id = '$ORG' AND user_id = '$OWNER'"; N=2000 ;;
-      kind*) WHERE="org_id = '$ORG' AND kind = 'refresh'"; N=5 ;;
-      *) WHERE="org_id = '$ORG'"; N=5 ;;
-    esac
-    BASE=$(for _ in 1 2 3; do sql_ms "SELECT count(*) FROM tokens WHERE $WHERE" "$N"; done | median)
-    MS=$(echo "$C" | json '["median_ms"]')
-    row "$BACKEND | CountTokens ${FILTER:-(no filter)} = $(echo "$C" | json '["count"]') | $(printf %.2f "$MS") ms | $(printf %.3f "$BASE") ms | $(ratio "$MS" "$BASE")× (target ≤ 1.5) | |"
-  done
-  # The floor under every unary figure: a health check's round trip.
-  FLOOR=$("$CLIENT" --addr "http://127.0.0.1:$GRPC_PORT" health --repeat 200 | json '["median_ms"]')
-  row "$BACKEND | unary round trip floor (grpc.health.v1 Check) | $(printf %.3f "$FLOOR") ms | | | |"
+    # 4. Counting: the whole organization, one owner (an index range of ~100
+    # rows: the call's fixed cost dominates), and one kind (no index: a scan).
+    for FILTER in "" "user_id = \"$OWNER\"" "kind = REFRESH"; do
+      C=$("$CLIENT" --addr "http://127.0.0.1:$GRPC_PORT" count --filter "$FILTER" --repeat 20)
+      case "$FILTER" in
+        user_id*) WHERE="org_id = '$ORG' AND user_id = '$OWNER'"; N=2000 ;;
+        kind*) WHERE="org_id = '$ORG' AND kind = 'refresh'"; N=5 ;;
+        *) WHERE="org_id = '$ORG'"; N=5 ;;
+      esac
+      BASE=$(for _ in 1 2 3; do sql_ms "SELECT count(*) FROM tokens WHERE $WHERE" "$N"; done | median)
+      MS=$(echo "$C" | json '["median_ms"]')
+      row "$BACKEND | CountTokens ${FILTER:-(no filter)} = $(echo "$C" | json '["count"]') | $(printf %.2f "$MS") ms | $(printf %.3f "$BASE") ms | $(ratio "$MS" "$BASE")× (target ≤ 1.5) | |"
+    done
+    # The floor under every unary figure: a health check's round trip.
+    FLOOR=$("$CLIENT" --addr "http://127.0.0.1:$GRPC_PORT" health --repeat 200 | json '["median_ms"]')
+    row "$BACKEND | unary round trip floor (grpc.health.v1 Check) | $(printf %.3f "$FLOOR") ms | | | |"
+  fi
+
+  # 8-9. The change feed (bench/feed.sh): commit→delivery latency at idle
+  # watchers, then catch-up from version 0 of a feed of $TOKENS events.
+  if has_case feed; then
+    feed_latency_case
+    feed_catchup_case
+  fi
   stop_server
+  # 7. Write throughput with the feed against the pre-feed build (own
+  # servers on fresh databases).
+  if has_case feed; then feed_write_case; fi
   if [ "$BACKEND" = postgres ]; then psql -q "$PG_ADMIN" -c "DROP DATABASE IF EXISTS $PG_DB" >/dev/null; PG_DB=""; fi
 done
 
 {
   echo "# Benchmark results"
   echo
-  echo "\`bench/run.sh --tokens $TOKENS --duration $DURATION --backends \"$BACKENDS\"\` on $(date -u +%Y-%m-%d)."
+  echo "\`bench/run.sh --tokens $TOKENS --duration $DURATION --backends \"$BACKENDS\" --cases \"$CASES\"$( [ "$FEED_BASELINE" = 1 ] && echo " --feed-baseline --feed-rounds $FEED_ROUNDS")\` on $(date -u +%Y-%m-%d)."
   echo
   echo "Machine: $(nproc) cores, $(awk '/MemTotal/ {printf "%.0f GiB", $2/1048576}' /proc/meminfo), $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs); $(sqlite3 --version | cut -d' ' -f1-1) sqlite3; $(psql --version 2>/dev/null || echo no psql)."
   echo "Dataset: $TOKENS tokens, $CLIENTS clients, $OWNERS owners, one organization (\`oauth-registry seed\`)."
@@ -238,9 +277,18 @@ done
   echo "| backend | case | service | baseline | ratio | notes |"
   echo "|---|---|---|---|---|---|"
   printf '%s\n' "${ROWS[@]}"
-  echo
-  echo "Counting one owner's ~100 tokens is an index range the CLI answers in microseconds; the service's figure is"
-  echo "the call's fixed cost (see the health-check floor, plus API-key verification and a database round trip),"
-  echo "so that ratio measures overhead, not counting. docs/performance.md explains each figure and how it was reached."
+  if has_case base; then
+    echo
+    echo "Counting one owner's ~100 tokens is an index range the CLI answers in microseconds; the service's figure is"
+    echo "the call's fixed cost (see the health-check floor, plus API-key verification and a database round trip),"
+    echo "so that ratio measures overhead, not counting. docs/performance.md explains each figure and how it was reached."
+  fi
+  if has_case feed; then
+    echo
+    echo "Change feed (bench/feed.sh): write throughput is this build against $FEED_BASE_SHA (the last commit before the"
+    echo "change log), each on a fresh database with 1,000 seeded tokens, alternating; commit→delivery is measured in one"
+    echo "client process from each CreateToken response to the event's arrival at each watcher (signed: an event can"
+    echo "arrive first); catch-up fills a second organization's feed (floor 0) with $TOKENS CREATED events."
+  fi
 } > "$OUT"
 cat "$OUT"
