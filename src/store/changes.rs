@@ -1,16 +1,15 @@
 //! The change log's SQL, shared by both backends like `sql_store!`: append
 //! a write's events inside its transaction, read them back after a version.
 //!
-//! Ordering: a write's events are numbered by bumping the organization's
-//! counter row in `org_versions`, whose row lock is held until the commit,
-//! so a second writer of the same organization gets the next versions only
-//! after the first has committed: one organization's versions become
-//! visible in order, and a reader that sees version n sees every version
-//! below it. SQLite numbers in `append_changes`, the last statements before
-//! COMMIT (every write holds the database's write lock anyway); PostgreSQL
-//! numbers in a deferred trigger at COMMIT itself (migration 0004), so the
-//! lock is never held across a client round trip. docs/change-feed.md
-//! compares this with reading up to a snapshot watermark.
+//! Ordering: `append` bumps the organization's counter row in
+//! `org_versions` (an upsert that returns the new last version) and must be
+//! the last statement of the writing transaction before COMMIT. The row
+//! lock it takes is held until the commit, so a second writer of the same
+//! organization gets the next versions only after the first has committed:
+//! one organization's versions become visible in order, and a reader that
+//! sees version n sees every version below it. (On SQLite every write holds
+//! the database's write lock anyway.) docs/change-feed.md compares this
+//! with reading up to a snapshot watermark.
 
 use crate::domain::change::{Change, ChangeKind, ChangePage, ResourceKind, Version};
 use crate::domain::ids::OrgId;
@@ -85,28 +84,6 @@ pub fn change<T: Recorded>(
 /// A stored event as read back, before its JSON is decoded.
 pub type StoredChange = (i64, String, String, Option<String>, Option<String>, i64);
 
-/// An INSERT of `rows` events whose versions are placeholders
-/// (`-nextval`, in row order) for PostgreSQL's commit-time numbering.
-pub fn placeholder_insert(rows: usize) -> String {
-    let per_row = CHANGE_COUNT - 1;
-    let values: Vec<String> = (0..rows)
-        .map(|r| {
-            let p = |i: usize| format!("${}", r * per_row + i + 1);
-            format!(
-                "({}, -nextval('change_placeholders'), {}, {}, {}, {}, {}, {})",
-                p(0),
-                p(1),
-                p(2),
-                p(3),
-                p(4),
-                p(5),
-                p(6)
-            )
-        })
-        .collect();
-    format!("INSERT INTO changes ({CHANGE_COLUMNS}) VALUES {}", values.join(", "))
-}
-
 /// The stored changes' time column for `at`.
 pub fn micros(at: Timestamp) -> i64 {
     at.micros()
@@ -156,13 +133,9 @@ where
 macro_rules! change_log {
     ($store:ty, $db:ty) => {
         impl $store {
-            /// Appends `records` for `org_id`, the last statements before
-            /// the transaction commits (see the module's ordering note).
-            /// SQLite numbers them here, under the database's write lock;
-            /// PostgreSQL inserts placeholders that a deferred trigger
-            /// numbers at COMMIT (migration 0004), so the organization's
-            /// row lock is never held across a round trip. Returns how
-            /// many events were appended.
+            /// Appends `records` for `org_id` with the next versions; the
+            /// last statement before the transaction commits (see the
+            /// module's ordering note). Returns the last version written.
             async fn append_changes(
                 conn: &mut <$db as sqlx::Database>::Connection,
                 org_id: &$crate::domain::ids::OrgId,
@@ -174,34 +147,24 @@ macro_rules! change_log {
                     return Ok(0);
                 }
                 let n = records.len() as i64;
-                let mut version = if Self::VERSIONS_AT_COMMIT {
-                    0
-                } else {
-                    let last: i64 = sqlx::query_scalar(
-                        "INSERT INTO org_versions (org_id, version) VALUES ($1, $2) \
-                         ON CONFLICT (org_id) DO UPDATE SET version = org_versions.version + excluded.version \
-                         RETURNING version",
-                    )
-                    .bind(org_id)
-                    .bind(n)
-                    .fetch_one(&mut *conn)
-                    .await?;
-                    last - n
-                };
+                let last: i64 = sqlx::query_scalar(
+                    "INSERT INTO org_versions (org_id, version) VALUES ($1, $2) \
+                     ON CONFLICT (org_id) DO UPDATE SET version = org_versions.version + excluded.version \
+                     RETURNING version",
+                )
+                .bind(org_id)
+                .bind(n)
+                .fetch_one(&mut *conn)
+                .await?;
+                let mut version = last - n;
                 for chunk in records.chunks(CHANGE_CHUNK) {
-                    let sql = if Self::VERSIONS_AT_COMMIT {
-                        $crate::store::changes::placeholder_insert(chunk.len())
-                    } else {
-                        $crate::store::sql::insert("changes", CHANGE_COLUMNS, chunk.len(), CHANGE_COUNT)
-                    };
+                    let sql = $crate::store::sql::insert("changes", CHANGE_COLUMNS, chunk.len(), CHANGE_COUNT);
                     let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
                     for r in chunk {
-                        q = q.bind(org_id);
-                        if !Self::VERSIONS_AT_COMMIT {
-                            version += 1;
-                            q = q.bind(version);
-                        }
+                        version += 1;
                         q = q
+                            .bind(org_id)
+                            .bind(version)
                             .bind(r.resource.as_str())
                             .bind(r.kind.as_str())
                             .bind(r.id.as_str())
@@ -211,7 +174,7 @@ macro_rules! change_log {
                     }
                     q.execute(&mut *conn).await?;
                 }
-                Ok(n)
+                Ok(last)
             }
 
             /// Appends `records` (see `append_changes`), commits, and wakes

@@ -63,8 +63,8 @@ pub const POSTGRES: &[Embedded] = &[
     ),
     (
         4,
-        "change numbering",
-        include_str!("../../migrations/postgres/0004_change_numbering.sql"),
+        "change notify",
+        include_str!("../../migrations/postgres/0004_change_notify.sql"),
     ),
     (
         5,

@@ -102,10 +102,6 @@ impl PgStore {
         });
     }
 
-    /// Change versions are assigned at COMMIT by a deferred trigger (see
-    /// `changes.rs`).
-    const VERSIONS_AT_COMMIT: bool = true;
-
     async fn begin_write(&self) -> Result<Transaction<'static, Postgres>> {
         Ok(self.pool.begin().await?)
     }

@@ -108,9 +108,6 @@ impl SqliteStore {
     /// One process per SQLite file: commits wake watchers directly.
     fn listen_for_changes(&self) {}
 
-    /// Change versions are assigned by `append_changes` (see `changes.rs`).
-    const VERSIONS_AT_COMMIT: bool = false;
-
     async fn begin_write(&self) -> Result<Transaction<'static, Sqlite>> {
         Ok(self.pool.begin_with("BEGIN IMMEDIATE").await?)
     }
