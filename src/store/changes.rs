@@ -84,6 +84,37 @@ pub fn change<T: Recorded>(
 /// A stored event as read back, before its JSON is decoded.
 pub type StoredChange = (i64, String, String, Option<String>, Option<String>, i64);
 
+/// PostgreSQL's append in one statement: bump the organization's counter
+/// by `rows` and insert the events numbered below the new value
+/// (parameters: org, rows, then per event its ordinal from 1 and the
+/// event's columns).
+pub fn counted_insert(rows: usize) -> String {
+    let values: Vec<String> = (0..rows)
+        .map(|r| {
+            let p = |i: usize| r * 7 + i + 3;
+            format!(
+                "(${}::bigint, ${}::text, ${}::text, ${}::text, ${}::text, ${}::text, ${}::bigint)",
+                p(0),
+                p(1),
+                p(2),
+                p(3),
+                p(4),
+                p(5),
+                p(6)
+            )
+        })
+        .collect();
+    format!(
+        "WITH v AS (INSERT INTO org_versions (org_id, version) VALUES ($1, $2) \
+         ON CONFLICT (org_id) DO UPDATE SET version = org_versions.version + excluded.version \
+         RETURNING version) \
+         INSERT INTO changes ({CHANGE_COLUMNS}) \
+         SELECT $1, v.version - $2 + e.k, e.resource, e.kind, e.resource_id, e.before, e.after, e.changed_at \
+         FROM v, (VALUES {}) AS e (k, resource, kind, resource_id, before, after, changed_at)",
+        values.join(", ")
+    )
+}
+
 /// The stored changes' time column for `at`.
 pub fn micros(at: Timestamp) -> i64 {
     at.micros()
@@ -147,6 +178,25 @@ macro_rules! change_log {
                     return Ok(0);
                 }
                 let n = records.len() as i64;
+                if Self::ONE_STATEMENT_APPEND && records.len() <= CHANGE_CHUNK {
+                    // The counter upsert and the event insert in one
+                    // statement: the row lock is held for this statement
+                    // and the COMMIT, not across another round trip.
+                    let sql = $crate::store::changes::counted_insert(records.len());
+                    let mut q = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(org_id).bind(n);
+                    for (k, r) in records.iter().enumerate() {
+                        q = q
+                            .bind(k as i64 + 1)
+                            .bind(r.resource.as_str())
+                            .bind(r.kind.as_str())
+                            .bind(r.id.as_str())
+                            .bind(r.before.as_deref())
+                            .bind(r.after.as_deref())
+                            .bind($crate::store::changes::micros(at));
+                    }
+                    q.execute(&mut *conn).await?;
+                    return Ok(n);
+                }
                 let last: i64 = sqlx::query_scalar(
                     "INSERT INTO org_versions (org_id, version) VALUES ($1, $2) \
                      ON CONFLICT (org_id) DO UPDATE SET version = org_versions.version + excluded.version \

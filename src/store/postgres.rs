@@ -102,6 +102,10 @@ impl PgStore {
         });
     }
 
+    /// The change log's counter upsert and event insert run as one
+    /// statement (`changes::counted_insert`).
+    const ONE_STATEMENT_APPEND: bool = true;
+
     async fn begin_write(&self) -> Result<Transaction<'static, Postgres>> {
         Ok(self.pool.begin().await?)
     }

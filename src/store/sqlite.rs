@@ -108,6 +108,10 @@ impl SqliteStore {
     /// One process per SQLite file: commits wake watchers directly.
     fn listen_for_changes(&self) {}
 
+    /// SQLite runs no DML in a WITH clause: the change log's counter upsert
+    /// and event insert are two statements.
+    const ONE_STATEMENT_APPEND: bool = false;
+
     async fn begin_write(&self) -> Result<Transaction<'static, Sqlite>> {
         Ok(self.pool.begin_with("BEGIN IMMEDIATE").await?)
     }
