@@ -7,13 +7,12 @@
 //! job keyed by the token, so the same token resumes it after a crash or a
 //! dropped call instead of being refused as stale.
 
-use serde::{Deserialize, Serialize};
-use sha2::{Digest, Sha256};
-
+use super::audit::filter_hash;
 use super::cursor::CursorCodec;
 use super::error::{Error, Result};
 use super::ids::OrgId;
 use super::time::Timestamp;
+use serde::{Deserialize, Serialize};
 
 /// What a bulk run does to each selected token.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -55,11 +54,6 @@ pub struct Confirmation {
     pub as_of: Timestamp,
     /// The job's key: a hash of the token (the token itself is not stored).
     pub job_id: String,
-}
-
-fn filter_hash(canonical_filter: &str) -> String {
-    let d = Sha256::digest(canonical_filter.as_bytes());
-    d[..16].iter().map(|b| format!("{b:02x}")).collect()
 }
 
 /// Seals a dry run's result into a confirmation token.
@@ -104,11 +98,10 @@ pub fn confirm(
             "confirmation token belongs to another request (action, filter or caller changed)",
         ));
     }
-    let d = Sha256::digest(token.as_bytes());
     Ok(Confirmation {
         matched: p.n,
         as_of: Timestamp::from_micros(p.t),
-        job_id: d[..16].iter().map(|b| format!("{b:02x}")).collect(),
+        job_id: filter_hash(token),
     })
 }
 
