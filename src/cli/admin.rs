@@ -69,6 +69,15 @@ pub async fn run(
     cmd: &AdminCommand,
 ) -> anyhow::Result<()> {
     let registry = super::open(database_url, opts).await?;
+    let result = command(&registry, cmd).await;
+    // Writes' change notifications go out after their commits: send them
+    // before the process ends, so remote watchers wake now.
+    registry.store().settle().await;
+    result
+}
+
+/// One admin command on an opened registry.
+async fn command(registry: &crate::service::Registry, cmd: &AdminCommand) -> anyhow::Result<()> {
     match cmd {
         AdminCommand::CreateOrg { name } => {
             let org = registry.create_org(name).await?;
@@ -158,8 +167,8 @@ pub async fn run(
             }));
             print_table(&rows);
         }
-        AdminCommand::RevokeTokens(args) => super::incident::revoke_tokens(&registry, args).await?,
-        AdminCommand::Audit(args) => super::incident::audit(&registry, args).await?,
+        AdminCommand::RevokeTokens(args) => super::incident::revoke_tokens(registry, args).await?,
+        AdminCommand::Audit(args) => super::incident::audit(registry, args).await?,
         AdminCommand::RevokeKey { org, id } => {
             let org = registry.find_org(org).await?;
             registry

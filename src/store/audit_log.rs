@@ -57,6 +57,27 @@ pub fn decode(r: AuditRow) -> Result<AuditEvent> {
 macro_rules! audit_log {
     ($store:ty, $db:ty) => {
         impl $store {
+            /// Binds `e`'s [`AUDIT_COLUMNS`](crate::store::audit_log::AUDIT_COLUMNS) in order.
+            fn bind_audit<'q>(
+                q: sqlx::query::Query<'q, $db, <$db as sqlx::Database>::Arguments>,
+                e: &'q $crate::domain::audit::AuditEvent,
+            ) -> sqlx::query::Query<'q, $db, <$db as sqlx::Database>::Arguments> {
+                q.bind(&e.org_id)
+                    .bind(e.id.as_str())
+                    .bind(e.at.micros())
+                    .bind(&e.key_id)
+                    .bind(e.user_id.as_deref())
+                    .bind(e.kind.as_str())
+                    .bind(e.method.as_str())
+                    .bind(e.dialect.as_str())
+                    .bind(e.filter_hash.as_str())
+                    .bind(i64::try_from(e.rows).unwrap_or(i64::MAX))
+                    .bind(e.outcome.as_str())
+                    .bind(e.http_status.map(i32::from))
+                    .bind(e.request_id.as_str())
+                    .bind(e.trace_id.as_str())
+            }
+
             /// Inserts `events` with `conn` (in chunks of `AUDIT_CHUNK` rows).
             async fn audit_insert(
                 conn: &mut <$db as sqlx::Database>::Connection,
@@ -72,21 +93,7 @@ macro_rules! audit_log {
                     );
                     let mut q = sqlx::query(AssertSqlSafe(sql));
                     for e in chunk {
-                        q = q
-                            .bind(&e.org_id)
-                            .bind(e.id.as_str())
-                            .bind(e.at.micros())
-                            .bind(&e.key_id)
-                            .bind(e.user_id.as_deref())
-                            .bind(e.kind.as_str())
-                            .bind(e.method.as_str())
-                            .bind(e.dialect.as_str())
-                            .bind(e.filter_hash.as_str())
-                            .bind(i64::try_from(e.rows).unwrap_or(i64::MAX))
-                            .bind(e.outcome.as_str())
-                            .bind(e.http_status.map(i32::from))
-                            .bind(e.request_id.as_str())
-                            .bind(e.trace_id.as_str());
+                        q = Self::bind_audit(q, e);
                     }
                     q.execute(&mut *conn).await?;
                 }

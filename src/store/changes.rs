@@ -17,6 +17,7 @@ use crate::domain::model::{Client, Token};
 use crate::domain::{Error, Result, Timestamp};
 
 use super::rows::{ClientRow, TokenRow};
+use super::sql::Engine;
 
 /// Columns of `changes`, in insert order.
 pub const CHANGE_COLUMNS: &str =
@@ -84,35 +85,70 @@ pub fn change<T: Recorded>(
 /// A stored event as read back, before its JSON is decoded.
 pub type StoredChange = (i64, String, String, Option<String>, Option<String>, i64);
 
-/// PostgreSQL's append in one statement: bump the organization's counter
-/// by `rows` and insert the events numbered below the new value
-/// (parameters: org, rows, then per event its ordinal from 1 and the
-/// event's columns).
-pub fn counted_insert(rows: usize) -> String {
+/// Events appended with their write's audit event in one statement (one
+/// round trip; larger appends take the chunked path).
+pub const ONE_STATEMENT_EVENTS: usize = 32;
+/// Parameters per event in [`one_statement_append`].
+const EVENT_PARAMS: usize = 7;
+
+/// The append as one statement, and on SQLite one round trip to its
+/// connection's thread: bump the organization's counter by `rows`, insert
+/// the events numbered below the new value, and, with `audit`, the call's
+/// audit event. Parameters: org, rows, then per event its ordinal from 1
+/// and the event's columns, then the audit event's
+/// ([`super::audit_log::AUDIT_COLUMNS`]). PostgreSQL runs the inserts as
+/// data-modifying WITH clauses; SQLite, which has none, as three statements
+/// of one query string (sqlx numbers `$n` across them).
+pub fn one_statement_append(engine: Engine, rows: usize, audit: bool) -> String {
+    use super::audit_log::{AUDIT_COLUMNS, AUDIT_COUNT};
+    let pg = engine == Engine::Postgres;
+    let casts = [
+        "::bigint", "::text", "::text", "::text", "::text", "::text", "::bigint",
+    ];
     let values: Vec<String> = (0..rows)
         .map(|r| {
-            let p = |i: usize| r * 7 + i + 3;
-            format!(
-                "(${}::bigint, ${}::text, ${}::text, ${}::text, ${}::text, ${}::text, ${}::bigint)",
-                p(0),
-                p(1),
-                p(2),
-                p(3),
-                p(4),
-                p(5),
-                p(6)
-            )
+            let cells: Vec<String> = (0..EVENT_PARAMS)
+                .map(|i| {
+                    let cast = if pg { casts[i] } else { "" };
+                    format!("${}{cast}", r * EVENT_PARAMS + i + 3)
+                })
+                .collect();
+            format!("({})", cells.join(", "))
         })
         .collect();
-    format!(
-        "WITH v AS (INSERT INTO org_versions (org_id, version) VALUES ($1, $2) \
-         ON CONFLICT (org_id) DO UPDATE SET version = org_versions.version + excluded.version \
-         RETURNING version) \
-         INSERT INTO changes ({CHANGE_COLUMNS}) \
-         SELECT $1, v.version - $2 + e.k, e.resource, e.kind, e.resource_id, e.before, e.after, e.changed_at \
-         FROM v, (VALUES {}) AS e (k, resource, kind, resource_id, before, after, changed_at)",
-        values.join(", ")
-    )
+    let values = values.join(", ");
+    let audit_values = audit.then(|| {
+        let first = rows * EVENT_PARAMS + 3;
+        let cells: Vec<String> = (first..first + AUDIT_COUNT)
+            .map(|n| format!("${n}"))
+            .collect();
+        format!(
+            "INSERT INTO audit_events ({AUDIT_COLUMNS}) VALUES ({})",
+            cells.join(", ")
+        )
+    });
+    let bump = "INSERT INTO org_versions (org_id, version) VALUES ($1, $2) \
+         ON CONFLICT (org_id) DO UPDATE SET version = org_versions.version + excluded.version";
+    if pg {
+        let audit = audit_values
+            .map(|a| format!("a AS ({a}), "))
+            .unwrap_or_default();
+        format!(
+            "WITH {audit}v AS ({bump} RETURNING version) \
+             INSERT INTO changes ({CHANGE_COLUMNS}) \
+             SELECT $1, v.version - $2 + e.k, e.resource, e.kind, e.resource_id, e.before, e.after, e.changed_at \
+             FROM v, (VALUES {values}) AS e (k, resource, kind, resource_id, before, after, changed_at)"
+        )
+    } else {
+        let audit = audit_values.map(|a| format!("{a}; ")).unwrap_or_default();
+        format!(
+            "{audit}{bump}; \
+             INSERT INTO changes ({CHANGE_COLUMNS}) \
+             SELECT $1, (SELECT version FROM org_versions WHERE org_id = $1) - $2 + e.column1, \
+             e.column2, e.column3, e.column4, e.column5, e.column6, e.column7 \
+             FROM (VALUES {values}) AS e"
+        )
+    }
 }
 
 /// The stored changes' time column for `at`.
@@ -164,25 +200,23 @@ where
 macro_rules! change_log {
     ($store:ty, $db:ty) => {
         impl $store {
-            /// Appends `records` for `org_id` with the next versions; the
-            /// last statement before the transaction commits (see the
-            /// module's ordering note). Returns the last version written.
+            /// Appends `records` for `org_id` with the next versions, and
+            /// the call's `audit` event; the last statement before the
+            /// transaction commits (see the module's ordering note).
+            /// Returns the number of events written.
             async fn append_changes(
                 conn: &mut <$db as sqlx::Database>::Connection,
                 org_id: &$crate::domain::ids::OrgId,
                 records: &[$crate::store::changes::ChangeRecord],
+                audit: Option<&$crate::domain::audit::AuditEvent>,
             ) -> $crate::domain::Result<i64> {
                 let at = $crate::domain::Timestamp::now();
                 use $crate::store::changes::{CHANGE_CHUNK, CHANGE_COLUMNS, CHANGE_COUNT};
-                if records.is_empty() {
-                    return Ok(0);
-                }
                 let n = records.len() as i64;
-                if Self::ONE_STATEMENT_APPEND && records.len() <= CHANGE_CHUNK {
-                    // The counter upsert and the event insert in one
-                    // statement: the row lock is held for this statement
-                    // and the COMMIT, not across another round trip.
-                    let sql = $crate::store::changes::counted_insert(records.len());
+                if !records.is_empty() && records.len() <= $crate::store::changes::ONE_STATEMENT_EVENTS {
+                    // One statement, one round trip: the counter's row lock
+                    // is held for it and the COMMIT only.
+                    let sql = $crate::store::changes::one_statement_append(Self::ENGINE, records.len(), audit.is_some());
                     let mut q = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(org_id).bind(n);
                     for (k, r) in records.iter().enumerate() {
                         q = q
@@ -194,8 +228,17 @@ macro_rules! change_log {
                             .bind(r.after.as_deref())
                             .bind($crate::store::changes::micros(at));
                     }
+                    if let Some(e) = audit {
+                        q = Self::bind_audit(q, e);
+                    }
                     q.execute(&mut *conn).await?;
                     return Ok(n);
+                }
+                if let Some(e) = audit {
+                    Self::audit_insert(&mut *conn, std::slice::from_ref(e)).await?;
+                }
+                if records.is_empty() {
+                    return Ok(0);
                 }
                 let last: i64 = sqlx::query_scalar(
                     "INSERT INTO org_versions (org_id, version) VALUES ($1, $2) \
@@ -224,28 +267,25 @@ macro_rules! change_log {
                     }
                     q.execute(&mut *conn).await?;
                 }
-                Ok(last)
+                Ok(n)
             }
 
-            /// Appends `records` (see `append_changes`), commits, and wakes
-            /// this process's watchers of the organization (other replicas
-            /// learn of it through the database: see `postgres.rs`).
+            /// Appends `records` and the call's audit event (one per call:
+            /// a later write of the same call adds none; see
+            /// `append_changes`), commits, and wakes the organization's
+            /// watchers (`announce`: this process's at once, other
+            /// replicas' through PostgreSQL's NOTIFY).
             async fn commit_changes(
                 &self,
                 mut tx: sqlx::Transaction<'static, $db>,
                 org_id: &$crate::domain::ids::OrgId,
                 records: &[$crate::store::changes::ChangeRecord],
             ) -> $crate::domain::Result<()> {
-                // The call's audit event, in the write's transaction (one
-                // per call: a later write of the same call adds none).
-                if let Some(event) = $crate::audit::current().and_then(|c| c.write_event(records.len() as u64)) {
-                    Self::audit_insert(&mut tx, std::slice::from_ref(&event)).await?;
-                }
-                let last = Self::append_changes(&mut tx, org_id, records).await?;
+                let audit = $crate::audit::current().and_then(|c| c.write_event(records.len() as u64));
+                let written = Self::append_changes(&mut tx, org_id, records, audit.as_ref()).await?;
                 tx.commit().await?;
-                if last > 0 {
-                    // No receiver (no watch yet) is not an error.
-                    let _ = self.signals.send($crate::domain::change::FeedMoved(Some(org_id.clone())));
+                if written > 0 {
+                    self.announce(org_id);
                 }
                 Ok(())
             }

@@ -81,6 +81,11 @@ pub const POSTGRES: &[Embedded] = &[
         "audit events",
         include_str!("../../migrations/postgres/0007_audit_events.sql"),
     ),
+    (
+        8,
+        "change notify after commit",
+        include_str!("../../migrations/postgres/0008_change_notify_after_commit.sql"),
+    ),
 ];
 
 /// A migrator over `embedded`, as `sqlx::migrate!` would build it.

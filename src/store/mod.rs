@@ -23,6 +23,7 @@ mod ids;
 mod json_column;
 mod migrations;
 mod pg_listen;
+mod pg_notify;
 mod postgres;
 mod rows;
 pub mod sql;
@@ -218,6 +219,10 @@ pub trait Store: Send + Sync + 'static {
     /// commits a change and, on PostgreSQL, when any replica does (LISTEN).
     /// Watchers wait on it instead of polling.
     fn subscribe_changes(&self) -> tokio::sync::broadcast::Receiver<FeedMoved>;
+    /// Waits (briefly) until this process's commits have been announced to
+    /// other replicas: PostgreSQL notifies after the commit (`pg_notify.rs`),
+    /// so a one-shot command calls this before it exits.
+    async fn settle(&self) {}
     /// Retention of the change log: raises the organization's floor past
     /// every change committed before `older_than` and every change but the
     /// newest `keep`, deleting up to `limit` dropped changes (one short

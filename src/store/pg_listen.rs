@@ -1,6 +1,6 @@
 //! Change-feed push across replicas on PostgreSQL: one LISTEN connection
-//! per process on `oauth_registry_changes`, which the `org_versions`
-//! trigger notifies at every commit that moves a version (migration 0004).
+//! per process on `oauth_registry_changes`, which every replica notifies
+//! after its commits that move a version (`pg_notify.rs`).
 //! Each notification becomes a [`FeedMoved`] hint for this process's
 //! watchers. When the connection drops, notifications sent meanwhile are
 //! lost, so every (re)connection hints "any organization" and watchers
@@ -16,7 +16,7 @@ use tokio::sync::broadcast::Sender;
 use crate::domain::change::FeedMoved;
 use crate::domain::ids::OrgId;
 
-/// The channel the trigger notifies.
+/// The channel `pg_notify.rs` notifies.
 pub const CHANNEL: &str = "oauth_registry_changes";
 /// Pause before reconnecting after a failure, doubling up to `MAX_RETRY`
 /// while the database stays away (one warning per attempt, not a flood).
@@ -53,7 +53,7 @@ async fn relay(listener: &mut PgListener, signals: &Sender<FeedMoved>) {
     loop {
         match listener.try_recv().await {
             Ok(Some(n)) => {
-                // Written by our trigger from `org_versions.org_id`.
+                // An organization id sent by `pg_notify.rs` (empty: any).
                 let payload = n.payload();
                 let org = (!payload.is_empty() && payload.len() <= 64)
                     .then(|| OrgId::from_trusted(payload.to_owned()));

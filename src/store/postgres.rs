@@ -22,6 +22,8 @@ pub struct PgStore {
     signals: tokio::sync::broadcast::Sender<crate::domain::change::FeedMoved>,
     /// Set once the LISTEN task runs (started by the first watch).
     listening: std::sync::Arc<std::sync::OnceLock<()>>,
+    /// Sends the NOTIFYs that wake other replicas' watchers after commits.
+    announcer: super::pg_notify::Announcer,
 }
 
 impl PgStore {
@@ -42,6 +44,7 @@ impl PgStore {
             pool,
             signals: tokio::sync::broadcast::Sender::new(super::changes::SIGNALS),
             listening: Default::default(),
+            announcer: Default::default(),
         })
     }
 
@@ -102,9 +105,22 @@ impl PgStore {
         });
     }
 
-    /// The change log's counter upsert and event insert run as one
-    /// statement (`changes::counted_insert`).
-    const ONE_STATEMENT_APPEND: bool = true;
+    /// Wakes this process's watchers of `org_id` at once and queues the
+    /// NOTIFY for other replicas' (sent after the commit: `pg_notify.rs`).
+    fn announce(&self, org_id: &crate::domain::ids::OrgId) {
+        let _ = self
+            .signals
+            .send(crate::domain::change::FeedMoved(Some(org_id.clone())));
+        self.announcer.announce(&self.pool, org_id);
+    }
+
+    /// Waits until the queued NOTIFYs are sent (at most two seconds).
+    async fn settle_announcements(&self) {
+        self.announcer.flush().await
+    }
+
+    /// Which SQL the change log's one-statement append is written in.
+    const ENGINE: super::sql::Engine = super::sql::Engine::Postgres;
 
     async fn begin_write(&self) -> Result<Transaction<'static, Postgres>> {
         Ok(self.pool.begin().await?)

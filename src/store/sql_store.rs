@@ -380,6 +380,10 @@ macro_rules! sql_store {
                 self.signals.subscribe()
             }
 
+            async fn settle(&self) {
+                self.settle_announcements().await
+            }
+
             async fn trim_changes(&self, org_id: &OrgId, older_than: Timestamp, keep: u64, limit: u32) -> Result<u64> {
                 let by_time = self.version_before(org_id, older_than).await?;
                 let head = self.read_version(org_id).await?.0;

@@ -108,9 +108,19 @@ impl SqliteStore {
     /// One process per SQLite file: commits wake watchers directly.
     fn listen_for_changes(&self) {}
 
-    /// SQLite runs no DML in a WITH clause: the change log's counter upsert
-    /// and event insert are two statements.
-    const ONE_STATEMENT_APPEND: bool = false;
+    /// Nothing leaves the process: nothing to wait for.
+    async fn settle_announcements(&self) {}
+
+    /// Wakes this process's watchers of `org_id` (no receiver, i.e. no
+    /// watch yet, is not an error).
+    fn announce(&self, org_id: &crate::domain::ids::OrgId) {
+        let _ = self
+            .signals
+            .send(crate::domain::change::FeedMoved(Some(org_id.clone())));
+    }
+
+    /// Which SQL the change log's one-statement append is written in.
+    const ENGINE: super::sql::Engine = super::sql::Engine::Sqlite;
 
     async fn begin_write(&self) -> Result<Transaction<'static, Sqlite>> {
         Ok(self.pool.begin_with("BEGIN IMMEDIATE").await?)

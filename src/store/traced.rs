@@ -68,6 +68,10 @@ macro_rules! traced {
                 self.inner.subscribe_changes()
             }
 
+            async fn settle(&self) {
+                self.inner.settle().await
+            }
+
             /// Not traced: the health probe pings every second, and a root
             /// span each time would flood the trace backend.
             async fn ping(&self) -> Result<()> {
