@@ -43,6 +43,7 @@ use crate::domain::audit::{AuditEvent, AuditQuery};
 use crate::domain::auth::ApiKey;
 use crate::domain::bulk::{BulkJob, BulkSelection};
 use crate::domain::change::{ChangePage, FeedMoved, Version};
+use crate::domain::freshness::StatusWindow;
 use crate::domain::ids::{ClientId, KeyId, OrgId, TokenId};
 use crate::domain::model::{Client, Org, Token};
 use crate::domain::patch::{ClientPatch, TokenPatch};
@@ -215,6 +216,10 @@ pub trait Store: Send + Sync + 'static {
     /// committed and visible, every later one will have a higher version.
     /// Read before a listing, it is a version a watch can start from.
     async fn read_version(&self, org_id: &OrgId) -> Result<Version>;
+    /// The organization's status window around `at` (see
+    /// [`StatusWindow`]): with the version read before it, what lets an
+    /// answer that depends on the clock be reused without a recount.
+    async fn status_window(&self, org_id: &OrgId, at: Timestamp) -> Result<StatusWindow>;
     /// Hints that an organization's feed moved: sent after this process
     /// commits a change and, on PostgreSQL, when any replica does (LISTEN).
     /// Watchers wait on it instead of polling.

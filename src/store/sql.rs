@@ -9,6 +9,7 @@ use std::fmt::Write;
 
 mod status;
 
+pub use status::STATUS_WINDOW;
 use status::{Slice, status_clause};
 
 use crate::domain::Timestamp;

@@ -375,6 +375,13 @@ macro_rules! sql_store {
                 Ok(Version(Self::feed_position(&mut conn, org_id).await?.0))
             }
 
+            async fn status_window(&self, org_id: &OrgId, at: Timestamp) -> Result<$crate::domain::freshness::StatusWindow> {
+                let t = |us: Option<i64>| us.map(Timestamp::from_micros);
+                let (a, b, c, d): (Option<i64>, Option<i64>, Option<i64>, Option<i64>) =
+                    sqlx::query_as(sqlgen::STATUS_WINDOW).bind(org_id).bind(at.micros()).fetch_one(&self.pool).await?;
+                Ok($crate::domain::freshness::StatusWindow::around(t(a), t(b), t(c), t(d)))
+            }
+
             fn subscribe_changes(&self) -> tokio::sync::broadcast::Receiver<$crate::domain::change::FeedMoved> {
                 self.listen_for_changes();
                 self.signals.subscribe()

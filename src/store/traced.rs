@@ -12,6 +12,7 @@ use crate::domain::audit::{AuditEvent, AuditQuery};
 use crate::domain::auth::ApiKey;
 use crate::domain::bulk::{BulkJob, BulkSelection};
 use crate::domain::change::{ChangePage, FeedMoved, Version};
+use crate::domain::freshness::StatusWindow;
 use crate::domain::ids::{ClientId, KeyId, OrgId, TokenId};
 use crate::domain::model::{Client, Org, Token};
 use crate::domain::patch::{ClientPatch, TokenPatch};
@@ -127,6 +128,7 @@ traced! {
     fn start_bulk_job(&self, s: &BulkSelection, id: &str, matched: u64, acted_at: Timestamp) -> Result<BulkJob>;
     fn bulk_batch(&self, s: &BulkSelection, id: &str, acted_at: Timestamp, limit: u32) -> Result<Option<u64>>;
     fn read_version(&self, org_id: &OrgId) -> Result<Version>;
+    fn status_window(&self, org_id: &OrgId, at: Timestamp) -> Result<StatusWindow>;
     fn trim_changes(&self, org_id: &OrgId, older_than: Timestamp, keep: u64, limit: u32) -> Result<u64>;
     fn token_changes(&self, org_id: &OrgId, after: Version, limit: u32) -> Result<ChangePage<Token>>;
     fn client_changes(&self, org_id: &OrgId, after: Version, limit: u32) -> Result<ChangePage<Client>>;
