@@ -9,11 +9,13 @@
 mod admin;
 mod audit_log;
 mod bulk_ops;
+mod freshness;
 mod incident;
 mod listing;
 mod rate_limit;
 mod resources;
 mod retention;
+mod totals;
 mod watch;
 
 use std::sync::Arc;
@@ -21,6 +23,7 @@ use std::sync::Arc;
 pub use admin::CreatedKey;
 pub use audit_log::AuditPage;
 pub use bulk_ops::{BulkOutcome, BulkRequest};
+pub use freshness::Validator;
 pub use listing::ListRequest;
 pub use resources::{NewClient, NewToken};
 pub use watch::{DEFAULT_BOOKMARK_EVERY, WatchEvent, WatchRequest, WatchStart};
@@ -63,6 +66,10 @@ pub struct Registry {
     bookmark_every: std::time::Duration,
     /// Where audit events of reads, streams and failed calls go.
     audit: crate::audit::AuditSink,
+    /// Counts already taken, by version (`totals`).
+    totals: totals::Totals,
+    /// Each organization's latest status window (`freshness`).
+    windows: freshness::Windows,
 }
 
 impl Registry {
@@ -85,6 +92,8 @@ impl Registry {
             health: Arc::default(),
             bookmark_every: DEFAULT_BOOKMARK_EVERY,
             audit,
+            totals: totals::totals(),
+            windows: freshness::windows(),
         })
     }
 

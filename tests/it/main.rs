@@ -51,6 +51,7 @@ mod streaming;
 mod tenancy;
 mod tenancy_properties;
 mod time_filters;
+mod totals;
 mod update_rules;
 mod watch;
 mod watch_access;
