@@ -7,7 +7,25 @@
 //! with no write at all, so an answer that shows or filters by status also
 //! needs the instant to stay inside one [`StatusWindow`].
 
+use super::change::Version;
+use super::error::Error;
 use super::time::Timestamp;
+
+/// The message of a write refused because the organization is no longer
+/// at the version it was made conditional on ([`stale`]).
+const STALE: &str = "the organization changed since the version this write was made conditional on";
+
+/// The error of a conditional write whose organization moved past
+/// `expected`: FAILED_PRECONDITION, told apart from other failed
+/// preconditions by [`is_stale`].
+pub fn stale(expected: Version) -> Error {
+    Error::FailedPrecondition(format!("{STALE} ({})", expected.0))
+}
+
+/// Whether `e` is a [`stale`] refusal.
+pub fn is_stale(e: &Error) -> bool {
+    matches!(e, Error::FailedPrecondition(m) if m.starts_with(STALE))
+}
 
 /// The instants around a reference instant during which no token of an
 /// organization changes status by time alone: from the latest `expires_at`

@@ -12,8 +12,13 @@
 //! validators unforgeable and binds them to one request and caller;
 //! carrying the version lets a precondition (`If-Match`) ask only "was
 //! anything written since", not "did a token expire since".
+//!
+//! A precondition holds for the whole write: [`Registry::expecting`] makes
+//! every token or client write of one call conditional on the version,
+//! checked inside the write's transaction under the organization's lock.
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use quick_cache::sync::Cache;
 use subtle::ConstantTimeEq;
@@ -36,6 +41,32 @@ pub(super) type Windows = Arc<Cache<OrgId, (Version, StatusWindow)>>;
 
 pub(super) fn windows() -> Windows {
     Arc::new(Cache::new(WINDOWS))
+}
+
+tokio::task_local! {
+    /// The precondition of the current call's writes ([`Registry::expecting`]).
+    static EXPECTED: Arc<Expected>;
+}
+
+struct Expected {
+    version: Version,
+    /// Set when a write was refused because the version moved.
+    refused: AtomicBool,
+}
+
+/// The version the current call's writes are conditional on, if any.
+pub(super) fn expected() -> Option<Version> {
+    EXPECTED.try_with(|e| e.version).ok()
+}
+
+/// `result`, noting a refusal for a moved version for `expecting`.
+pub(super) fn noted<T>(result: Result<T>) -> Result<T> {
+    if let Err(e) = &result
+        && crate::domain::freshness::is_stale(e)
+    {
+        let _ = EXPECTED.try_with(|x| x.refused.store(true, Ordering::Relaxed));
+    }
+    result
 }
 
 /// A validator of one answer, made before the answer is computed.
@@ -120,6 +151,23 @@ impl Registry {
         let version = Version(v.parse().ok()?);
         let expected = self.validator_text(caller, version, start, request);
         bool::from(expected.as_bytes().ct_eq(text.as_bytes())).then_some(version)
+    }
+
+    /// Runs `call` (one face call) with each token or client write in it
+    /// made only if the caller's organization is still at `version` when
+    /// the write commits (`Store::update_token`'s `expect`); returns its
+    /// output and whether a write was refused because the version moved,
+    /// for the face to answer in its own words (REST: 412). A scope rather
+    /// than a parameter, as the audit record is, so the handlers in
+    /// between (and the gRPC service canonical REST transcodes onto) stay
+    /// as they are.
+    pub async fn expecting<F: Future>(&self, version: Version, call: F) -> (F::Output, bool) {
+        let expected = Arc::new(Expected {
+            version,
+            refused: AtomicBool::new(false),
+        });
+        let output = EXPECTED.scope(expected.clone(), call).await;
+        (output, expected.refused.load(Ordering::Relaxed))
     }
 
     /// The organization's version now, for a precondition: `caller` must

@@ -126,18 +126,24 @@ pub trait Store: Send + Sync + 'static {
     /// The organization's clients among `ids` (any order; unknown ids are
     /// left out), in one query.
     async fn get_clients(&self, org_id: &OrgId, ids: &[ClientId]) -> Result<Vec<Client>>;
+    /// `expect` (on this and the other conditional writes): write only if
+    /// the organization is still at that version when the write's
+    /// transaction takes the organization's lock, else
+    /// `domain::freshness::stale` (nothing written).
     async fn update_client(
         &self,
         org_id: &OrgId,
         id: &ClientId,
         patch: &ClientPatch,
         now: Timestamp,
+        expect: Option<Version>,
     ) -> Result<Option<Client>>;
     async fn delete_client(
         &self,
         org_id: &OrgId,
         id: &ClientId,
         force: bool,
+        expect: Option<Version>,
     ) -> Result<DeleteClientOutcome>;
     async fn list_clients(&self, q: &ClientQuery) -> Result<Vec<Client>>;
     async fn count_clients(&self, org_id: &OrgId, f: &ClientFilter) -> Result<u64>;
@@ -163,6 +169,7 @@ pub trait Store: Send + Sync + 'static {
         id: &TokenId,
         patch: &TokenPatch,
         now: Timestamp,
+        expect: Option<Version>,
     ) -> Result<Option<Token>>;
     /// Sets `revoked_at` unless already set; returns the token as stored.
     async fn revoke_token(
@@ -171,7 +178,12 @@ pub trait Store: Send + Sync + 'static {
         id: &TokenId,
         at: Timestamp,
     ) -> Result<Option<Token>>;
-    async fn delete_token(&self, org_id: &OrgId, id: &TokenId) -> Result<bool>;
+    async fn delete_token(
+        &self,
+        org_id: &OrgId,
+        id: &TokenId,
+        expect: Option<Version>,
+    ) -> Result<bool>;
     /// Ids of every organization, for maintenance jobs that work org by org.
     async fn org_ids(&self) -> Result<Vec<OrgId>>;
     /// Deletes up to `limit` of the organization's tokens that expired or
