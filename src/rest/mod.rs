@@ -13,6 +13,7 @@
 
 mod auth;
 mod canonical;
+mod conditional;
 mod losant;
 mod metrics;
 pub mod openapi;
@@ -95,6 +96,9 @@ pub fn router(registry: Registry) -> Router {
         // A path no dialect owns is answered in the canonical API's words.
         .fallback(route_errors::no_route::<canonical::Fail>)
         .layer(axum::middleware::map_response(retry_after))
+        // For layers of the faces' routers (`conditional`), which are built
+        // before there is a registry to give them as state.
+        .layer(axum::Extension(registry.clone()))
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         // gzip or zstd when the client's Accept-Encoding allows; small
         // bodies (under 32 bytes) and images stay as they are. The fastest

@@ -17,6 +17,7 @@ mod concurrency;
 mod crud;
 mod differential;
 mod error_bounds;
+mod etags;
 mod grpc_web;
 mod health;
 mod list_then_watch;

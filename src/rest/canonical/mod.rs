@@ -2,6 +2,7 @@
 
 mod incident;
 pub(super) mod methods;
+mod preconditions;
 mod transcode;
 mod watch;
 
@@ -36,6 +37,9 @@ pub fn routes() -> OpenApiRouter<Registry> {
             .merge(watch::routes())
             .merge(incident::routes()),
     )
+    .layer(axum::middleware::from_fn(
+        super::conditional::conditional::<Fail>,
+    ))
     .layer(axum::middleware::from_fn(methods::allowed_methods))
 }
 
