@@ -177,6 +177,61 @@ async fn if_match<F: Conditional>(
     }
 }
 
+/// States face `F`'s validators in the OpenAPI document (as JSON): on its
+/// GETs the `If-None-Match` header, the `ETag` of a 200 and the `304`; on
+/// its guarded PATCH and DELETE the `If-Match` header and the `412`, with
+/// the body of the operation's other errors.
+pub(super) fn document<F: Conditional>(doc: &mut serde_json::Value) {
+    use serde_json::{Value, json};
+    let tag = json!({"description": "Weak validator of this answer (the organization's version, the request, the caller)", "schema": {"type": "string"}});
+    // `get`/`get_mut` only: indexing a `Value` mutably inserts `null`.
+    let paths = doc.get_mut("paths").and_then(Value::as_object_mut);
+    for (path, item) in paths.into_iter().flatten() {
+        let Some(resource) = F::resource(path) else {
+            continue;
+        };
+        for (method, op) in item.as_object_mut().into_iter().flatten() {
+            let (header, status, response) = match method.as_str() {
+                "get" => (
+                    "If-None-Match",
+                    "304",
+                    json!({"description": "Not Modified: If-None-Match names the current ETag; no body", "headers": {"ETag": tag}}),
+                ),
+                "patch" | "delete" if resource.write.is_some() => {
+                    let mut failed = json!({"description": "Precondition Failed: If-Match names no current ETag of a GET of this path"});
+                    if let Some(content) = op.pointer("/responses/default/content") {
+                        failed["content"] = content.clone();
+                    }
+                    ("If-Match", "412", failed)
+                }
+                _ => continue,
+            };
+            let Some(op) = op.as_object_mut() else {
+                continue;
+            };
+            if let Some(ok) = op
+                .get_mut("responses")
+                .and_then(|r| r.get_mut("200"))
+                .and_then(Value::as_object_mut)
+                && method == "get"
+            {
+                ok.insert("headers".into(), json!({"ETag": tag}));
+            }
+            if let Some(responses) = op.get_mut("responses").and_then(Value::as_object_mut) {
+                responses.insert(status.into(), response);
+            }
+            let parameter = json!({"name": header, "in": "header", "required": false,
+                "description": "An ETag from a GET of this path (`W/\"…\"`)", "schema": {"type": "string"}});
+            match op.get_mut("parameters").and_then(Value::as_array_mut) {
+                Some(list) => list.push(parameter),
+                None => {
+                    op.insert("parameters".into(), json!([parameter]));
+                }
+            }
+        }
+    }
+}
+
 /// `304 Not Modified`: the validator, no body.
 fn not_modified(etag: HeaderValue) -> Response {
     let mut resp = Response::new(Body::empty());

@@ -68,6 +68,7 @@ pub fn openapi() -> serde_json::Value {
     openapi::finish(&mut doc);
     let mut json = serde_json::to_value(&doc).unwrap_or_default();
     openapi::constrain(&mut json);
+    conditional::document::<canonical::Fail>(&mut json);
     json
 }
 

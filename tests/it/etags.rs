@@ -404,6 +404,45 @@ async fn a_token_expiring_changes_the_etag(backend: Backend) {
     assert_eq!(later.json()["status"], "TOKEN_STATUS_EXPIRED");
 }
 
+/// The document states them: If-None-Match, the ETag and 304 on the GETs,
+/// If-Match and 412 on the guarded writes.
+#[test]
+fn the_openapi_document_states_the_validators() {
+    let doc = oauth_registry::rest::openapi();
+    for path in [
+        "/v1/tokens",
+        "/v1/tokens:count",
+        "/v1/tokens/{id}",
+        "/v1/clients",
+        "/v1/clients/{id}",
+    ] {
+        let get = &doc["paths"][path]["get"];
+        assert!(get["responses"]["304"].is_object(), "{path}");
+        assert!(
+            get["responses"]["200"]["headers"]["ETag"].is_object(),
+            "{path}"
+        );
+        let names: Vec<&Value> = get["parameters"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .map(|p| &p["name"])
+            .collect();
+        assert!(names.contains(&&json!("If-None-Match")), "{path}");
+    }
+    for path in ["/v1/tokens/{id}", "/v1/clients/{id}"] {
+        for method in ["patch", "delete"] {
+            let op = &doc["paths"][path][method];
+            assert!(
+                op["responses"]["412"]["content"].is_object(),
+                "{method} {path}"
+            );
+        }
+    }
+    assert!(doc["paths"]["/v1/tokens"]["post"]["responses"]["412"].is_null());
+    assert!(doc["paths"]["/v1/tokens:watch"]["get"]["responses"]["304"].is_null());
+}
+
 backend_tests!(
     canonical_gets_are_conditional,
     if_match_guards_updates_and_deletes,
