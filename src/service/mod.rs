@@ -10,6 +10,7 @@ mod admin;
 mod audit_log;
 mod bulk_ops;
 mod incident;
+mod key_cache;
 mod listing;
 mod rate_limit;
 mod resources;
@@ -24,6 +25,10 @@ pub use bulk_ops::{BulkOutcome, BulkRequest};
 pub use listing::ListRequest;
 pub use resources::{NewClient, NewToken};
 pub use watch::{DEFAULT_BOOKMARK_EVERY, WatchEvent, WatchRequest, WatchStart};
+
+/// How long a verified API key is trusted without a lookup
+/// (`--key-cache-secs`).
+pub const DEFAULT_KEY_CACHE: std::time::Duration = std::time::Duration::from_secs(5);
 
 use crate::domain::Result;
 use crate::domain::cursor::CursorCodec;
@@ -63,6 +68,8 @@ pub struct Registry {
     bookmark_every: std::time::Duration,
     /// Where audit events of reads, streams and failed calls go.
     audit: crate::audit::AuditSink,
+    /// Recently verified API keys (`key_cache.rs`).
+    keys: Arc<key_cache::KeyCache>,
 }
 
 impl Registry {
@@ -85,6 +92,7 @@ impl Registry {
             health: Arc::default(),
             bookmark_every: DEFAULT_BOOKMARK_EVERY,
             audit,
+            keys: Arc::new(key_cache::KeyCache::new(DEFAULT_KEY_CACHE)),
         })
     }
 
@@ -112,6 +120,13 @@ impl Registry {
     /// have been lost.
     pub fn with_bookmark_every(mut self, every: std::time::Duration) -> Self {
         self.bookmark_every = every.max(std::time::Duration::from_millis(100));
+        self
+    }
+
+    /// Keeps verified API keys for `ttl` (zero: looks every call's key up):
+    /// the longest a key revoked through another replica still works here.
+    pub fn with_key_cache(mut self, ttl: std::time::Duration) -> Self {
+        self.keys = Arc::new(key_cache::KeyCache::new(ttl));
         self
     }
 

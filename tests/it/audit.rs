@@ -256,6 +256,12 @@ async fn every_rpc_and_face_is_audited(backend: Backend) {
         ("read", 2, "OK")
     );
     assert!(!list.filter_hash.is_empty() && !list.request_id.is_empty());
+    // A bulk dry run changes nothing: it is a read.
+    let dry = all
+        .iter()
+        .find(|e| e.method.ends_with("/RevokeTokens"))
+        .expect("dry run event");
+    assert_eq!((dry.kind.as_str(), dry.outcome.as_str()), ("read", "OK"));
     let missing = all
         .iter()
         .find(|e| e.outcome == "NOT_FOUND")

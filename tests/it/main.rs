@@ -19,6 +19,7 @@ mod differential;
 mod error_bounds;
 mod grpc_web;
 mod health;
+mod key_cache;
 mod list_then_watch;
 mod metrics;
 mod openapi;
