@@ -1,5 +1,6 @@
 //! The audit trail, on both backends: every RPC of TokenService and
-//! ClientService and a route of every REST face leaves one event with the
+//! ClientService and a route of every REST face (every REST route:
+//! audit_routes.rs) leaves one event with the
 //! caller, method, dialect, rows and outcome; a write's event is in the
 //! database when the write returns (same transaction); no secret is ever
 //! in the table; reads can be turned off; ListAuditEvents filters, pages
