@@ -9,6 +9,7 @@
 mod common;
 
 mod audit;
+mod audit_routes;
 mod bulk_load;
 mod bulk_revoke;
 mod change_log;
@@ -20,6 +21,7 @@ mod error_bounds;
 mod etags;
 mod grpc_web;
 mod health;
+mod key_cache;
 mod list_then_watch;
 mod metrics;
 mod openapi;
