@@ -55,7 +55,7 @@ pub fn decode(r: AuditRow) -> Result<AuditEvent> {
 }
 
 macro_rules! audit_log {
-    ($store:ty, $db:ty) => {
+    ($store:ty, $db:ty, $engine:expr) => {
         impl $store {
             /// Inserts `events` with `conn` (in chunks of `AUDIT_CHUNK` rows).
             async fn audit_insert(
@@ -64,7 +64,8 @@ macro_rules! audit_log {
             ) -> Result<()> {
                 use $crate::store::audit_log::{AUDIT_CHUNK, AUDIT_COLUMNS, AUDIT_COUNT};
                 for chunk in events.chunks(AUDIT_CHUNK) {
-                    let sql = $crate::store::sql::insert(
+                    let sql = $crate::store::sql::insert_for(
+                        $engine,
                         "audit_events",
                         AUDIT_COLUMNS,
                         chunk.len(),
