@@ -55,7 +55,7 @@ pub fn decode(r: AuditRow) -> Result<AuditEvent> {
 }
 
 macro_rules! audit_log {
-    ($store:ty, $db:ty) => {
+    ($store:ty, $db:ty, $engine:expr) => {
         impl $store {
             /// Binds `e`'s [`AUDIT_COLUMNS`](crate::store::audit_log::AUDIT_COLUMNS) in order.
             fn bind_audit<'q>(
@@ -85,7 +85,8 @@ macro_rules! audit_log {
             ) -> Result<()> {
                 use $crate::store::audit_log::{AUDIT_CHUNK, AUDIT_COLUMNS, AUDIT_COUNT};
                 for chunk in events.chunks(AUDIT_CHUNK) {
-                    let sql = $crate::store::sql::insert(
+                    let sql = $crate::store::sql::insert_for(
+                        $engine,
                         "audit_events",
                         AUDIT_COLUMNS,
                         chunk.len(),

@@ -41,7 +41,7 @@ macro_rules! sql_store {
         changes::change_log!($store, $db);
         $crate::store::writes::recorded_writes!($store, $db);
         $crate::store::bulk_jobs::bulk_jobs!($store, $db, $engine);
-        $crate::store::audit_log::audit_log!($store, $db);
+        $crate::store::audit_log::audit_log!($store, $db, $engine);
 
 
         impl $store {
