@@ -31,6 +31,7 @@ mod rate_limit;
 mod replicas;
 mod request_ids;
 mod rest_canonical;
+mod rest_canonical_bytes;
 mod rest_hostile;
 mod rest_losant;
 mod rest_properties;
