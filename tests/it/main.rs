@@ -9,6 +9,7 @@
 mod common;
 
 mod audit;
+mod batch_lookup;
 mod bulk_load;
 mod bulk_revoke;
 mod change_log;
