@@ -16,6 +16,7 @@ mod change_log;
 mod compression;
 mod concurrency;
 mod crud;
+mod deep_offsets;
 mod differential;
 mod error_bounds;
 mod grpc_web;
