@@ -27,6 +27,7 @@ mod openapi;
 mod openapi_constraints;
 mod overload;
 mod pagination;
+mod planner_statistics;
 mod properties;
 mod query_plans;
 mod rate_limit;
