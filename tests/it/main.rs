@@ -35,6 +35,7 @@ mod replicas;
 mod request_ids;
 mod rest_canonical;
 mod rest_canonical_bytes;
+mod rest_dialect_bytes;
 mod rest_hostile;
 mod rest_losant;
 mod rest_properties;

@@ -13,9 +13,9 @@ use oauth_registry::domain::oauth::{GrantType, RedirectUri};
 use oauth_registry::store::NewTokenRow;
 use reqwest::StatusCode;
 
-const CLIENT: &str = "0190f1d2-0000-7000-8000-00000000c001";
-const FULL: &str = "0190f1d2-0000-7000-8000-00000000a001";
-const BARE: &str = "0190f1d2-0000-7000-8000-00000000a002";
+pub(crate) const CLIENT: &str = "0190f1d2-0000-7000-8000-00000000c001";
+pub(crate) const FULL: &str = "0190f1d2-0000-7000-8000-00000000a001";
+pub(crate) const BARE: &str = "0190f1d2-0000-7000-8000-00000000a002";
 
 fn at(rfc3339: &str) -> Timestamp {
     Timestamp::parse_rfc3339(rfc3339).expect("fixed time")
@@ -28,7 +28,7 @@ fn uri(s: &str) -> RedirectUri {
 /// A client with every field set and fractional creation times (millis and
 /// micros), and two tokens: one with every field, one with none optional
 /// (revoked, expired, no client).
-async fn fixed_rows(app: &TestApp) {
+pub(crate) async fn fixed_rows(app: &TestApp) {
     let store = app.registry.store();
     let client = Client {
         id: ClientId::parse("id", CLIENT).expect("id"),
