@@ -6,12 +6,22 @@
 #   bench/run.sh                         # full run: 1,000,000 tokens, both backends
 #   bench/run.sh --tokens 20000 --duration 2 --backends sqlite --out /tmp/smoke.md   # smoke
 #   bench/run.sh --cases feed --feed-baseline            # only the change-feed cases (bench/feed.sh)
+#   bench/run.sh --cases incident                        # only the incident-response cases (bench/incident.sh)
 #
 # --feed-baseline adds the write-throughput case against the last commit
 # before the change feed (046ef92), whose binary is built once with the same
 # profile into $CARGO_TARGET_DIR/bench-baseline/<sha> (a few minutes the
-# first time); without it that row says skipped. --cases base|feed|"base feed"
-# (default) picks the existing cases, the change-feed ones, or both.
+# first time); without it that row says skipped. --cases takes a list of
+# base, feed and incident: "base feed" (the default) runs the existing cases
+# and the change-feed ones. incident (issue 16: read throughput with read
+# auditing on vs --no-audit-reads, and a bulk revoke of a tenth of the tokens
+# under a steady ListTokens load) is opt-in: it restarts the server
+# 4 × --incident-rounds times and revokes the seeded tokens, and its rounds
+# take about 2 × --duration each. --incident-rounds (default 3),
+# --incident-rate (ListTokens calls per second alongside the revoke, default
+# 200) and --incident-before (seconds of that load before each revoke, the
+# longest baseline period; default --duration: make it at least the revoke's
+# duration so the two periods are equal) tune it.
 #
 # Needs sqlite3, psql (for postgres) and h2load (Debian nghttp2-client; installed
 # with apt-get when missing and possible). PostgreSQL: $BENCH_PG_ADMIN_URL
@@ -30,6 +40,10 @@ FEED_BASELINE=0
 FEED_ROUNDS=3
 FEED_RATE=50
 FEED_WATCHERS=100
+INCIDENT_ROUNDS=3
+INCIDENT_RATE=200
+INCIDENT_STREAMS=16
+INCIDENT_BEFORE=""
 while [ $# -gt 0 ]; do
   case "$1" in
     --tokens) TOKENS=$2; shift 2 ;;
@@ -42,9 +56,13 @@ while [ $# -gt 0 ]; do
     --feed-rounds) FEED_ROUNDS=$2; shift 2 ;;
     --feed-rate) FEED_RATE=$2; shift 2 ;;
     --feed-watchers) FEED_WATCHERS=$2; shift 2 ;;
+    --incident-rounds) INCIDENT_ROUNDS=$2; shift 2 ;;
+    --incident-rate) INCIDENT_RATE=$2; shift 2 ;;
+    --incident-before) INCIDENT_BEFORE=$2; shift 2 ;;
     *) echo "unknown argument $1" >&2; exit 2 ;;
   esac
 done
+INCIDENT_BEFORE=${INCIDENT_BEFORE:-$DURATION}
 PG_ADMIN=${BENCH_PG_ADMIN_URL:-postgres://postgres@127.0.0.1:5432/postgres}
 CLIENTS=$(( TOKENS >= 1000000 ? 1000 : (TOKENS / 1000 > 10 ? TOKENS / 1000 : 10) ))
 OWNERS=$(( TOKENS >= 1000000 ? 10000 : (TOKENS / 100 > 10 ? TOKENS / 100 : 10) ))
@@ -58,11 +76,14 @@ need sqlite3 || { echo "sqlite3 is required" >&2; exit 1; }
 
 . scripts/build-bins.sh
 . bench/feed.sh
+. bench/incident.sh
 WORK=$(mktemp -d)
 GRPC_PORT=$(( 20000 + RANDOM % 10000 ))
 REST_PORT=$(( GRPC_PORT + 1 ))
 SERVER_PID=""
 PG_DB=""
+# Extra `serve` flags for the next start_server (bench/incident.sh).
+SERVE_EXTRA=""
 stop_server() {
   if [ -n "$SERVER_PID" ]; then kill "$SERVER_PID" 2>/dev/null || true; wait "$SERVER_PID" 2>/dev/null || true; SERVER_PID=""; fi
 }
@@ -87,7 +108,7 @@ serve_cmd() {
   local bin=${2:-$BIN} extra=""
   # The catch-up case fills the feed with $TOKENS events: keep them all.
   [ "$bin" = "$BIN" ] && extra="--change-retention-count $(( TOKENS * 2 + 1000000 ))"
-  echo "exec env RUST_LOG=warn $bin --database-url '$1' serve --grpc-addr 127.0.0.1:$GRPC_PORT --rest-addr 127.0.0.1:$REST_PORT $extra"
+  echo "exec env RUST_LOG=warn $bin --database-url '$1' serve --grpc-addr 127.0.0.1:$GRPC_PORT --rest-addr 127.0.0.1:$REST_PORT $extra $SERVE_EXTRA"
 }
 start_server() {
   sh -c "$(serve_cmd "$1" "${2:-}")" > "$WORK/server.log" 2>&1 &
@@ -258,6 +279,12 @@ PY
     feed_latency_case
     feed_catchup_case
   fi
+  # 10-11. Incident response (bench/incident.sh): read auditing's cost, then
+  # a bulk revoke under a steady read load (last: it revokes seeded tokens).
+  if has_case incident; then
+    incident_audit_case
+    incident_revoke_case
+  fi
   stop_server
   # 7. Write throughput with the feed against the pre-feed build (own
   # servers on fresh databases).
@@ -268,7 +295,7 @@ done
 {
   echo "# Benchmark results"
   echo
-  echo "\`bench/run.sh --tokens $TOKENS --duration $DURATION --backends \"$BACKENDS\" --cases \"$CASES\"$( [ "$FEED_BASELINE" = 1 ] && echo " --feed-baseline --feed-rounds $FEED_ROUNDS")\` on $(date -u +%Y-%m-%d)."
+  echo "\`bench/run.sh --tokens $TOKENS --duration $DURATION --backends \"$BACKENDS\" --cases \"$CASES\"$( [ "$FEED_BASELINE" = 1 ] && echo " --feed-baseline --feed-rounds $FEED_ROUNDS")$(has_case incident && echo " --incident-rounds $INCIDENT_ROUNDS --incident-rate $INCIDENT_RATE --incident-before $INCIDENT_BEFORE")\` on $(date -u +%Y-%m-%d)."
   echo
   echo "Machine: $(nproc) cores, $(awk '/MemTotal/ {printf "%.0f GiB", $2/1048576}' /proc/meminfo), $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs); $(sqlite3 --version | cut -d' ' -f1-1) sqlite3; $(psql --version 2>/dev/null || echo no psql)."
   echo "Dataset: $TOKENS tokens, $CLIENTS clients, $OWNERS owners, one organization (\`oauth-registry seed\`)."
@@ -289,6 +316,14 @@ done
     echo "change log), each on a fresh database with 1,000 seeded tokens, alternating; commit→delivery is measured in one"
     echo "client process from each CreateToken response to the event's arrival at each watcher (signed: an event can"
     echo "arrive first); catch-up fills a second organization's feed (floor 0) with $TOKENS CREATED events."
+  fi
+  if has_case incident; then
+    echo
+    echo "Incident response (bench/incident.sh): read auditing on (the default) vs \`serve --no-audit-reads\`, a fresh"
+    echo "server per setting on the same database, rounds alternating which goes first; the bulk revoke's p99 is of"
+    echo "ListTokens calls due (open loop, latency from the scheduled start) during the confirmed run against those due in"
+    echo "the equal period just before it (at most $INCIDENT_BEFORE s), on the same server and data; the rounds revoke"
+    echo "disjoint tenths of the live tokens by creation time, from the oldest to the newest."
   fi
 } > "$OUT"
 cat "$OUT"

@@ -56,7 +56,8 @@ impl Application {
             .with_rate_limit(config.rate_limit_per_key)
             .with_stream_limit(config.max_streams)
             .with_bookmark_every(config.watch_bookmark_every)
-            .with_read_audit(config.audit_reads);
+            .with_read_audit(config.audit_reads)
+            .with_key_cache(config.key_cache);
         let listener = bind(config.grpc_addr, "gRPC", "--grpc-addr").await?;
         let grpc_addr = listener.local_addr()?;
         let rest = match config.rest_addr {

@@ -28,6 +28,8 @@ pub const DEFAULT_CHANGE_RETENTION_COUNT: u64 = 1_000_000;
 pub const DEFAULT_AUDIT_RETENTION_DAYS: u64 = 90;
 /// Seconds between a watch's bookmarks.
 pub const DEFAULT_WATCH_BOOKMARK_SECS: u64 = 15;
+/// Seconds a verified API key is trusted without a database lookup.
+pub const DEFAULT_KEY_CACHE_SECS: u64 = 5;
 pub const DEFAULT_REST_HEADER_TIMEOUT_SECS: u64 = 10;
 pub const DEFAULT_REST_BODY_TIMEOUT_SECS: u64 = 30;
 pub const DEFAULT_REST_MAX_CONNECTIONS: usize = 1024;
@@ -143,6 +145,10 @@ pub struct ServerConfig {
     pub watch_bookmark_every: Duration,
     /// Record reads in the audit trail too (writes always are).
     pub audit_reads: bool,
+    /// How long a verified API key is trusted without a lookup: the
+    /// longest a key revoked elsewhere (another replica, the admin CLI)
+    /// still works here. Zero: every call looks its key up.
+    pub key_cache: Duration,
     /// Audit events are deleted after this long (trimmed every
     /// `retention_interval`).
     pub audit_retention: Duration,
@@ -186,6 +192,7 @@ impl ServerConfig {
             change_retention_count: DEFAULT_CHANGE_RETENTION_COUNT,
             watch_bookmark_every: Duration::from_secs(DEFAULT_WATCH_BOOKMARK_SECS),
             audit_reads: true,
+            key_cache: Duration::from_secs(DEFAULT_KEY_CACHE_SECS),
             audit_retention: Duration::from_secs(DEFAULT_AUDIT_RETENTION_DAYS * 86_400),
             rate_limit_per_key: 0,
             tls: None,

@@ -109,6 +109,12 @@ impl Call {
         });
     }
 
+    /// A use case's part: this call only read, whatever its method (a bulk
+    /// operation's dry run counts and samples, and changes nothing).
+    pub fn read_only(&self) {
+        self.with(|n| n.kind = Some(AuditKind::Read));
+    }
+
     /// Adds rows a stream delivered.
     pub fn add_rows(&self, rows: u64) {
         self.with(|n| n.rows += rows);

@@ -4,11 +4,14 @@
 //! medians over repeated requests, since single timings on shared machines
 //! are noise.
 
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use clap::{Parser, Subcommand};
 use oauth_registry::grpc::pb::token_service_client::TokenServiceClient;
-use oauth_registry::grpc::pb::{CountTokensRequest, ListTokensRequest, StreamTokensRequest};
+use oauth_registry::grpc::pb::{
+    CountTokensRequest, ListTokensRequest, RevokeTokensRequest, StreamTokensRequest,
+};
 use prost::Message;
 use serde_json::json;
 use tonic::transport::Channel;
@@ -82,7 +85,33 @@ enum Case {
         filter: String,
         #[arg(long, default_value_t = 100)]
         page_size: i32,
+        /// A CountTokensRequest with `filter` instead (no page size).
+        #[arg(long)]
+        count: bool,
         out: std::path::PathBuf,
+    },
+    /// A bulk revoke under a steady read load (issue 16): the dry run of
+    /// RevokeTokens with `filter`, then ListTokens (`list_filter`,
+    /// `page_size`) at `rate` calls per second over `connections`
+    /// connections, open loop (each call starts on its schedule whatever
+    /// the others do; latency counts from the scheduled start), for 1 s of
+    /// warm-up and `before` seconds, then the confirmed run while the load
+    /// goes on. Reports the run's rows/s and the latencies of the calls
+    /// started during it against those started in the equal period just
+    /// before it (all of `before` when the run took longer).
+    RevokeUnderLoad {
+        #[arg(long)]
+        filter: String,
+        #[arg(long, default_value = "")]
+        list_filter: String,
+        #[arg(long, default_value_t = 10)]
+        page_size: i32,
+        #[arg(long, default_value_t = 200)]
+        rate: u32,
+        #[arg(long, default_value_t = 4)]
+        connections: usize,
+        #[arg(long, default_value_t = 20.0)]
+        before: f64,
     },
 }
 
@@ -102,6 +131,130 @@ fn median(mut v: Vec<Duration>) -> f64 {
 
 async fn connect(addr: &str) -> anyhow::Result<Channel> {
     Ok(Channel::from_shared(addr.to_owned())?.connect().await?)
+}
+
+/// One call of a steady load: when it was due, how long it took from
+/// then, and whether it succeeded.
+struct Sample {
+    due: Instant,
+    ms: f64,
+    ok: bool,
+}
+
+/// Count, errors and latency quantiles (ms) of the calls due in `[from, to)`.
+fn window(samples: &[Sample], from: Instant, to: Instant) -> serde_json::Value {
+    let mut ms: Vec<f64> = Vec::new();
+    let mut errors = 0u64;
+    for s in samples.iter().filter(|s| s.due >= from && s.due < to) {
+        if s.ok {
+            ms.push(s.ms);
+        } else {
+            errors += 1;
+        }
+    }
+    ms.sort_by(f64::total_cmp);
+    let q = |q: f64| {
+        ms.get(((q * ms.len() as f64) as usize).min(ms.len().saturating_sub(1)))
+            .copied()
+            .unwrap_or(f64::NAN)
+    };
+    json!({"calls": ms.len(), "errors": errors, "p50_ms": q(0.5), "p99_ms": q(0.99),
+           "max_ms": ms.last().copied().unwrap_or(f64::NAN),
+           "seconds": (to - from).as_secs_f64()})
+}
+
+#[expect(
+    clippy::too_many_arguments,
+    reason = "the subcommand's options, each needed"
+)]
+async fn revoke_under_load(
+    addr: &str,
+    key: &str,
+    filter: &str,
+    list_filter: &str,
+    page_size: i32,
+    rate: u32,
+    connections: usize,
+    before: f64,
+) -> anyhow::Result<serde_json::Value> {
+    let mut admin = TokenServiceClient::new(connect(addr).await?);
+    let revoke = |dry_run: bool, confirmation_token: String| RevokeTokensRequest {
+        filter: filter.to_owned(),
+        dry_run,
+        confirmation_token,
+        ..Default::default()
+    };
+    let dry = admin
+        .revoke_tokens(authed(key, revoke(true, String::new()))?)
+        .await?
+        .into_inner();
+
+    let mut channels = Vec::with_capacity(connections.max(1));
+    for _ in 0..connections.max(1) {
+        channels.push(connect(addr).await?);
+    }
+    let samples = Arc::new(Mutex::new(Vec::<Sample>::new()));
+    let (stop_tx, mut stop_rx) = tokio::sync::watch::channel(false);
+    let list = ListTokensRequest {
+        page_size,
+        filter: list_filter.to_owned(),
+        ..Default::default()
+    };
+    let loader = {
+        let (samples, key) = (samples.clone(), key.to_owned());
+        tokio::spawn(async move {
+            let mut tick =
+                tokio::time::interval(Duration::from_secs_f64(1.0 / f64::from(rate.max(1))));
+            // Burst: calls a late tick skipped are made up at once, so the
+            // schedule (and the latency counted from it) stays fixed.
+            tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Burst);
+            let mut calls = tokio::task::JoinSet::new();
+            for i in 0usize.. {
+                let due = tokio::select! {
+                    t = tick.tick() => t.into_std(),
+                    _ = stop_rx.changed() => break,
+                };
+                let mut client = TokenServiceClient::new(channels[i % channels.len()].clone());
+                let req = authed(&key, list.clone())?;
+                let samples = samples.clone();
+                calls.spawn(async move {
+                    let ok = client.list_tokens(req).await.is_ok();
+                    let ms = due.elapsed().as_secs_f64() * 1e3;
+                    samples
+                        .lock()
+                        .unwrap_or_else(std::sync::PoisonError::into_inner)
+                        .push(Sample { due, ms, ok });
+                });
+                while calls.try_join_next().is_some() {}
+            }
+            while calls.join_next().await.is_some() {}
+            anyhow::Ok(())
+        })
+    };
+    tokio::time::sleep(Duration::from_secs_f64(1.0 + before)).await;
+
+    let start = Instant::now();
+    let run = admin
+        .revoke_tokens(authed(key, revoke(false, dry.confirmation_token))?)
+        .await;
+    let end = Instant::now();
+    stop_tx.send(true)?;
+    loader.await??;
+    let run = run?.into_inner();
+
+    let secs = (end - start).as_secs_f64();
+    let samples = std::mem::take(
+        &mut *samples
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner),
+    );
+    let baseline_from = start - (end - start).min(Duration::from_secs_f64(before));
+    Ok(json!({
+        "matched": dry.matched, "done": run.done, "finished": run.finished,
+        "seconds": secs, "rows_per_sec": run.done as f64 / secs, "rate": rate,
+        "during": window(&samples, start, end),
+        "before": window(&samples, baseline_from, start),
+    }))
 }
 
 #[tokio::main]
@@ -289,19 +442,47 @@ async fn main() -> anyhow::Result<()> {
         Case::Frame {
             filter,
             page_size,
+            count,
             out,
         } => {
-            let msg = ListTokensRequest {
-                page_size: *page_size,
-                filter: filter.clone(),
-                ..Default::default()
-            }
-            .encode_to_vec();
+            let msg = if *count {
+                CountTokensRequest {
+                    filter: filter.clone(),
+                }
+                .encode_to_vec()
+            } else {
+                ListTokensRequest {
+                    page_size: *page_size,
+                    filter: filter.clone(),
+                    ..Default::default()
+                }
+                .encode_to_vec()
+            };
             let mut framed = vec![0u8];
             framed.extend_from_slice(&u32::try_from(msg.len())?.to_be_bytes());
             framed.extend_from_slice(&msg);
             std::fs::write(out, &framed)?;
             json!({"bytes": framed.len()})
+        }
+        Case::RevokeUnderLoad {
+            filter,
+            list_filter,
+            page_size,
+            rate,
+            connections,
+            before,
+        } => {
+            revoke_under_load(
+                &args.addr,
+                &args.key,
+                filter,
+                list_filter,
+                *page_size,
+                *rate,
+                *connections,
+                *before,
+            )
+            .await?
         }
     };
     println!("{out}");

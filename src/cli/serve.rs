@@ -84,6 +84,16 @@ pub struct ServeArgs {
         default_value_t = config::DEFAULT_WATCH_BOOKMARK_SECS
     )]
     pub watch_bookmark_secs: u64,
+    /// Seconds a verified API key is trusted without a database lookup: a
+    /// key revoked through another replica or the admin CLI still works on
+    /// this one for at most this long (through this one: refused at once).
+    /// 0 looks the key up on every call.
+    #[arg(
+        long,
+        env = "OAUTH_REGISTRY_KEY_CACHE_SECS",
+        default_value_t = config::DEFAULT_KEY_CACHE_SECS
+    )]
+    pub key_cache_secs: u64,
     /// Audit only writes: reads (List, Stream, Count, Get, Watch, Lookup)
     /// are not recorded in the audit trail.
     #[arg(long, env = "OAUTH_REGISTRY_NO_AUDIT_READS")]
@@ -233,6 +243,7 @@ impl ServeArgs {
             change_retention_count: self.change_retention_count,
             watch_bookmark_every: Duration::from_secs(self.watch_bookmark_secs.max(1)),
             audit_reads: !self.no_audit_reads,
+            key_cache: Duration::from_secs(self.key_cache_secs),
             audit_retention: Duration::from_secs(self.audit_retention_days.saturating_mul(86_400)),
             rate_limit_per_key: self.rate_limit_per_key,
             tls: match (&self.tls_cert, &self.tls_key) {

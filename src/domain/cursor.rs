@@ -102,6 +102,14 @@ impl CursorCodec {
         URL_SAFE_NO_PAD.encode(bytes)
     }
 
+    /// A truncated HMAC of `bytes`, base64url: a short text only this
+    /// server's key can have made (validators, `service::freshness`).
+    pub fn tag(&self, bytes: &[u8]) -> String {
+        let mut mac = self.mac();
+        mac.update(bytes);
+        URL_SAFE_NO_PAD.encode(&mac.finalize().into_bytes()[..MAC_LEN])
+    }
+
     /// The bytes [`CursorCodec::seal`] sealed into `token`, once its MAC is
     /// verified (constant time); `what` names the token in errors.
     pub fn open(&self, field: &str, what: &str, token: &str) -> Result<Vec<u8>> {

@@ -11,6 +11,7 @@ pub mod change;
 pub mod cursor;
 pub mod error;
 pub mod filter_expr;
+pub mod freshness;
 pub mod glob;
 pub mod ids;
 pub mod matching;

@@ -134,6 +134,14 @@ impl TokenFilter {
     }
 }
 
+impl TokenFilter {
+    /// Whether the rows it selects depend on the instant it is evaluated
+    /// at, not only on the data: status is derived from the clock.
+    pub fn depends_on_clock(&self) -> bool {
+        self.status.is_some()
+    }
+}
+
 /// Client filters.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct ClientFilter {

@@ -53,6 +53,14 @@ pub struct HttpLabels {
     pub http_response_status_code: u16,
 }
 
+/// A lookup in one of the core's caches (`totals`, `status_window`):
+/// both values come from the server's own code, so the family stays small.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct CacheLabels {
+    pub cache: &'static str,
+    pub result: &'static str,
+}
+
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct BuildLabels {
     version: &'static str,
@@ -69,6 +77,7 @@ pub struct Metrics {
     streams_in_flight: Gauge,
     pages_fetched: Counter,
     audit_dropped: Counter,
+    cache_lookups: Family<CacheLabels, Counter>,
     pool_connections: Gauge,
     pool_idle: Gauge,
     grpc: Arc<GrpcFamilies>,
@@ -169,6 +178,7 @@ impl Metrics {
         let streams_in_flight = Gauge::default();
         let pages_fetched = Counter::default();
         let audit_dropped = Counter::default();
+        let cache_lookups = Family::<CacheLabels, Counter>::default();
         let pool_connections = Gauge::default();
         let pool_idle = Gauge::default();
         own.register(
@@ -197,6 +207,11 @@ impl Metrics {
             audit_dropped.clone(),
         );
         own.register(
+            "cache_lookups",
+            "Lookups in the core's caches (totals, status_window), by hit or miss",
+            cache_lookups.clone(),
+        );
+        own.register(
             "db_pool_connections",
             "Open database connections in the pool",
             pool_connections.clone(),
@@ -213,6 +228,7 @@ impl Metrics {
             streams_in_flight,
             pages_fetched,
             audit_dropped,
+            cache_lookups,
             pool_connections,
             pool_idle,
             grpc,
@@ -278,6 +294,22 @@ impl Metrics {
     /// Counts an audit event dropped (queue full).
     pub fn audit_dropped(&self) {
         self.audit_dropped.inc();
+    }
+
+    /// Counts a lookup in the core cache `cache`.
+    pub fn cache_lookup(&self, cache: &'static str, hit: bool) {
+        let result = if hit { "hit" } else { "miss" };
+        self.cache_lookups
+            .get_or_create(&CacheLabels { cache, result })
+            .inc();
+    }
+
+    /// Lookups in the core cache `cache` so far that hit (`true`) or missed.
+    pub fn cache_lookups(&self, cache: &'static str, hit: bool) -> u64 {
+        let result = if hit { "hit" } else { "miss" };
+        self.cache_lookups
+            .get_or_create(&CacheLabels { cache, result })
+            .get()
     }
 
     /// Listing queries issued so far.

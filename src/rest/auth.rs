@@ -45,9 +45,12 @@ impl<E: Refusal> FromRequestParts<Registry> for Authenticated<E> {
         parts: &mut Parts,
         registry: &Registry,
     ) -> std::result::Result<Self, E> {
-        let caller = caller(registry, &parts.headers)
-            .await
-            .map_err(|e| E::refusal(e, parts))?;
+        let caller = match parts.extensions.remove::<Verified>() {
+            Some(Verified(caller)) => caller,
+            None => caller(registry, &parts.headers)
+                .await
+                .map_err(|e| E::refusal(e, parts))?,
+        };
         Ok(Authenticated {
             caller,
             dialect: PhantomData,
@@ -55,7 +58,14 @@ impl<E: Refusal> FromRequestParts<Registry> for Authenticated<E> {
     }
 }
 
-async fn caller(registry: &Registry, headers: &HeaderMap) -> Result<Caller> {
+/// A caller a layer already authenticated from this request's headers
+/// (`conditional`), so the handler's extractor does not authenticate (and
+/// spend a rate-limit permit) twice. Only server code sets extensions.
+#[derive(Clone)]
+pub(super) struct Verified(pub Caller);
+
+/// The caller the request's credential names.
+pub(super) async fn caller(registry: &Registry, headers: &HeaderMap) -> Result<Caller> {
     let text = |name| {
         headers
             .get(name)

@@ -13,6 +13,7 @@
 
 mod auth;
 mod canonical;
+mod conditional;
 mod losant;
 mod metrics;
 pub mod openapi;
@@ -67,6 +68,7 @@ pub fn openapi() -> serde_json::Value {
     openapi::finish(&mut doc);
     let mut json = serde_json::to_value(&doc).unwrap_or_default();
     openapi::constrain(&mut json);
+    conditional::document::<canonical::Fail>(&mut json);
     json
 }
 
@@ -95,6 +97,9 @@ pub fn router(registry: Registry) -> Router {
         // A path no dialect owns is answered in the canonical API's words.
         .fallback(route_errors::no_route::<canonical::Fail>)
         .layer(axum::middleware::map_response(retry_after))
+        // For layers of the faces' routers (`conditional`), which are built
+        // before there is a registry to give them as state.
+        .layer(axum::Extension(registry.clone()))
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         // gzip or zstd when the client's Accept-Encoding allows; small
         // bodies (under 32 bytes) and images stay as they are. The fastest
@@ -121,7 +126,7 @@ async fn route_template(
     req: axum::extract::Request,
     next: axum::middleware::Next,
 ) -> Response {
-    let template = RouteTemplate(matched.as_str().to_owned());
+    let template = RouteTemplate(custom_method_template(matched.as_str(), req.uri().path()));
     let span = tracing::Span::current();
     span.record("http.route", template.0.as_str());
     // The span's OpenTelemetry context already exists (its trace id is
@@ -134,6 +139,26 @@ async fn route_template(
     let mut resp = crate::audit::layer::rest(registry.audit(), &template.0, req, next).await;
     resp.extensions_mut().insert(template);
     resp
+}
+
+/// Custom methods (AIP-136) served under a parameter segment, because axum
+/// cannot split `{id}:revoke`: their template is the documented one. Only
+/// known verbs, so the label stays bounded whatever a client sends.
+const CUSTOM_VERBS: [&str; 1] = ["revoke"];
+
+/// `matched` (the router's template), with the request's custom verb when
+/// the template ends in a parameter and the path in `:<known verb>`.
+fn custom_method_template(matched: &str, path: &str) -> String {
+    let verb = path
+        .rsplit('/')
+        .next()
+        .and_then(|last| last.rsplit_once(':'))
+        .map(|(_, verb)| verb)
+        .filter(|verb| CUSTOM_VERBS.contains(verb));
+    match verb {
+        Some(verb) if matched.ends_with('}') => format!("{matched}:{verb}"),
+        _ => matched.to_owned(),
+    }
 }
 
 /// The HTTP status of a domain error, as grpc-gateway maps the gRPC code
@@ -200,5 +225,27 @@ impl axum::serve::Listener for NoDelay {
 
     fn local_addr(&self) -> std::io::Result<Self::Addr> {
         self.0.local_addr()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::custom_method_template as t;
+
+    #[test]
+    fn custom_methods_keep_their_documented_template() {
+        assert_eq!(
+            t("/v1/tokens/{id}", "/v1/tokens/abc:revoke"),
+            "/v1/tokens/{id}:revoke"
+        );
+        assert_eq!(t("/v1/tokens/{id}", "/v1/tokens/abc"), "/v1/tokens/{id}");
+        assert_eq!(
+            t("/v1/tokens/{id}", "/v1/tokens/abc:made-up"),
+            "/v1/tokens/{id}"
+        );
+        assert_eq!(
+            t("/v1/tokens:revoke", "/v1/tokens:revoke"),
+            "/v1/tokens:revoke"
+        );
     }
 }

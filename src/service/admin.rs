@@ -6,6 +6,7 @@ use crate::domain::ids::{KeyId, OrgId};
 use crate::domain::model::Org;
 use crate::domain::secret::{self, NewSecret, SecretKind, SecretString};
 use crate::domain::{Error, Result, Timestamp};
+use subtle::ConstantTimeEq;
 
 /// `last_used_at` is written at most this often per key (µs), so reads do
 /// not turn into a write per request.
@@ -86,6 +87,9 @@ impl Registry {
             .revoke_api_key(org_id, key_id, Timestamp::now())
             .await?
         {
+            // Refused on this process's next call (other replicas: within
+            // the cache's time to live).
+            self.keys.forget(key_id);
             Ok(())
         } else {
             Err(Error::not_found("API key", key_id))
@@ -115,14 +119,26 @@ impl Registry {
         if presented.len() > 256 {
             return Err(invalid());
         }
-        let key = self
-            .store
-            .find_api_key(secret::prefix_of(presented))
-            .await?
-            .ok_or_else(invalid)?;
-        if !secret::verify(presented, &key.hash) {
-            return Err(invalid());
-        }
+        // The one hash of this call: the cache's key, or the stored hash's
+        // match (compared in constant time).
+        let hash = secret::hash(presented);
+        let mut key = match self.keys.get(&hash) {
+            Some(key) => key,
+            None => {
+                let key = self
+                    .store
+                    .find_api_key(secret::prefix_of(presented))
+                    .await?
+                    .ok_or_else(invalid)?;
+                if !bool::from(hash.ct_eq(&key.hash)) {
+                    return Err(invalid());
+                }
+                if key.revoked_at.is_none() {
+                    self.keys.put(&key);
+                }
+                key
+            }
+        };
         let now = Timestamp::now();
         if key.revoked_at.is_some() {
             return Err(Error::Unauthenticated("API key is revoked".into()));
@@ -136,8 +152,12 @@ impl Registry {
             .is_none_or(|t| now.micros() - t.micros() > TOUCH_INTERVAL_US)
         {
             // Best effort: a failed bookkeeping write must not fail the request.
-            if let Err(e) = self.store.touch_api_key(&key.id, now).await {
-                tracing::warn!(error = %e, "could not record API key use");
+            match self.store.touch_api_key(&key.id, now).await {
+                Ok(()) => {
+                    key.last_used_at = Some(now);
+                    self.keys.put(&key);
+                }
+                Err(e) => tracing::warn!(error = %e, "could not record API key use"),
             }
         }
         let caller = Caller {

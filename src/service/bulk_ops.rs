@@ -97,6 +97,10 @@ impl Registry {
                 action: req.action,
             };
             let matched = self.store.count_bulk(&sel).await?;
+            if let Some(call) = crate::audit::current() {
+                call.read_only();
+                call.rows(Some(crate::domain::audit::filter_hash(&canonical)), matched);
+            }
             guard(matched, req.max_matches)?;
             let sample = self.store.sample_bulk(&sel, SAMPLE).await?;
             let token = confirmation_token(

@@ -47,6 +47,9 @@ pub trait Listable: Sized + Send + 'static + sealed::Sealed {
         f: &Self::Filter,
         now: Timestamp,
     ) -> impl Future<Output = Result<u64>> + Send;
+    /// Whether the filter's result depends on the instant, not only on
+    /// the data (see `totals`).
+    fn depends_on_clock(f: &Self::Filter) -> bool;
     /// Whether the row is in the filter's result now (for watches).
     fn matches(f: &Self::Filter, row: &Self, now: Timestamp) -> bool;
     /// Up to `limit` of the feed's changes of this kind after `after`.
@@ -89,6 +92,10 @@ impl Listable for Token {
         r.store.count_tokens(org, f, now).await
     }
 
+    fn depends_on_clock(f: &TokenFilter) -> bool {
+        f.depends_on_clock()
+    }
+
     fn matches(f: &TokenFilter, row: &Token, now: Timestamp) -> bool {
         f.matches(row, now)
     }
@@ -126,6 +133,10 @@ impl Listable for Client {
 
     async fn count(r: &Registry, org: &OrgId, f: &ClientFilter, _now: Timestamp) -> Result<u64> {
         r.store.count_clients(org, f).await
+    }
+
+    fn depends_on_clock(_: &ClientFilter) -> bool {
+        false
     }
 
     fn matches(f: &ClientFilter, row: &Client, _now: Timestamp) -> bool {
@@ -170,9 +181,14 @@ impl Registry {
                 (Some(c.position), c.now, 0, Some(c.read_version))
             }
         };
-        let read_version = match read_version {
-            Some(v) => v,
-            None => self.store.read_version(&caller.org_id).await?,
+        // A version read now, before the rows, also validates a cached
+        // total; a cursor's is the walk's start, so a total reads its own.
+        let (read_version, fresh) = match read_version {
+            Some(v) => (v, None),
+            None => {
+                let v = self.store.read_version(&caller.org_id).await?;
+                (v, Some(v))
+            }
         };
         let size = req.page.size.get();
         self.metrics.page_fetched();
@@ -201,7 +217,10 @@ impl Registry {
         };
         super::audit_rows(Some(&T::canonical(&req.filter)), items.len() as u64);
         let total_size = if req.include_total {
-            Some(T::count(self, &caller.org_id, &req.filter, now).await?)
+            Some(
+                self.total::<T>(&caller.org_id, &req.filter, now, fresh)
+                    .await?,
+            )
         } else {
             None
         };
@@ -308,8 +327,7 @@ impl Registry {
     pub async fn count_tokens(&self, caller: &Caller, filter: &TokenFilter) -> Result<u64> {
         caller.require(Permission::TokensRead)?;
         let n = self
-            .store
-            .count_tokens(&caller.org_id, filter, Timestamp::now())
+            .total::<Token>(&caller.org_id, filter, Timestamp::now(), None)
             .await?;
         super::audit_rows(Some(&filter.canonical()), n);
         Ok(n)

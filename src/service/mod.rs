@@ -9,11 +9,14 @@
 mod admin;
 mod audit_log;
 mod bulk_ops;
+mod freshness;
 mod incident;
+mod key_cache;
 mod listing;
 mod rate_limit;
 mod resources;
 mod retention;
+mod totals;
 mod watch;
 
 use std::sync::Arc;
@@ -21,9 +24,14 @@ use std::sync::Arc;
 pub use admin::CreatedKey;
 pub use audit_log::AuditPage;
 pub use bulk_ops::{BulkOutcome, BulkRequest};
+pub use freshness::Validator;
 pub use listing::ListRequest;
 pub use resources::{NewClient, NewToken};
 pub use watch::{DEFAULT_BOOKMARK_EVERY, WatchEvent, WatchRequest, WatchStart};
+
+/// How long a verified API key is trusted without a lookup
+/// (`--key-cache-secs`).
+pub const DEFAULT_KEY_CACHE: std::time::Duration = std::time::Duration::from_secs(5);
 
 use crate::domain::Result;
 use crate::domain::cursor::CursorCodec;
@@ -63,6 +71,12 @@ pub struct Registry {
     bookmark_every: std::time::Duration,
     /// Where audit events of reads, streams and failed calls go.
     audit: crate::audit::AuditSink,
+    /// Counts already taken, by version (`totals`).
+    totals: totals::Totals,
+    /// Each organization's latest status window (`freshness`).
+    windows: freshness::Windows,
+    /// Recently verified API keys (`key_cache.rs`).
+    keys: Arc<key_cache::KeyCache>,
 }
 
 impl Registry {
@@ -85,6 +99,9 @@ impl Registry {
             health: Arc::default(),
             bookmark_every: DEFAULT_BOOKMARK_EVERY,
             audit,
+            totals: totals::totals(),
+            windows: freshness::windows(),
+            keys: Arc::new(key_cache::KeyCache::new(DEFAULT_KEY_CACHE)),
         })
     }
 
@@ -112,6 +129,13 @@ impl Registry {
     /// have been lost.
     pub fn with_bookmark_every(mut self, every: std::time::Duration) -> Self {
         self.bookmark_every = every.max(std::time::Duration::from_millis(100));
+        self
+    }
+
+    /// Keeps verified API keys for `ttl` (zero: looks every call's key up):
+    /// the longest a key revoked through another replica still works here.
+    pub fn with_key_cache(mut self, ttl: std::time::Duration) -> Self {
+        self.keys = Arc::new(key_cache::KeyCache::new(ttl));
         self
     }
 

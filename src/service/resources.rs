@@ -3,6 +3,7 @@
 //! mirror each other, so they sit in one file.
 
 use super::Registry;
+use super::freshness::{expected, noted};
 use crate::domain::auth::{Caller, Permission};
 use crate::domain::error::quote;
 use crate::domain::ids::{ClientId, TokenId};
@@ -157,8 +158,10 @@ impl Registry {
                 v.finish()?;
             }
         }
-        let updated = self.store.update_token(&caller.org_id, id, patch, now);
-        updated.await?.ok_or_else(|| Error::not_found("token", id))
+        let updated = self
+            .store
+            .update_token(&caller.org_id, id, patch, now, expected());
+        noted(updated.await)?.ok_or_else(|| Error::not_found("token", id))
     }
 
     /// Revokes a token. Idempotent: revoking a revoked token keeps its
@@ -173,7 +176,11 @@ impl Registry {
 
     pub async fn delete_token(&self, caller: &Caller, id: &TokenId) -> Result<()> {
         caller.require(Permission::TokensWrite)?;
-        if self.store.delete_token(&caller.org_id, id).await? {
+        if noted(
+            self.store
+                .delete_token(&caller.org_id, id, expected())
+                .await,
+        )? {
             Ok(())
         } else {
             Err(Error::not_found("token", id))
@@ -306,15 +313,20 @@ impl Registry {
     ) -> Result<Client> {
         caller.require(Permission::ClientsWrite)?;
         let now = Timestamp::now();
-        let updated = self.store.update_client(&caller.org_id, id, patch, now);
-        updated.await?.ok_or_else(|| Error::not_found("client", id))
+        let updated = self
+            .store
+            .update_client(&caller.org_id, id, patch, now, expected());
+        noted(updated.await)?.ok_or_else(|| Error::not_found("client", id))
     }
 
     /// Deletes a client; with tokens left it needs `force` (which deletes
     /// them in the same transaction).
     pub async fn delete_client(&self, caller: &Caller, id: &ClientId, force: bool) -> Result<()> {
         caller.require(Permission::ClientsWrite)?;
-        match self.store.delete_client(&caller.org_id, id, force).await? {
+        let deleted = self
+            .store
+            .delete_client(&caller.org_id, id, force, expected());
+        match noted(deleted.await)? {
             DeleteClientOutcome::Deleted => Ok(()),
             DeleteClientOutcome::NotFound => Err(Error::not_found("client", id)),
             DeleteClientOutcome::HasTokens(n) => Err(Error::FailedPrecondition(format!(

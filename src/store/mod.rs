@@ -43,6 +43,7 @@ use crate::domain::audit::{AuditEvent, AuditQuery};
 use crate::domain::auth::ApiKey;
 use crate::domain::bulk::{BulkJob, BulkSelection};
 use crate::domain::change::{ChangePage, FeedMoved, Version};
+use crate::domain::freshness::StatusWindow;
 use crate::domain::ids::{ClientId, KeyId, OrgId, TokenId};
 use crate::domain::model::{Client, Org, Token};
 use crate::domain::patch::{ClientPatch, TokenPatch};
@@ -126,18 +127,24 @@ pub trait Store: Send + Sync + 'static {
     /// unknown ids are left out), in one query per 500 ids: listings name a
     /// page's clients without a query per row.
     async fn get_clients(&self, org_id: &OrgId, ids: &[ClientId]) -> Result<Vec<Client>>;
+    /// `expect` (on this and the other conditional writes): write only if
+    /// the organization is still at that version when the write's
+    /// transaction takes the organization's lock, else
+    /// `domain::freshness::stale` (nothing written).
     async fn update_client(
         &self,
         org_id: &OrgId,
         id: &ClientId,
         patch: &ClientPatch,
         now: Timestamp,
+        expect: Option<Version>,
     ) -> Result<Option<Client>>;
     async fn delete_client(
         &self,
         org_id: &OrgId,
         id: &ClientId,
         force: bool,
+        expect: Option<Version>,
     ) -> Result<DeleteClientOutcome>;
     async fn list_clients(&self, q: &ClientQuery) -> Result<Vec<Client>>;
     async fn count_clients(&self, org_id: &OrgId, f: &ClientFilter) -> Result<u64>;
@@ -163,6 +170,7 @@ pub trait Store: Send + Sync + 'static {
         id: &TokenId,
         patch: &TokenPatch,
         now: Timestamp,
+        expect: Option<Version>,
     ) -> Result<Option<Token>>;
     /// Sets `revoked_at` unless already set; returns the token as stored.
     async fn revoke_token(
@@ -171,7 +179,12 @@ pub trait Store: Send + Sync + 'static {
         id: &TokenId,
         at: Timestamp,
     ) -> Result<Option<Token>>;
-    async fn delete_token(&self, org_id: &OrgId, id: &TokenId) -> Result<bool>;
+    async fn delete_token(
+        &self,
+        org_id: &OrgId,
+        id: &TokenId,
+        expect: Option<Version>,
+    ) -> Result<bool>;
     /// Ids of every organization, for maintenance jobs that work org by org.
     async fn org_ids(&self) -> Result<Vec<OrgId>>;
     /// Deletes up to `limit` of the organization's tokens that expired or
@@ -216,6 +229,10 @@ pub trait Store: Send + Sync + 'static {
     /// committed and visible, every later one will have a higher version.
     /// Read before a listing, it is a version a watch can start from.
     async fn read_version(&self, org_id: &OrgId) -> Result<Version>;
+    /// The organization's status window around `at` (see
+    /// [`StatusWindow`]): with the version read before it, what lets an
+    /// answer that depends on the clock be reused without a recount.
+    async fn status_window(&self, org_id: &OrgId, at: Timestamp) -> Result<StatusWindow>;
     /// Hints that an organization's feed moved: sent after this process
     /// commits a change and, on PostgreSQL, when any replica does (LISTEN).
     /// Watchers wait on it instead of polling.

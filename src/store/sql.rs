@@ -11,6 +11,7 @@ mod page;
 mod status;
 
 use page::Order;
+pub use status::STATUS_WINDOW;
 use status::{Slice, status_clause};
 
 use crate::domain::Timestamp;

@@ -39,7 +39,7 @@ macro_rules! sql_store {
         use $crate::store::changes;
 
         changes::change_log!($store, $db);
-        $crate::store::writes::recorded_writes!($store);
+        $crate::store::writes::recorded_writes!($store, $db);
         $crate::store::bulk_jobs::bulk_jobs!($store, $db, $engine);
         $crate::store::audit_log::audit_log!($store, $db);
 
@@ -264,12 +264,12 @@ macro_rules! sql_store {
                 rows.into_iter().map(Client::try_from).collect()
             }
 
-            async fn update_client(&self, org_id: &OrgId, id: &ClientId, patch: &ClientPatch, now: Timestamp) -> Result<Option<Client>> {
-                self.recorded_update_client(org_id, id, patch, now).await
+            async fn update_client(&self, org_id: &OrgId, id: &ClientId, patch: &ClientPatch, now: Timestamp, expect: Option<Version>) -> Result<Option<Client>> {
+                self.recorded_update_client(org_id, id, patch, now, expect).await
             }
 
-            async fn delete_client(&self, org_id: &OrgId, id: &ClientId, force: bool) -> Result<DeleteClientOutcome> {
-                self.recorded_delete_client(org_id, id, force).await
+            async fn delete_client(&self, org_id: &OrgId, id: &ClientId, force: bool, expect: Option<Version>) -> Result<DeleteClientOutcome> {
+                self.recorded_delete_client(org_id, id, force, expect).await
             }
 
             async fn list_clients(&self, q: &ClientQuery) -> Result<Vec<Client>> {
@@ -312,16 +312,16 @@ macro_rules! sql_store {
                 Ok(Some((token, stored)))
             }
 
-            async fn update_token(&self, org_id: &OrgId, id: &TokenId, patch: &TokenPatch, now: Timestamp) -> Result<Option<Token>> {
-                self.recorded_update_token(org_id, id, patch, now).await
+            async fn update_token(&self, org_id: &OrgId, id: &TokenId, patch: &TokenPatch, now: Timestamp, expect: Option<Version>) -> Result<Option<Token>> {
+                self.recorded_update_token(org_id, id, patch, now, expect).await
             }
 
             async fn revoke_token(&self, org_id: &OrgId, id: &TokenId, at: Timestamp) -> Result<Option<Token>> {
                 self.recorded_revoke_token(org_id, id, at).await
             }
 
-            async fn delete_token(&self, org_id: &OrgId, id: &TokenId) -> Result<bool> {
-                self.recorded_delete_token(org_id, id).await
+            async fn delete_token(&self, org_id: &OrgId, id: &TokenId, expect: Option<Version>) -> Result<bool> {
+                self.recorded_delete_token(org_id, id, expect).await
             }
 
             async fn org_ids(&self) -> Result<Vec<OrgId>> {
@@ -377,6 +377,13 @@ macro_rules! sql_store {
             async fn read_version(&self, org_id: &OrgId) -> Result<Version> {
                 let mut conn = self.pool.acquire().await?;
                 Ok(Version(Self::feed_position(&mut conn, org_id).await?.0))
+            }
+
+            async fn status_window(&self, org_id: &OrgId, at: Timestamp) -> Result<$crate::domain::freshness::StatusWindow> {
+                let t = |us: Option<i64>| us.map(Timestamp::from_micros);
+                let (a, b, c, d): (Option<i64>, Option<i64>, Option<i64>, Option<i64>) =
+                    sqlx::query_as(sqlgen::STATUS_WINDOW).bind(org_id).bind(at.micros()).fetch_one(&self.pool).await?;
+                Ok($crate::domain::freshness::StatusWindow::around(t(a), t(b), t(c), t(d)))
             }
 
             fn subscribe_changes(&self) -> tokio::sync::broadcast::Receiver<$crate::domain::change::FeedMoved> {

@@ -1,12 +1,34 @@
 //! The writes of tokens and clients that record change events, shared by
 //! both backends like `sql_store!` (which delegates to them): each reads
 //! what it changes, writes, and appends the change's events last, in one
-//! transaction (`changes.rs` says why last).
+//! transaction (`changes.rs` says why last). A conditional write
+//! (`expect`) checks the organization's version just before that append,
+//! under the organization's row lock (`expect_version`).
 
 macro_rules! recorded_writes {
-    ($store:ty) => {
+    ($store:ty, $db:ty) => {
         impl $store {
-            async fn recorded_update_client(&self, org_id: &OrgId, id: &ClientId, patch: &ClientPatch, now: Timestamp) -> Result<Option<Client>> {
+            /// Refuses the write in `tx` unless `org_id` is still at
+            /// `expect`. It locks the organization's counter row (as the
+            /// append after it would) once the write's rows are locked, the
+            /// order every writer takes them in: no write of the
+            /// organization can commit between this check and the commit.
+            async fn expect_version(conn: &mut <$db as sqlx::Database>::Connection, org_id: &OrgId, expect: Option<Version>) -> Result<()> {
+                let Some(expect) = expect else { return Ok(()) };
+                let sql = match Self::ENGINE {
+                    $crate::store::sql::Engine::Postgres => "SELECT version FROM org_versions WHERE org_id = $1 FOR UPDATE",
+                    // The write already holds SQLite's write lock.
+                    $crate::store::sql::Engine::Sqlite => "SELECT version FROM org_versions WHERE org_id = $1",
+                };
+                let current: Option<i64> = sqlx::query_scalar(sql).bind(org_id).fetch_optional(&mut *conn).await?;
+                if Version(current.unwrap_or(0)) == expect {
+                    Ok(())
+                } else {
+                    Err($crate::domain::freshness::stale(expect))
+                }
+            }
+
+            async fn recorded_update_client(&self, org_id: &OrgId, id: &ClientId, patch: &ClientPatch, now: Timestamp, expect: Option<Version>) -> Result<Option<Client>> {
                 let mut tx = self.begin_write().await?;
                 let Some(mut c) = Self::fetch_client(&mut tx, org_id, id).await? else {
                     return Ok(None);
@@ -31,11 +53,12 @@ macro_rules! recorded_writes {
                 .execute(&mut *tx)
                 .await?;
                 let change = changes::change(ChangeKind::Updated, Some(&before), Some(&c));
+                Self::expect_version(&mut tx, org_id, expect).await?;
                 self.commit_changes(tx, org_id, &[change]).await?;
                 Ok(Some(c))
             }
 
-            async fn recorded_delete_client(&self, org_id: &OrgId, id: &ClientId, force: bool) -> Result<DeleteClientOutcome> {
+            async fn recorded_delete_client(&self, org_id: &OrgId, id: &ClientId, force: bool, expect: Option<Version>) -> Result<DeleteClientOutcome> {
                 let mut tx = self.begin_write().await?;
                 let Some(client) = Self::fetch_client(&mut tx, org_id, id).await? else {
                     return Ok(DeleteClientOutcome::NotFound);
@@ -66,6 +89,7 @@ macro_rules! recorded_writes {
                     records.push(changes::change(ChangeKind::Deleted, Some(&t), None));
                 }
                 records.push(changes::change(ChangeKind::Deleted, Some(&client), None));
+                Self::expect_version(&mut tx, org_id, expect).await?;
                 self.commit_changes(tx, org_id, &records).await?;
                 Ok(DeleteClientOutcome::Deleted)
             }
@@ -106,7 +130,7 @@ macro_rules! recorded_writes {
                 Ok(())
             }
 
-            async fn recorded_update_token(&self, org_id: &OrgId, id: &TokenId, patch: &TokenPatch, now: Timestamp) -> Result<Option<Token>> {
+            async fn recorded_update_token(&self, org_id: &OrgId, id: &TokenId, patch: &TokenPatch, now: Timestamp, expect: Option<Version>) -> Result<Option<Token>> {
                 let mut tx = self.begin_write().await?;
                 let Some(mut t) = Self::fetch_token(&mut tx, org_id, id).await? else {
                     return Ok(None);
@@ -129,6 +153,7 @@ macro_rules! recorded_writes {
                 .execute(&mut *tx)
                 .await?;
                 let change = changes::change(ChangeKind::Updated, Some(&before), Some(&t));
+                Self::expect_version(&mut tx, org_id, expect).await?;
                 self.commit_changes(tx, org_id, &[change]).await?;
                 Ok(Some(t))
             }
@@ -157,7 +182,7 @@ macro_rules! recorded_writes {
                 Ok(t)
             }
 
-            async fn recorded_delete_token(&self, org_id: &OrgId, id: &TokenId) -> Result<bool> {
+            async fn recorded_delete_token(&self, org_id: &OrgId, id: &TokenId, expect: Option<Version>) -> Result<bool> {
                 let mut tx = self.begin_write().await?;
                 let row: Option<TokenRow> = sqlx::query_as(AssertSqlSafe(format!(
                     "DELETE FROM tokens WHERE org_id = $1 AND id = $2 RETURNING {TOKEN_COLUMNS}"
@@ -171,6 +196,7 @@ macro_rules! recorded_writes {
                 };
                 let before = Token::try_from(row)?;
                 let change = changes::change(ChangeKind::Deleted, Some(&before), None);
+                Self::expect_version(&mut tx, org_id, expect).await?;
                 self.commit_changes(tx, org_id, &[change]).await?;
                 Ok(true)
             }

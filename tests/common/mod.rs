@@ -7,6 +7,7 @@
 #![allow(dead_code)]
 
 pub mod process;
+pub mod replica;
 pub mod rest_calls;
 pub mod sse;
 

@@ -49,7 +49,7 @@ async fn every_write_appends_its_event(backend: Backend) {
         ..Default::default()
     };
     store
-        .update_token(&org, &ids[0], &patch, Timestamp::now())
+        .update_token(&org, &ids[0], &patch, Timestamp::now(), None)
         .await
         .expect("update");
     store
@@ -61,10 +61,15 @@ async fn every_write_appends_its_event(backend: Backend) {
         .revoke_token(&org, &ids[1], Timestamp::now())
         .await
         .expect("revoke again");
-    assert!(store.delete_token(&org, &ids[2]).await.expect("delete"));
+    assert!(
+        store
+            .delete_token(&org, &ids[2], None)
+            .await
+            .expect("delete")
+    );
     assert!(
         !store
-            .delete_token(&org, &ids[2])
+            .delete_token(&org, &ids[2], None)
             .await
             .expect("delete again")
     );
@@ -211,7 +216,7 @@ async fn a_follower_never_skips_a_commit(backend: Backend) {
                     ..Default::default()
                 };
                 store
-                    .update_token(&org, &rows[0].token.id, &patch, Timestamp::now())
+                    .update_token(&org, &rows[0].token.id, &patch, Timestamp::now(), None)
                     .await
                     .expect("update");
             }

@@ -9,6 +9,7 @@
 mod common;
 
 mod audit;
+mod audit_routes;
 mod batch_lookup;
 mod bulk_load;
 mod bulk_revoke;
@@ -19,8 +20,10 @@ mod crud;
 mod deep_offsets;
 mod differential;
 mod error_bounds;
+mod etags;
 mod grpc_web;
 mod health;
+mod key_cache;
 mod list_then_watch;
 mod metrics;
 mod openapi;
@@ -56,6 +59,7 @@ mod streaming;
 mod tenancy;
 mod tenancy_properties;
 mod time_filters;
+mod totals;
 mod update_rules;
 mod watch;
 mod watch_access;

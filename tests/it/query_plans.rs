@@ -104,6 +104,13 @@ fn queries(engine: Engine, org: &OrgId, deep: &Token) -> Vec<(String, Sql)> {
         "tokens of one owner, created desc, offset 900".into(),
         sql::list_tokens(engine, &owner_offset),
     ));
+    // The status window (totals and ETags): four seeks, no scan, no sort.
+    let mut window = Sql::new(engine, sql::STATUS_WINDOW);
+    window.params = vec![
+        Param::Text(org.as_str().to_owned()),
+        Param::Int(now.micros()),
+    ];
+    out.push(("tokens: the status window".into(), window));
     for field in [
         ClientSortField::Created,
         ClientSortField::Updated,

@@ -3,6 +3,7 @@
 mod incident;
 mod json;
 pub(super) mod methods;
+mod preconditions;
 mod transcode;
 mod watch;
 
@@ -37,6 +38,9 @@ pub fn routes() -> OpenApiRouter<Registry> {
             .merge(watch::routes())
             .merge(incident::routes()),
     )
+    .layer(axum::middleware::from_fn(
+        super::conditional::conditional::<Fail>,
+    ))
     .layer(axum::middleware::from_fn(methods::allowed_methods))
 }
 

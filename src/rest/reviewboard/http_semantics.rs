@@ -2,26 +2,21 @@
 //! Accept, Cookie` on every answer, `WWW-Authenticate` with error 103 (not
 //! logged in), and an `ETag` on every successful GET, with `304 Not
 //! Modified` (and no body) when the request's `If-None-Match` names it.
-//! The ETag is a hash of the body, so it changes exactly when the answer
-//! does.
+//! The ETag is the core's validator (`rest::conditional`): it changes when
+//! anything in the organization is written, so a `304` costs one version
+//! read instead of the listing.
 
-use axum::body::Body;
 use axum::extract::Request;
-use axum::http::header::{ETAG, IF_NONE_MATCH, VARY, WWW_AUTHENTICATE};
-use axum::http::{HeaderValue, Method, StatusCode};
+use axum::http::header::{VARY, WWW_AUTHENTICATE};
+use axum::http::{HeaderValue, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
-use sha2::{Digest, Sha256};
 
-/// Bodies larger than this are passed through without an ETag (answers
-/// here are at most a few hundred KiB: 200 items).
-const MAX_HASHED: usize = 4 * 1024 * 1024;
+use super::resource::Fail;
+use crate::domain::auth::Permission;
+use crate::rest::conditional::{Conditional, Resource};
 
 pub(super) async fn djblets_headers(req: Request, next: Next) -> Response {
-    let conditional = (req.method() == Method::GET)
-        .then(|| req.headers().get(IF_NONE_MATCH).cloned())
-        .flatten();
-    let is_get = req.method() == Method::GET;
     let mut resp = next.run(req).await;
     let headers = resp.headers_mut();
     headers.insert(VARY, HeaderValue::from_static("Accept, Cookie"));
@@ -31,32 +26,50 @@ pub(super) async fn djblets_headers(req: Request, next: Next) -> Response {
             HeaderValue::from_static("Basic realm=\"Web API\""),
         );
     }
-    if !is_get || resp.status() != StatusCode::OK {
-        return resp;
+    resp
+}
+
+/// The token list and items, on a local site or not, have validators.
+/// Their answers show no status (only `expires`), so the clock does not
+/// move them; Review Board has no `If-Match`.
+impl Conditional for Fail {
+    fn resource(path: &str) -> Option<Resource> {
+        let path = match path.strip_prefix("/s/") {
+            Some(rest) => &rest[rest.find('/')?..],
+            None => path,
+        };
+        let rest = path.strip_prefix("/api/oauth-tokens/")?;
+        let one = rest
+            .strip_suffix('/')
+            .is_some_and(|id| !id.is_empty() && !id.contains('/'));
+        (rest.is_empty() || one).then_some(Resource {
+            read: Permission::TokensRead,
+            write: None,
+            clock: false,
+        })
     }
-    let (mut parts, body) = resp.into_parts();
-    let Ok(bytes) = axum::body::to_bytes(body, MAX_HASHED).await else {
-        return StatusCode::INTERNAL_SERVER_ERROR.into_response();
-    };
-    let digest = Sha256::digest(&bytes);
-    let hex: String = digest[..16].iter().map(|b| format!("{b:02x}")).collect();
-    let etag = format!("\"{hex}\"");
-    if let Ok(value) = HeaderValue::from_str(&etag) {
-        parts.headers.insert(ETAG, value);
+
+    fn precondition_failed(_: &str) -> Response {
+        StatusCode::PRECONDITION_FAILED.into_response()
     }
-    let matched = conditional
-        .as_ref()
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| {
-            v.split(',')
-                .map(|t| t.trim().trim_start_matches("W/"))
-                .any(|t| t == etag || t == "*")
-        });
-    if matched {
-        parts.status = StatusCode::NOT_MODIFIED;
-        parts.headers.remove(axum::http::header::CONTENT_TYPE);
-        parts.headers.remove(axum::http::header::CONTENT_LENGTH);
-        return Response::from_parts(parts, Body::empty());
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_list_and_items_have_validators() {
+        for path in [
+            "/api/oauth-tokens/",
+            "/api/oauth-tokens/t1/",
+            "/s/acme/api/oauth-tokens/",
+            "/s/acme/api/oauth-tokens/t1/",
+        ] {
+            assert!(Fail::resource(path).is_some(), "{path}");
+        }
+        for path in ["/api/oauth-tokens/t1", "/api/oauth-tokens/a/b/", "/s/acme"] {
+            assert!(Fail::resource(path).is_none(), "{path}");
+        }
     }
-    Response::from_parts(parts, Body::from(bytes))
 }

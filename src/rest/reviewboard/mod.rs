@@ -33,6 +33,9 @@ pub fn routes() -> OpenApiRouter<Registry> {
             .route(SITE_LIST, get(list))
             .route(SITE_ITEM, get(item_get).put(item_put).delete(item_delete)),
     )
+    .layer(axum::middleware::from_fn(
+        super::conditional::conditional::<Fail>,
+    ))
     .layer(axum::middleware::from_fn(http_semantics::djblets_headers))
 }
 

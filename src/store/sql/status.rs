@@ -155,3 +155,14 @@ pub(super) fn list_tokens_by_status(engine: Engine, q: &TokenQuery) -> Sql {
     sql.limit(i64::from(q.limit), q.offset);
     sql
 }
+
+/// The four bounds of an organization's status window around `$2`
+/// (`domain::freshness::StatusWindow`): the latest expiry and revocation
+/// at or before it, the earliest after it. Each is one seek into an index
+/// (`tokens_org_expires`, the partial `tokens_org_revoked_at`), so the
+/// whole is four index probes whatever the organization's size.
+pub const STATUS_WINDOW: &str = "SELECT \
+     (SELECT expires_at FROM tokens WHERE org_id = $1 AND expires_at <= $2 ORDER BY expires_at DESC LIMIT 1), \
+     (SELECT revoked_at FROM tokens WHERE org_id = $1 AND revoked_at IS NOT NULL AND revoked_at <= $2 ORDER BY revoked_at DESC LIMIT 1), \
+     (SELECT expires_at FROM tokens WHERE org_id = $1 AND expires_at > $2 ORDER BY expires_at LIMIT 1), \
+     (SELECT revoked_at FROM tokens WHERE org_id = $1 AND revoked_at IS NOT NULL AND revoked_at > $2 ORDER BY revoked_at LIMIT 1)";
