@@ -53,42 +53,44 @@ struct ClientList {
     result: Vec<OAuthClient>,
 }
 
+/// Fields in byte order, the order the former `serde_json::Value` body had
+/// (its map sorts keys), so responses stay byte for byte the same.
 #[derive(Debug, Serialize, ToSchema)]
 #[schema(as = SlashIdClient)]
 struct OAuthClient {
+    access_token_duration: i64,
     client_id: String,
     client_name: String,
-    grant_types: Vec<String>,
-    response_types: Vec<Vec<String>>,
-    scopes: Vec<String>,
-    access_token_duration: i64,
-    refresh_token_duration: i64,
-    public: bool,
-    redirect_uris: Vec<String>,
     created_at: String,
+    grant_types: Vec<String>,
     /// When a token was last issued through the client. Absent if never:
     /// SlashID's document types it as a date-time, never null.
     #[serde(skip_serializing_if = "Option::is_none")]
     last_used: Option<String>,
+    public: bool,
+    redirect_uris: Vec<String>,
+    refresh_token_duration: i64,
+    response_types: Vec<Vec<String>>,
+    scopes: Vec<String>,
 }
 
 fn item(c: &Client) -> OAuthClient {
     OAuthClient {
+        access_token_duration: c.access_token_duration,
         client_id: c.id.to_string(),
         client_name: c.name.clone(),
+        created_at: c.created_at.to_rfc3339(),
         grant_types: strings(&c.grant_types),
+        last_used: c.last_used.map(|t| t.to_rfc3339()),
+        public: c.public,
+        redirect_uris: strings(&c.redirect_uris),
+        refresh_token_duration: c.refresh_token_duration,
         response_types: c
             .response_types
             .iter()
             .map(|r| r.split(' ').map(str::to_owned).collect())
             .collect(),
         scopes: strings(&c.scopes),
-        access_token_duration: c.access_token_duration,
-        refresh_token_duration: c.refresh_token_duration,
-        public: c.public,
-        redirect_uris: strings(&c.redirect_uris),
-        created_at: c.created_at.to_rfc3339(),
-        last_used: c.last_used.map(|t| t.to_rfc3339()),
     }
 }
 
@@ -218,7 +220,7 @@ async fn list(
     State(registry): State<Registry>,
     headers: HeaderMap,
     query: RawQuery,
-) -> Result<Json<serde_json::Value>, Fail> {
+) -> Result<Json<ClientList>, Fail> {
     let (limit, offset) = page(&Params::new(query))?;
     list_page(&registry, &caller, &headers, limit, offset)
         .await
@@ -231,7 +233,7 @@ async fn list_page(
     headers: &HeaderMap,
     limit: i64,
     offset: i64,
-) -> Result<Json<serde_json::Value>, Fail> {
+) -> Result<Json<ClientList>, Fail> {
     match headers.get("slashid-orgid").and_then(|v| v.to_str().ok()) {
         None => {
             return Err(Fail::new(
@@ -272,8 +274,8 @@ async fn list_page(
         include_total: true,
     };
     let page = registry.list::<Client>(caller, &request).await?;
-    Ok(Json(json!({
-        "meta": {"pagination": {"limit": limit, "offset": offset, "total_count": page.total_size.unwrap_or(0)}},
-        "result": page.items.iter().map(item).collect::<Vec<_>>(),
-    })))
+    Ok(Json(ClientList {
+        meta: SlashIdMeta::new(limit, offset, page.total_size.unwrap_or(0)),
+        result: page.items.iter().map(item).collect(),
+    }))
 }

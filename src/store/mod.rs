@@ -123,8 +123,9 @@ pub trait Store: Send + Sync + 'static {
 
     async fn insert_client(&self, client: &Client, secret_hash: Option<&[u8]>) -> Result<()>;
     async fn get_client(&self, org_id: &OrgId, id: &ClientId) -> Result<Option<Client>>;
-    /// The organization's clients among `ids` (any order; unknown ids are
-    /// left out), in one query.
+    /// The organization's clients among `ids`, each once (any order;
+    /// unknown ids are left out), in one query per 500 ids: listings name a
+    /// page's clients without a query per row.
     async fn get_clients(&self, org_id: &OrgId, ids: &[ClientId]) -> Result<Vec<Client>>;
     /// `expect` (on this and the other conditional writes): write only if
     /// the organization is still at that version when the write's

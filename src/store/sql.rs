@@ -7,16 +7,17 @@
 
 use std::fmt::Write;
 
+mod page;
 mod status;
 
+use page::Order;
 pub use status::STATUS_WINDOW;
 use status::{Slice, status_clause};
 
 use crate::domain::Timestamp;
 use crate::domain::ids::{ClientId, OrgId};
 use crate::domain::query::{
-    ClientFilter, ClientQuery, ClientSortField, Direction, Position, Query, SortValue, TokenFilter,
-    TokenQuery, TokenSortField,
+    ClientFilter, ClientQuery, ClientSortField, TokenFilter, TokenQuery, TokenSortField,
 };
 
 /// The database engine a statement is for: where the two backends' SQL
@@ -122,48 +123,6 @@ impl Sql {
             self.int(t.micros());
         }
     }
-
-    /// `ORDER BY [column dir,] id dir` plus the keyset predicate, limit and
-    /// offset.
-    fn page<F, S>(&mut self, order: Order, q: &Query<F, S>) {
-        let (cmp, d) = match q.sort.direction {
-            Direction::Asc => (">", "ASC"),
-            Direction::Desc => ("<", "DESC"),
-        };
-        match (order, q.after.as_ref()) {
-            (_, None) => {}
-            (Order::Id, Some(pos)) | (Order::Column(_), Some(pos @ Position { key: None, .. })) => {
-                let _ = write!(self.text, " AND id {cmp} ");
-                self.text_param(&pos.id);
-            }
-            (Order::Column(column), Some(Position { key: Some(key), id })) => {
-                // Row-value comparison: both SQLite and PostgreSQL turn it
-                // into one index range seek on (org_id, column, id).
-                let _ = write!(self.text, " AND ({column}, id) {cmp} (");
-                match key {
-                    SortValue::Int(i) => self.int(*i),
-                    SortValue::Text(s) => self.text_param(s),
-                };
-                self.push(", ");
-                self.text_param(id);
-                self.push(")");
-            }
-        }
-        self.push(" ORDER BY ");
-        if let Order::Column(column) = order {
-            let _ = write!(self.text, "{column} {d}, ");
-        }
-        let _ = write!(self.text, "id {d} ");
-        self.limit(i64::from(q.limit), q.offset);
-    }
-}
-
-/// What a listing orders by: a column, with the id breaking ties, or the
-/// id alone.
-#[derive(Clone, Copy)]
-enum Order {
-    Id,
-    Column(&'static str),
 }
 
 fn token_where(sql: &mut Sql, org_id: &str, f: &TokenFilter, now: Timestamp) {
@@ -207,8 +166,9 @@ pub fn list_tokens(engine: Engine, q: &TokenQuery) -> Sql {
         TokenSortField::Status => return status::list_tokens_by_status(engine, q),
     };
     let mut sql = Sql::new(engine, &format!("SELECT {TOKEN_COLUMNS} FROM tokens"));
-    token_where(&mut sql, &q.org_id, &q.filter, q.now);
-    sql.page(order, q);
+    let filter = |sql: &mut Sql| token_where(sql, &q.org_id, &q.filter, q.now);
+    filter(&mut sql);
+    sql.page(order, q, "tokens", filter);
     sql
 }
 
@@ -295,14 +255,15 @@ fn client_where(sql: &mut Sql, org_id: &str, f: &ClientFilter) {
 
 pub fn list_clients(engine: Engine, q: &ClientQuery) -> Sql {
     let mut sql = Sql::new(engine, &format!("SELECT {CLIENT_COLUMNS} FROM clients"));
-    client_where(&mut sql, &q.org_id, &q.filter);
+    let filter = |sql: &mut Sql| client_where(sql, &q.org_id, &q.filter);
+    filter(&mut sql);
     let order = match q.sort.field {
         ClientSortField::Created => Order::Column("created_at"),
         ClientSortField::Updated => Order::Column("updated_at"),
         ClientSortField::Name => Order::Column("name"),
         ClientSortField::Id => Order::Id,
     };
-    sql.page(order, q);
+    sql.page(order, q, "clients", filter);
     sql
 }
 

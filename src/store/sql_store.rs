@@ -247,7 +247,11 @@ macro_rules! sql_store {
             }
 
             async fn get_clients(&self, org_id: &OrgId, ids: &[ClientId]) -> Result<Vec<Client>> {
-                // One bound parameter per id; callers pass a page's worth.
+                // One bound parameter per id, each id once (in two IN
+                // lists it would come back twice); callers pass a page's worth.
+                let mut ids = ids.to_vec();
+                ids.sort();
+                ids.dedup();
                 let mut rows: Vec<ClientRow> = Vec::with_capacity(ids.len());
                 for chunk in ids.chunks(sqlgen::MAX_IN_LIST) {
                     let sql = sqlgen::clients_by_id($engine, org_id, chunk);

@@ -61,10 +61,7 @@ async fn revoke_tokens(
     bytes: Result<Bytes, BytesRejection>,
 ) -> Result<Response, Fail> {
     let msg: pb::RevokeTokensRequest = body(bytes)?;
-    respond(
-        TokenApi::new(r).revoke_tokens(grpc(caller, msg)).await?,
-        "BulkTokensResponse",
-    )
+    respond(TokenApi::new(r).revoke_tokens(grpc(caller, msg)).await?)
 }
 
 #[utoipa::path(
@@ -82,10 +79,7 @@ async fn delete_tokens(
     bytes: Result<Bytes, BytesRejection>,
 ) -> Result<Response, Fail> {
     let msg: pb::DeleteTokensRequest = body(bytes)?;
-    respond(
-        TokenApi::new(r).delete_tokens(grpc(caller, msg)).await?,
-        "BulkTokensResponse",
-    )
+    respond(TokenApi::new(r).delete_tokens(grpc(caller, msg)).await?)
 }
 
 #[utoipa::path(
@@ -110,7 +104,6 @@ async fn revoke_client_tokens(
         TokenApi::new(r)
             .revoke_client_tokens(grpc(caller, msg))
             .await?,
-        "BulkTokensResponse",
     )
 }
 
@@ -129,10 +122,7 @@ async fn lookup_token(
     bytes: Result<Bytes, BytesRejection>,
 ) -> Result<Response, Fail> {
     let msg: pb::LookupTokenRequest = body(bytes)?;
-    respond(
-        TokenApi::new(r).lookup_token(grpc(caller, msg)).await?,
-        "Token",
-    )
+    respond(TokenApi::new(r).lookup_token(grpc(caller, msg)).await?)
 }
 
 /// An RFC 6749 §5.2 error response.

@@ -1,6 +1,7 @@
 #![doc = include_str!("../../../docs/dialects/canonical.md")]
 
 mod incident;
+mod json;
 pub(super) mod methods;
 mod preconditions;
 mod transcode;
@@ -124,10 +125,7 @@ async fn list_tokens(
         page_number: int(&p, "pageNumber", "page_number")?,
         include_total_size: boolean(&p, "includeTotalSize", "include_total_size")?,
     };
-    respond(
-        TokenApi::new(r).list_tokens(grpc(caller, msg)).await?,
-        "ListTokensResponse",
-    )
+    respond(TokenApi::new(r).list_tokens(grpc(caller, msg)).await?)
 }
 
 #[utoipa::path(
@@ -148,10 +146,7 @@ async fn count_tokens(
     let msg = pb::CountTokensRequest {
         filter: text(&p, "filter", "filter"),
     };
-    respond(
-        TokenApi::new(r).count_tokens(grpc(caller, msg)).await?,
-        "CountTokensResponse",
-    )
+    respond(TokenApi::new(r).count_tokens(grpc(caller, msg)).await?)
 }
 
 #[utoipa::path(
@@ -172,7 +167,6 @@ async fn get_token(
         TokenApi::new(r)
             .get_token(grpc(caller, pb::GetTokenRequest { id }))
             .await?,
-        "Token",
     )
 }
 
@@ -192,10 +186,7 @@ async fn create_token(
 ) -> Result<Response, Fail> {
     let token: pb::Token = body(bytes)?;
     let msg = pb::CreateTokenRequest { token: Some(token) };
-    respond(
-        TokenApi::new(r).create_token(grpc(caller, msg)).await?,
-        "CreateTokenResponse",
-    )
+    respond(TokenApi::new(r).create_token(grpc(caller, msg)).await?)
 }
 
 #[utoipa::path(
@@ -221,10 +212,7 @@ async fn update_token(
         token: Some(token),
         update_mask: update_mask(&Params::new(q)),
     };
-    respond(
-        TokenApi::new(r).update_token(grpc(caller, msg)).await?,
-        "Token",
-    )
+    respond(TokenApi::new(r).update_token(grpc(caller, msg)).await?)
 }
 
 /// `POST /v1/tokens/{id}:revoke` (custom method, AIP-136); documented at
@@ -246,10 +234,7 @@ async fn token_action(
     match name.split_once(':') {
         Some((id, "revoke")) => {
             let msg = pb::RevokeTokenRequest { id: id.to_owned() };
-            respond(
-                TokenApi::new(r).revoke_token(grpc(caller, msg)).await?,
-                "Token",
-            )
+            respond(TokenApi::new(r).revoke_token(grpc(caller, msg)).await?)
         }
         _ => Err(Fail::from(Status::not_found(format!(
             "no method POST /v1/tokens/{}",
@@ -276,7 +261,6 @@ async fn delete_token(
         TokenApi::new(r)
             .delete_token(grpc(caller, pb::DeleteTokenRequest { id }))
             .await?,
-        "Empty",
     )
 }
 
@@ -304,10 +288,7 @@ async fn list_clients(
         page_number: int(&p, "pageNumber", "page_number")?,
         include_total_size: boolean(&p, "includeTotalSize", "include_total_size")?,
     };
-    respond(
-        ClientApi::new(r).list_clients(grpc(caller, msg)).await?,
-        "ListClientsResponse",
-    )
+    respond(ClientApi::new(r).list_clients(grpc(caller, msg)).await?)
 }
 
 #[utoipa::path(
@@ -328,7 +309,6 @@ async fn get_client(
         ClientApi::new(r)
             .get_client(grpc(caller, pb::GetClientRequest { client_id }))
             .await?,
-        "Client",
     )
 }
 
@@ -350,10 +330,7 @@ async fn create_client(
     let msg = pb::CreateClientRequest {
         client: Some(client),
     };
-    respond(
-        ClientApi::new(r).create_client(grpc(caller, msg)).await?,
-        "CreateClientResponse",
-    )
+    respond(ClientApi::new(r).create_client(grpc(caller, msg)).await?)
 }
 
 #[utoipa::path(
@@ -379,10 +356,7 @@ async fn update_client(
         client: Some(client),
         update_mask: update_mask(&Params::new(q)),
     };
-    respond(
-        ClientApi::new(r).update_client(grpc(caller, msg)).await?,
-        "Client",
-    )
+    respond(ClientApi::new(r).update_client(grpc(caller, msg)).await?)
 }
 
 #[utoipa::path(
@@ -402,8 +376,5 @@ async fn delete_client(
 ) -> Result<Response, Fail> {
     let force = boolean(&Params::new(q), "force", "force")?;
     let msg = pb::DeleteClientRequest { client_id, force };
-    respond(
-        ClientApi::new(r).delete_client(grpc(caller, msg)).await?,
-        "Empty",
-    )
+    respond(ClientApi::new(r).delete_client(grpc(caller, msg)).await?)
 }

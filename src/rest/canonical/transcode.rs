@@ -4,17 +4,18 @@
 
 use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
-use axum::http::StatusCode;
+use axum::http::header::CONTENT_TYPE;
+use axum::http::{HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Json, Response};
 use serde::de::DeserializeOwned;
 use tonic::{Code, Status};
 use tonic_types::StatusExt;
 
+use super::json::Out;
 use crate::domain::Error;
 use crate::domain::auth::Caller;
 use crate::domain::error::clip;
 use crate::rest::auth::Refusal;
-use crate::rest::openapi::proto::normalize_timestamps;
 use crate::rest::params::{self, Params};
 use crate::rest::route_errors::RouteErrors;
 
@@ -112,15 +113,17 @@ impl IntoResponse for Fail {
     }
 }
 
-/// The response message `name` as JSON, timestamps as grpcurl prints them.
-pub(super) fn respond<T: serde::Serialize>(
-    resp: tonic::Response<T>,
-    name: &str,
-) -> Result<Response, Fail> {
-    let mut v = serde_json::to_value(resp.into_inner())
+/// The response message as the body, serialized straight into it
+/// (`json::Out`: the protobuf JSON mapping, timestamps as grpcurl prints
+/// them).
+pub(super) fn respond<T>(resp: tonic::Response<T>) -> Result<Response, Fail>
+where
+    for<'a> Out<'a, T>: serde::Serialize,
+{
+    let body = serde_json::to_vec(&Out(resp.get_ref()))
         .map_err(|e| Status::internal(format!("encoding the response: {e}")))?;
-    normalize_timestamps(&mut v, name);
-    Ok(Json(v).into_response())
+    let json = HeaderValue::from_static("application/json");
+    Ok(([(CONTENT_TYPE, json)], body).into_response())
 }
 
 /// A gRPC request on behalf of the authenticated caller (what the gRPC

@@ -24,6 +24,7 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use super::Fail;
+use super::json::Out;
 use super::transcode::{grpc, invalid, param, status_json, text};
 use crate::grpc::pb::client_service_server::ClientService;
 use crate::grpc::pb::token_service_server::TokenService;
@@ -149,30 +150,34 @@ async fn watch_clients(
 }
 
 /// A watch response message.
-trait Change: serde::Serialize {
-    /// Its name in `oauth_registry.v1`.
-    const MESSAGE: &'static str;
+trait Change {
     fn kind(&self) -> i32;
     fn resume_token(&self) -> &str;
+    /// The message as an event's data (`json::Out`).
+    fn json(&self) -> serde_json::Result<String>;
 }
 
 impl Change for pb::WatchTokensResponse {
-    const MESSAGE: &'static str = "WatchTokensResponse";
     fn kind(&self) -> i32 {
         self.kind
     }
     fn resume_token(&self) -> &str {
         &self.resume_token
+    }
+    fn json(&self) -> serde_json::Result<String> {
+        serde_json::to_string(&Out(self))
     }
 }
 
 impl Change for pb::WatchClientsResponse {
-    const MESSAGE: &'static str = "WatchClientsResponse";
     fn kind(&self) -> i32 {
         self.kind
     }
     fn resume_token(&self) -> &str {
         &self.resume_token
+    }
+    fn json(&self) -> serde_json::Result<String> {
+        serde_json::to_string(&Out(self))
     }
 }
 
@@ -197,12 +202,10 @@ fn sse<M: Change + Send + 'static>(
 }
 
 fn event<M: Change>(m: &M) -> Result<Event, Status> {
-    let mut json = serde_json::to_value(m)
+    let json = m
+        .json()
         .map_err(|e| Status::internal(format!("encoding the event: {e}")))?;
-    crate::rest::openapi::proto::normalize_timestamps(&mut json, M::MESSAGE);
-    let event = Event::default()
-        .event(kind_name(m.kind()))
-        .data(json.to_string());
+    let event = Event::default().event(kind_name(m.kind())).data(json);
     let id = m.resume_token();
     // An SSE field cannot hold a line break or NUL (resume tokens never do).
     if id.is_empty() || id.bytes().any(|b| matches!(b, b'\r' | b'\n' | 0)) {

@@ -1,7 +1,8 @@
-//! Schemas of dialect bodies that the handlers build as JSON values (error
-//! envelopes, Review Board's resources, Losant's items). They only describe;
-//! `tests/it/openapi.rs` validates real responses of every route against them,
-//! so a body and its schema cannot drift apart unnoticed.
+//! Schemas of dialect bodies that the handlers build with types of their
+//! own (error envelopes, Review Board's resources, Losant's items). They only
+//! describe (SlashID's `meta` is also written from here); `tests/it/openapi.rs`
+//! validates real responses of every route against them, so a body and its
+//! schema cannot drift apart unnoticed.
 
 use serde::Serialize;
 use utoipa::ToSchema;
@@ -43,6 +44,19 @@ pub struct SlashIdPagination {
 #[derive(Serialize, ToSchema)]
 pub struct SlashIdMeta {
     pagination: SlashIdPagination,
+}
+
+impl SlashIdMeta {
+    /// The listing's `meta`: built here, as the fields are the schema's.
+    pub fn new(limit: i64, offset: i64, total_count: u64) -> Self {
+        SlashIdMeta {
+            pagination: SlashIdPagination {
+                limit,
+                offset,
+                total_count,
+            },
+        }
+    }
 }
 
 #[derive(Serialize, ToSchema)]

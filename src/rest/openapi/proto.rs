@@ -191,11 +191,15 @@ fn dependencies(full: &str, out: &mut BTreeSet<String>) {
 /// message `name` of our package) into the proto3 JSON form grpcurl prints:
 /// UTC with `Z` and 0, 3, 6 or 9 fractional digits (pbjson writes `+00:00`).
 /// The descriptors say which fields are timestamps, so no other string is
-/// ever touched.
-pub fn normalize_timestamps(value: &mut Value, name: &str) {
+/// ever touched. The canonical API's former response path, kept as the
+/// reference its direct serializers (`rest::canonical::json`) are tested
+/// against.
+#[cfg(test)]
+pub(crate) fn normalize_timestamps(value: &mut Value, name: &str) {
     walk(value, &format!("{PREFIX}{name}"));
 }
 
+#[cfg(test)]
 fn walk(value: &mut Value, full: &str) {
     let Some((m, _, _)) = CATALOG.messages.get(full) else {
         return;

@@ -6,14 +6,9 @@
 //! value answers only the count, and `next`/`prev` links keep the request's
 //! other query parameters.
 
-use axum::extract::RawQuery;
-use axum::http::{HeaderMap, Uri};
-use axum::response::Response;
-use serde_json::{Value, json};
-
+use super::body::{Count, LIST_TYPE, List, ListLinks, item, link, respond};
 use super::resource::{
-    Fail, LIST_TYPE, SiteCaller, application_names, application_of, item, link, origin,
-    owner_filter, respond, site_prefix,
+    Fail, SiteCaller, application_names, application_of, origin, owner_filter, site_prefix,
 };
 use crate::domain::model::Token;
 use crate::domain::query::{
@@ -21,6 +16,9 @@ use crate::domain::query::{
 };
 use crate::rest::params::Params;
 use crate::service::{ListRequest, Registry};
+use axum::extract::RawQuery;
+use axum::http::{HeaderMap, Uri};
+use axum::response::Response;
 
 pub(super) const DEFAULT_MAX_RESULTS: i64 = 25;
 pub(super) const MAX_RESULTS_CAP: i64 = 200;
@@ -45,8 +43,8 @@ pub(super) async fn list_tokens(
         ..TokenFilter::default()
     };
     if p.get("counts-only").is_some_and(|v| !v.is_empty()) {
-        let n = registry.count_tokens(&caller, &filter).await?;
-        return Ok(respond(LIST_TYPE, json!({"count": n, "stat": "ok"})));
+        let count = registry.count_tokens(&caller, &filter).await?;
+        return respond(LIST_TYPE, &Count { count, stat: "ok" });
     }
     let (items, total) = if max < 1 || start as u64 > MAX_OFFSET {
         // Nothing to select: only the total is needed.
@@ -84,24 +82,21 @@ pub(super) async fn list_tokens(
         }
         url
     };
-    let mut links = serde_json::Map::new();
-    links.insert("self".into(), link(format!("{base}{uri}"), "GET"));
-    if max > 0 && start.saturating_add(max) < total {
-        links.insert("next".into(), link(page_url(start + max), "GET"));
-    }
-    if start > 0 {
-        links.insert(
-            "prev".into(),
-            link(page_url((start - max.max(1)).max(0)), "GET"),
-        );
-    }
+    let links = ListLinks {
+        next: (max > 0 && start.saturating_add(max) < total)
+            .then(|| link(page_url(start + max), "GET")),
+        prev: (start > 0).then(|| link(page_url((start - max.max(1)).max(0)), "GET")),
+        self_: link(format!("{base}{uri}"), "GET"),
+    };
     let names = application_names(&registry, &caller, &items).await;
-    let items: Vec<Value> = items
-        .iter()
-        .map(|t| item(t, application_of(&names, t), &items_url))
-        .collect();
-    Ok(respond(
-        LIST_TYPE,
-        json!({"links": links, "oauth_tokens": items, "stat": "ok", "total_results": total}),
-    ))
+    let body = List {
+        links,
+        oauth_tokens: items
+            .iter()
+            .map(|t| item(t, application_of(&names, t), &items_url))
+            .collect(),
+        stat: "ok",
+        total_results: total,
+    };
+    respond(LIST_TYPE, &body)
 }

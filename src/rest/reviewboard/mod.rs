@@ -1,5 +1,6 @@
 #![doc = include_str!("../../../docs/dialects/reviewboard.md")]
 
+mod body;
 mod fail;
 mod http_semantics;
 mod list;

@@ -8,10 +8,11 @@ use axum::extract::rejection::BytesRejection;
 use axum::extract::{FromRequestParts, Path};
 use axum::http::header::{CONTENT_TYPE, HOST};
 use axum::http::request::Parts;
-use axum::http::{HeaderMap, HeaderValue, Method, StatusCode};
+use axum::http::{HeaderMap, Method, StatusCode};
 use axum::response::{IntoResponse, Response};
-use serde_json::{Value, json};
+use serde_json::Value;
 
+use super::body::{ITEM_TYPE, One, item, respond};
 pub(super) use super::fail::Fail;
 use crate::domain::auth::{Caller, Permission};
 use crate::domain::error::FieldViolation;
@@ -23,23 +24,6 @@ use crate::domain::{Error, validate};
 use crate::rest::auth::Authenticated;
 use crate::rest::params;
 use crate::service::Registry;
-
-pub(super) const LIST_TYPE: &str = "application/vnd.reviewboard.org.oauth-tokens+json";
-const ITEM_TYPE: &str = "application/vnd.reviewboard.org.oauth-token+json";
-
-pub(super) fn respond(content_type: &'static str, body: Value) -> Response {
-    let mut resp = body.to_string().into_response();
-    let h = resp.headers_mut();
-    h.insert(CONTENT_TYPE, HeaderValue::from_static(content_type));
-    if content_type == LIST_TYPE {
-        h.insert("item-content-type", HeaderValue::from_static(ITEM_TYPE));
-    }
-    h.insert(
-        "x-content-type-options",
-        HeaderValue::from_static("nosniff"),
-    );
-    resp
-}
 
 /// `http(s)://host` of the request, for absolute hrefs.
 pub(super) fn origin(headers: &HeaderMap) -> String {
@@ -53,37 +37,6 @@ pub(super) fn origin(headers: &HeaderMap) -> String {
         .filter(|p| *p == "https")
         .unwrap_or("http");
     format!("{scheme}://{host}")
-}
-
-/// Python's `isoformat()` of an aware UTC datetime, as Review Board writes it.
-fn expires(t: crate::domain::Timestamp) -> String {
-    let d = t.to_datetime();
-    let micros = t.micros().rem_euclid(1_000_000);
-    let base = d.format("%Y-%m-%dT%H:%M:%S");
-    if micros == 0 {
-        format!("{base}+00:00")
-    } else {
-        format!("{base}.{micros:06}+00:00")
-    }
-}
-
-pub(super) fn link(href: String, method: &str) -> Value {
-    json!({"href": href, "method": method})
-}
-
-pub(super) fn item(t: &Token, application: &str, items_url: &str) -> Value {
-    let href = format!("{items_url}{}/", t.id);
-    json!({
-        "application": application,
-        "expires": expires(t.expires_at),
-        "links": {
-            "delete": link(href.clone(), "DELETE"),
-            "self": link(href.clone(), "GET"),
-            "update": link(href, "PUT"),
-        },
-        "scope": t.scopes,
-        "token": t.secret_prefix,
-    })
 }
 
 /// The caller of a Review Board route: authenticated, on its own local
@@ -181,14 +134,15 @@ async fn one(
     site: Option<&str>,
     token: &Token,
     caller: &Caller,
-) -> Response {
+) -> Result<Response, Fail> {
     let items_url = format!("{}{}/api/oauth-tokens/", origin(headers), site_prefix(site));
     let names = application_names(registry, caller, std::slice::from_ref(token)).await;
     let app = application_of(&names, token);
-    respond(
-        ITEM_TYPE,
-        json!({"oauth_token": item(token, app, &items_url), "stat": "ok"}),
-    )
+    let body = One {
+        oauth_token: item(token, app, &items_url),
+        stat: "ok",
+    };
+    respond(ITEM_TYPE, &body)
 }
 
 pub(super) async fn get_item(
@@ -198,7 +152,7 @@ pub(super) async fn get_item(
     id: String,
 ) -> Result<Response, Fail> {
     let t = visible(&registry, &caller, &id).await?;
-    Ok(one(&registry, &headers, site.as_deref(), &t, &caller).await)
+    one(&registry, &headers, site.as_deref(), &t, &caller).await
 }
 
 /// PUT fields, from a form or a JSON body: `scope` (comma-separated or a
@@ -306,7 +260,7 @@ pub(super) async fn put_item(
     if enabled == Some(false) {
         t = registry.revoke_token(&caller, &t.id).await?;
     }
-    Ok(one(&registry, &headers, site.as_deref(), &t, &caller).await)
+    one(&registry, &headers, site.as_deref(), &t, &caller).await
 }
 
 pub(super) async fn delete_item(

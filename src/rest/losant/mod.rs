@@ -1,11 +1,12 @@
-#![doc = include_str!("../../docs/dialects/losant.md")]
+#![doc = include_str!("../../../docs/dialects/losant.md")]
+
+mod body;
 
 use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
 use axum::extract::{RawQuery, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Json, Response};
-use chrono::SecondsFormat;
 use serde::Deserialize;
 use serde_json::{Value, json};
 use utoipa::OpenApi as _;
@@ -13,12 +14,14 @@ use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
+use body::{Created, Page, item};
+
 use super::auth::{Authenticated, Refusal};
 use super::openapi::dialects::{LosantCollection, LosantCreated, LosantError};
 use super::params::{self, Params};
 use super::route_errors::{RouteErrors, own};
 use crate::domain::auth::Caller;
-use crate::domain::model::{ChallengeMethod, Pkce, Token, TokenKind, TokenStatus};
+use crate::domain::model::{ChallengeMethod, Pkce, Token, TokenKind};
 use crate::domain::oauth::RedirectUri;
 use crate::domain::query::{
     Direction, MAX_OFFSET, PageRequest, PageSize, PageStart, Sort, TokenFilter, TokenSortField,
@@ -126,33 +129,6 @@ fn capitalize(s: &str) -> String {
     c.next()
         .map(|f| f.to_uppercase().chain(c).collect())
         .unwrap_or_default()
-}
-
-fn date(t: Timestamp) -> String {
-    t.to_datetime().to_rfc3339_opts(SecondsFormat::Millis, true)
-}
-
-fn item(t: &Token, now: Timestamp) -> Value {
-    json!({
-        "id": t.id,
-        "oauthTokenId": t.id,
-        "name": t.name,
-        "description": t.description,
-        "creationDate": date(t.created_at),
-        "lastUpdated": date(t.updated_at),
-        "scope": t.scopes,
-        "defaultRole": t.default_role,
-        "orgRoles": [],
-        "status": if t.status(now) == TokenStatus::Active { "active" } else { "inactive" },
-        "oauth": {
-            "client_id": t.client_id.as_deref().unwrap_or_default(),
-            "redirect_uri": t.redirect_uri.as_deref().unwrap_or_default(),
-            "resource": if t.audience.is_empty() { vec![] } else { vec![t.audience.clone()] },
-            "code_challenge": t.pkce.as_ref().map(|p| p.challenge.clone()).unwrap_or_default(),
-            "code_challenge_method": t.pkce.as_ref().map(|p| p.method.as_str()).unwrap_or_default(),
-            "authorizationStatus": "authorized",
-        },
-    })
 }
 
 /// The errors every Losant route may answer.
@@ -287,19 +263,21 @@ async fn list(
         (result.items, result.total_size.unwrap_or(0))
     };
     let now = Timestamp::now();
-    let mut body = json!({
-        "items": items.iter().map(|t| item(t, now)).collect::<Vec<_>>(),
-        "count": items.len(),
-        "totalCount": total,
-        "perPage": per_page,
-        "page": page,
-        "sortField": sort_field,
-        "sortDirection": sort_direction,
-    });
-    if let (Some(ff), Some(f)) = (filter_field, filter) {
-        body["filterField"] = json!(ff);
-        body["filter"] = json!(f);
-    }
+    let (filter_field, filter) = match (filter_field, filter) {
+        (Some(ff), Some(f)) => (Some(ff), Some(f)),
+        _ => (None, None),
+    };
+    let body = Page {
+        count: items.len(),
+        filter,
+        filter_field,
+        items: items.iter().map(|t| item(t, now)).collect(),
+        page,
+        per_page,
+        sort_direction,
+        sort_field,
+        total_count: total,
+    };
     Ok(Json(body).into_response())
 }
 
@@ -434,7 +412,9 @@ async fn create(
     let (token, secret) = registry
         .create_token(&caller, new_token(post, user)?)
         .await?;
-    let mut body = item(&token, Timestamp::now());
-    body["token"] = json!(secret.expose_secret());
+    let body = Created {
+        item: item(&token, Timestamp::now()),
+        token: secret.expose_secret(),
+    };
     Ok((StatusCode::CREATED, Json(body)).into_response())
 }
