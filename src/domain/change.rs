@@ -1,7 +1,8 @@
 //! The change feed's values: what happened to a token or client, at which
-//! version of its organization. Versions are per organization, start at 1
-//! and have no gaps in what a watcher is shown; a watch resumes after the
-//! last version it delivered (`Version`), on any replica.
+//! version of its organization. Versions increase in commit order within an
+//! organization's feed (SQLite numbers them 1, 2, 3…; PostgreSQL by
+//! transaction, with gaps, see docs/change-feed.md); a watch resumes after
+//! the last version it delivered (`Version`), on any replica.
 
 use super::Timestamp;
 use super::cursor::CursorCodec;
@@ -12,6 +13,30 @@ use super::ids::OrgId;
 /// change applied. 0 is "before anything".
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
 pub struct Version(pub i64);
+
+/// The low bits of a version that number the changes of one transaction on
+/// PostgreSQL (the transaction id is above them).
+pub const WATERMARK_BITS: u32 = 24;
+const WATERMARK_MASK: i64 = (1 << WATERMARK_BITS) - 1;
+
+impl Version {
+    /// Whether this is a *watermark*: a position between writes, which a
+    /// store reports while some of the organization's writes are still
+    /// settling (committed after a write that is still running). It is a
+    /// sound place to watch from, but the same watermark read twice does
+    /// not mean nothing was written in between, so caches and validators
+    /// never reuse an answer made at one. Its low bits are all set, which
+    /// no change's own version has.
+    pub fn is_watermark(self) -> bool {
+        self.0 > 0 && self.0 & WATERMARK_MASK == WATERMARK_MASK
+    }
+
+    /// Whether answers made at this version may be reused while the
+    /// organization stays at it (not a watermark).
+    pub fn is_exact(self) -> bool {
+        !self.is_watermark()
+    }
+}
 
 /// What a change did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -83,6 +108,10 @@ pub struct ChangePage<T> {
     pub head: Version,
     /// Changes at or below it are no longer kept.
     pub floor: Version,
+    /// Changes of the organization have committed above `head` and wait
+    /// for an older write that is still running: read again soon, since
+    /// that write's commit may announce nothing to this organization.
+    pub pending: bool,
 }
 
 /// A hint that an organization's feed moved (`None`: any organization's

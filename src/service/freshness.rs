@@ -84,8 +84,10 @@ impl Validator {
     /// names: a status flip between making the validator and finishing the
     /// answer would put the answer in the next window (then the face sends
     /// no validator rather than a wrong one).
+    /// A validator made at a watermark (`Version::is_watermark`) covers
+    /// nothing: the same watermark does not mean the same answer.
     pub fn covers(&self, done: Timestamp) -> bool {
-        self.window.is_none_or(|w| w.contains(done))
+        self.version.is_exact() && self.window.is_none_or(|w| w.contains(done))
     }
 }
 
@@ -101,6 +103,7 @@ impl Registry {
     ) -> Result<StatusWindow> {
         if let Some((v, w)) = self.windows.get(org)
             && v == version
+            && version.is_exact()
             && w.contains(at)
         {
             self.metrics.cache_lookup("status_window", true);
@@ -108,7 +111,9 @@ impl Registry {
         }
         self.metrics.cache_lookup("status_window", false);
         let w = self.store.status_window(org, at).await?;
-        self.windows.insert(org.clone(), (version, w));
+        if version.is_exact() {
+            self.windows.insert(org.clone(), (version, w));
+        }
         Ok(w)
     }
 

@@ -90,7 +90,9 @@ impl Registry {
             kind: T::KIND,
             filter: T::canonical(filter),
         };
+        // A watermark says nothing about writes in between: never reused.
         if let Some(t) = self.totals.get(&key)
+            && version.is_exact()
             && t.version == version
             && t.window.is_none_or(|w| w.contains(now))
         {
@@ -103,14 +105,16 @@ impl Registry {
             true => Some(self.status_window(org, version, now).await?),
             false => None,
         };
-        self.totals.insert(
-            key,
-            Total {
-                version,
-                window,
-                count,
-            },
-        );
+        if version.is_exact() {
+            self.totals.insert(
+                key,
+                Total {
+                    version,
+                    window,
+                    count,
+                },
+            );
+        }
         Ok(count)
     }
 }

@@ -146,6 +146,10 @@ impl Registry {
     }
 }
 
+/// First and longest wait before re-reading a feed with pending changes.
+const SETTLE_FIRST: std::time::Duration = std::time::Duration::from_millis(10);
+const SETTLE_MAX: std::time::Duration = std::time::Duration::from_millis(500);
+
 /// A resume point below the floor lost events to retention.
 fn check_floor(position: Version, floor: Version) -> Result<()> {
     if position < floor {
@@ -223,6 +227,10 @@ impl<T: Listable + Sync + Clone> Watcher<T> {
         let every = self.registry.bookmark_every;
         let mut ticks = tokio::time::interval_at(tokio::time::Instant::now() + every, every);
         let mut bookmark_due = true;
+        // While the feed has changes waiting on an older write (which may
+        // be another organization's, announcing nothing here), re-read on
+        // a short timer that backs off: 10 ms doubling to 500 ms.
+        let mut settle = SETTLE_FIRST;
         loop {
             if *draining.borrow() {
                 self.audit.outcome("UNAVAILABLE");
@@ -251,11 +259,17 @@ impl<T: Listable + Sync + Clone> Watcher<T> {
                     return;
                 }
             };
+            let pending = page.pending;
             match self.deliver(page).await {
                 None => return,
                 Some(true) => continue,
                 Some(false) => {}
             }
+            let recheck = pending.then_some(settle);
+            settle = match pending {
+                true => (settle * 2).min(SETTLE_MAX),
+                false => SETTLE_FIRST,
+            };
             if bookmark_due {
                 bookmark_due = false;
                 if !self.bookmark().await {
@@ -268,6 +282,7 @@ impl<T: Listable + Sync + Clone> Watcher<T> {
             loop {
                 tokio::select! {
                     () = self.tx.closed() => return,
+                    () = tokio::time::sleep(recheck.unwrap_or_default()), if recheck.is_some() => break,
                     _ = draining.changed() => break,
                     _ = ticks.tick() => {
                         bookmark_due = true;

@@ -76,15 +76,25 @@ macro_rules! bulk_store {
                 // feed on by one version and raises its floor there, so a
                 // watch from before it is told to re-list instead of
                 // silently missing the rows.
-                for org_id in &orgs {
-                    sqlx::query(
+                // (PostgreSQL numbers by transaction: a marker change of
+                // its own resource kind, which no watch reads, is that
+                // version, so the organization's version moves too.)
+                let moved = match Self::ENGINE {
+                    $crate::store::sql::Engine::Sqlite => {
                         "INSERT INTO org_versions (org_id, version, floor) VALUES ($1, 1, 1) \
                          ON CONFLICT (org_id) DO UPDATE SET version = org_versions.version + 1, \
-                         floor = org_versions.version + 1",
-                    )
-                    .bind(org_id)
-                    .execute(&mut *tx)
-                    .await?;
+                         floor = org_versions.version + 1"
+                    }
+                    $crate::store::sql::Engine::Postgres => {
+                        "WITH m AS (INSERT INTO changes (org_id, version, resource, kind, resource_id, changed_at) \
+                         VALUES ($1, (pg_current_xact_id()::text::bigint << 24) + 1, 'load', 'loaded', '', \
+                         (extract(epoch FROM clock_timestamp()) * 1000000)::bigint) RETURNING version) \
+                         INSERT INTO org_versions (org_id, version, floor) SELECT $1, 0, version FROM m \
+                         ON CONFLICT (org_id) DO UPDATE SET floor = excluded.floor"
+                    }
+                };
+                for org_id in &orgs {
+                    sqlx::query(moved).bind(org_id).execute(&mut *tx).await?;
                 }
                 for (_, create) in indexes {
                     sqlx::query(sqlx::AssertSqlSafe(create))

@@ -71,12 +71,41 @@ macro_rules! bulk_jobs {
                 limit: u32,
             ) -> Result<Option<u64>> {
                 use $crate::domain::bulk::BulkAction;
-                let mut tx = self.begin_write().await?;
+                use $crate::store::versions::WriteLocks;
+                // PostgreSQL: pick the batch, lock its rows (`versions.rs`),
+                // then read it again in the transaction and keep what was
+                // locked and still matches. SQLite's write lock covers all.
+                let locks = match Self::ENGINE {
+                    $crate::store::sql::Engine::Postgres => {
+                        let sql = Self::bulk_sql(s, limit, false);
+                        let picked: Vec<TokenRow> = bind_params!(sqlx::query_as(AssertSqlSafe(sql.text)), sql.params)
+                            .fetch_all(&self.pool)
+                            .await?;
+                        Some(picked.into_iter().map(|r| r.id.to_string()).collect::<std::collections::HashSet<String>>())
+                    }
+                    $crate::store::sql::Engine::Sqlite => None,
+                };
+                let lock = match &locks {
+                    Some(ids) => WriteLocks::shared().rows(&s.org_id, $crate::domain::change::ResourceKind::Token, ids.iter().map(String::as_str)),
+                    None => WriteLocks::shared(),
+                };
+                let mut tx = self.begin_recorded(&s.org_id, lock).await?;
                 let sql = Self::bulk_sql(s, limit, true);
                 let rows: Vec<TokenRow> = bind_params!(sqlx::query_as(AssertSqlSafe(sql.text)), sql.params)
                     .fetch_all(&mut *tx)
                     .await?;
-                let before = rows.into_iter().map(Token::try_from).collect::<Result<Vec<_>>>()?;
+                let nothing_left = rows.is_empty();
+                let before = rows
+                    .into_iter()
+                    .filter(|r| locks.as_ref().is_none_or(|ids| ids.contains(r.id.as_str())))
+                    .map(Token::try_from)
+                    .collect::<Result<Vec<_>>>()?;
+                if before.is_empty() && !nothing_left {
+                    // Matching rows, none of them locked: the next batch
+                    // picks them.
+                    tx.commit().await?;
+                    return Ok(Some(0));
+                }
                 if before.is_empty() {
                     sqlx::query("UPDATE bulk_jobs SET finished_at = $1 WHERE org_id = $2 AND id = $3 AND finished_at IS NULL")
                         .bind(Timestamp::now().micros())

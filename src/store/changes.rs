@@ -1,15 +1,12 @@
 //! The change log's SQL, shared by both backends like `sql_store!`: append
 //! a write's events inside its transaction, read them back after a version.
 //!
-//! Ordering: `append` bumps the organization's counter row in
-//! `org_versions` (an upsert that returns the new last version) and must be
-//! the last statement of the writing transaction before COMMIT. The row
-//! lock it takes is held until the commit, so a second writer of the same
-//! organization gets the next versions only after the first has committed:
-//! one organization's versions become visible in order, and a reader that
-//! sees version n sees every version below it. (On SQLite every write holds
-//! the database's write lock anyway.) docs/change-feed.md compares this
-//! with reading up to a snapshot watermark.
+//! Ordering (`versions.rs`): on SQLite `append` bumps the organization's
+//! counter row in `org_versions` as the last statement before COMMIT, under
+//! the database's write lock; on PostgreSQL a change's version comes from
+//! its transaction's id, the write took its advisory locks in its `BEGIN`,
+//! and readers stop at the watermark. Either way a reader that sees
+//! version n sees every version below it.
 
 use crate::domain::change::{Change, ChangeKind, ChangePage, ResourceKind, Version};
 use crate::domain::ids::OrgId;
@@ -92,16 +89,26 @@ pub const ONE_STATEMENT_EVENTS: usize = 32;
 const EVENT_PARAMS: usize = 7;
 
 /// The append as one statement, and on SQLite one round trip to its
-/// connection's thread: bump the organization's counter by `rows`, insert
-/// the events numbered below the new value, and, with `audit`, the call's
-/// audit event. Parameters: org, rows, then per event its ordinal from 1
+/// connection's thread: number the events (SQLite: bump the
+/// organization's counter by `rows`, the events take the numbers below the
+/// new value; PostgreSQL: from the transaction's id), insert them, and,
+/// with `audit`, the call's audit event; with `lead` (a statement and its
+/// parameter count), that statement first, so a write and its events make
+/// one round trip. Parameters: the lead's, org, rows, then per event its
+/// ordinal from 1
 /// and the event's columns, then the audit event's
 /// ([`super::audit_log::AUDIT_COLUMNS`]). PostgreSQL runs the inserts as
 /// data-modifying WITH clauses; SQLite, which has none, as three statements
 /// of one query string (sqlx numbers `$n` across them).
-pub fn one_statement_append(engine: Engine, rows: usize, audit: bool) -> String {
+pub fn one_statement_append(
+    engine: Engine,
+    rows: usize,
+    audit: bool,
+    lead: Option<(&str, usize)>,
+) -> String {
     use super::audit_log::{AUDIT_COLUMNS, AUDIT_COUNT};
     let pg = engine == Engine::Postgres;
+    let off = lead.map_or(0, |(_, n)| n);
     let casts = [
         "::bigint", "::text", "::text", "::text", "::text", "::text", "::bigint",
     ];
@@ -110,7 +117,7 @@ pub fn one_statement_append(engine: Engine, rows: usize, audit: bool) -> String 
             let cells: Vec<String> = (0..EVENT_PARAMS)
                 .map(|i| {
                     let cast = if pg { casts[i] } else { "" };
-                    format!("${}{cast}", r * EVENT_PARAMS + i + 3)
+                    format!("${}{cast}", off + r * EVENT_PARAMS + i + 3)
                 })
                 .collect();
             format!("({})", cells.join(", "))
@@ -118,7 +125,7 @@ pub fn one_statement_append(engine: Engine, rows: usize, audit: bool) -> String 
         .collect();
     let values = values.join(", ");
     let audit_values = audit.then(|| {
-        let first = rows * EVENT_PARAMS + 3;
+        let first = off + rows * EVENT_PARAMS + 3;
         let cells: Vec<String> = (first..first + AUDIT_COUNT)
             .map(|n| format!("${n}"))
             .collect();
@@ -127,24 +134,39 @@ pub fn one_statement_append(engine: Engine, rows: usize, audit: bool) -> String 
             cells.join(", ")
         )
     });
-    let bump = "INSERT INTO org_versions (org_id, version) VALUES ($1, $2) \
-         ON CONFLICT (org_id) DO UPDATE SET version = org_versions.version + excluded.version";
+    let (o, n) = (off + 1, off + 2);
+    let bump = format!(
+        "INSERT INTO org_versions (org_id, version) VALUES (${o}, ${n}) \
+         ON CONFLICT (org_id) DO UPDATE SET version = org_versions.version + excluded.version"
+    );
     if pg {
-        let audit = audit_values
-            .map(|a| format!("a AS ({a}), "))
-            .unwrap_or_default();
+        // No counter: the transaction's id numbers its changes
+        // (`versions.rs`); `$n` stays bound so both engines share binds.
+        let mut ctes: Vec<String> = Vec::new();
+        if let Some((lead, _)) = lead {
+            ctes.push(format!("l AS ({lead})"));
+        }
+        if let Some(a) = audit_values {
+            ctes.push(format!("a AS ({a})"));
+        }
+        let with = match ctes.is_empty() {
+            true => String::new(),
+            false => format!("WITH {} ", ctes.join(", ")),
+        };
+        let base = super::versions::PG_TRANSACTION_BASE_EXPR;
         format!(
-            "WITH {audit}v AS ({bump} RETURNING version) \
-             INSERT INTO changes ({CHANGE_COLUMNS}) \
-             SELECT $1, v.version - $2 + e.k, e.resource, e.kind, e.resource_id, e.before, e.after, e.changed_at \
-             FROM v, (VALUES {values}) AS e (k, resource, kind, resource_id, before, after, changed_at)"
+            "{with}INSERT INTO changes ({CHANGE_COLUMNS}) \
+             SELECT ${o}, {base} + e.k, e.resource, e.kind, e.resource_id, e.before, e.after, e.changed_at \
+             FROM (VALUES {values}) AS e (k, resource, kind, resource_id, before, after, changed_at) \
+             WHERE ${n}::bigint > 0"
         )
     } else {
+        let lead = lead.map(|(l, _)| format!("{l}; ")).unwrap_or_default();
         let audit = audit_values.map(|a| format!("{a}; ")).unwrap_or_default();
         format!(
-            "{audit}{bump}; \
+            "{lead}{audit}{bump}; \
              INSERT INTO changes ({CHANGE_COLUMNS}) \
-             SELECT $1, (SELECT version FROM org_versions WHERE org_id = $1) - $2 + e.column1, \
+             SELECT ${o}, (SELECT version FROM org_versions WHERE org_id = ${o}) - ${n} + e.column1, \
              e.column2, e.column3, e.column4, e.column5, e.column6, e.column7 \
              FROM (VALUES {values}) AS e"
         )
@@ -159,7 +181,7 @@ pub fn micros(at: Timestamp) -> i64 {
 /// Decodes stored changes of one resource kind into a page.
 pub fn decode<R, T>(
     org_id: &OrgId,
-    (rows, head, floor): (Vec<StoredChange>, i64, i64),
+    (rows, state): (Vec<StoredChange>, super::versions::FeedState),
     from_json: fn(&serde_json::Value) -> Option<R>,
 ) -> Result<ChangePage<T>>
 where
@@ -192,8 +214,9 @@ where
         .collect::<Result<Vec<_>>>()?;
     Ok(ChangePage {
         changes,
-        head: Version(head),
-        floor: Version(floor),
+        head: Version(state.head),
+        floor: Version(state.floor),
+        pending: state.pending(),
     })
 }
 
@@ -209,15 +232,25 @@ macro_rules! change_log {
                 org_id: &$crate::domain::ids::OrgId,
                 records: &[$crate::store::changes::ChangeRecord],
                 audit: Option<&$crate::domain::audit::AuditEvent>,
+                lead: Option<&$crate::store::NewTokenRow>,
             ) -> $crate::domain::Result<i64> {
                 let at = $crate::domain::Timestamp::now();
                 use $crate::store::changes::{CHANGE_CHUNK, CHANGE_COLUMNS, CHANGE_COUNT};
+                use $crate::store::rows::{TOKEN_COLUMNS, TokenRow};
                 let n = records.len() as i64;
                 if !records.is_empty() && records.len() <= $crate::store::changes::ONE_STATEMENT_EVENTS {
-                    // One statement, one round trip: the counter's row lock
-                    // is held for it and the COMMIT only.
-                    let sql = $crate::store::changes::one_statement_append(Self::ENGINE, records.len(), audit.is_some());
-                    let mut q = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(org_id).bind(n);
+                    // One statement, one round trip (SQLite: one hand-off to
+                    // its connection's thread), with the token insert first
+                    // when there is one.
+                    let columns = format!("{TOKEN_COLUMNS}, secret_hash");
+                    let lead_sql = lead.map(|_| $crate::store::sql::insert("tokens", &columns, 1, TokenRow::COUNT + 1));
+                    let lead_arg = lead_sql.as_deref().map(|l| (l, TokenRow::COUNT + 1));
+                    let sql = $crate::store::changes::one_statement_append(Self::ENGINE, records.len(), audit.is_some(), lead_arg);
+                    let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
+                    if let Some(r) = lead {
+                        q = TokenRow::from(&r.token).bind(q).bind(r.secret_hash.clone());
+                    }
+                    q = q.bind(org_id).bind(n);
                     for (k, r) in records.iter().enumerate() {
                         q = q
                             .bind(k as i64 + 1)
@@ -234,22 +267,37 @@ macro_rules! change_log {
                     q.execute(&mut *conn).await?;
                     return Ok(n);
                 }
+                if let Some(r) = lead {
+                    Self::insert_rows(&mut *conn, std::slice::from_ref(r)).await?;
+                }
                 if let Some(e) = audit {
                     Self::audit_insert(&mut *conn, std::slice::from_ref(e)).await?;
                 }
                 if records.is_empty() {
                     return Ok(0);
                 }
-                let last: i64 = sqlx::query_scalar(
-                    "INSERT INTO org_versions (org_id, version) VALUES ($1, $2) \
-                     ON CONFLICT (org_id) DO UPDATE SET version = org_versions.version + excluded.version \
-                     RETURNING version",
-                )
-                .bind(org_id)
-                .bind(n)
-                .fetch_one(&mut *conn)
-                .await?;
-                let mut version = last - n;
+                let mut version: i64 = match Self::ENGINE {
+                    $crate::store::sql::Engine::Postgres => {
+                        if records.len() > $crate::store::versions::MAX_CHANGES_PER_TRANSACTION {
+                            return Err($crate::domain::Error::Internal("too many changes for one transaction".into()));
+                        }
+                        sqlx::query_scalar($crate::store::versions::PG_TRANSACTION_BASE)
+                            .fetch_one(&mut *conn)
+                            .await?
+                    }
+                    $crate::store::sql::Engine::Sqlite => {
+                        let last: i64 = sqlx::query_scalar(
+                            "INSERT INTO org_versions (org_id, version) VALUES ($1, $2) \
+                             ON CONFLICT (org_id) DO UPDATE SET version = org_versions.version + excluded.version \
+                             RETURNING version",
+                        )
+                        .bind(org_id)
+                        .bind(n)
+                        .fetch_one(&mut *conn)
+                        .await?;
+                        last - n
+                    }
+                };
                 for chunk in records.chunks(CHANGE_CHUNK) {
                     let sql = $crate::store::sql::insert("changes", CHANGE_COLUMNS, chunk.len(), CHANGE_COUNT);
                     let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
@@ -277,12 +325,24 @@ macro_rules! change_log {
             /// replicas' through PostgreSQL's NOTIFY).
             async fn commit_changes(
                 &self,
-                mut tx: sqlx::Transaction<'static, $db>,
+                tx: sqlx::Transaction<'static, $db>,
                 org_id: &$crate::domain::ids::OrgId,
                 records: &[$crate::store::changes::ChangeRecord],
             ) -> $crate::domain::Result<()> {
+                self.commit_changes_after(tx, org_id, records, None).await
+            }
+
+            /// As `commit_changes`, inserting `lead` (a token) in the same
+            /// round trip as the events.
+            async fn commit_changes_after(
+                &self,
+                mut tx: sqlx::Transaction<'static, $db>,
+                org_id: &$crate::domain::ids::OrgId,
+                records: &[$crate::store::changes::ChangeRecord],
+                lead: Option<&$crate::store::NewTokenRow>,
+            ) -> $crate::domain::Result<()> {
                 let audit = $crate::audit::current().and_then(|c| c.write_event(records.len() as u64));
-                let written = Self::append_changes(&mut tx, org_id, records, audit.as_ref()).await?;
+                let written = Self::append_changes(&mut tx, org_id, records, audit.as_ref(), lead).await?;
                 tx.commit().await?;
                 if written > 0 {
                     self.announce(org_id);
@@ -300,10 +360,15 @@ macro_rules! change_log {
                 limit: u32,
             ) -> $crate::domain::Result<u64> {
                 let mut tx = self.begin_write().await?;
-                let (head, old) = Self::feed_position(&mut tx, org_id).await?;
+                let state = Self::feed_state(&mut tx, org_id).await?;
+                let (head, old) = (state.head, state.floor);
                 let floor = floor.min(head).max(old);
                 if floor > old {
-                    sqlx::query("UPDATE org_versions SET floor = $1 WHERE org_id = $2")
+                    // Upserted: on PostgreSQL writes keep no counter row.
+                    sqlx::query(
+                        "INSERT INTO org_versions (org_id, version, floor) VALUES ($2, 0, $1) \
+                         ON CONFLICT (org_id) DO UPDATE SET floor = excluded.floor",
+                    )
                         .bind(floor)
                         .bind(org_id)
                         .execute(&mut *tx)
@@ -345,17 +410,31 @@ macro_rules! change_log {
                 Ok(v.unwrap_or(0))
             }
 
-            /// The organization's last version and floor (0, 0 before any change).
-            async fn feed_position(
+            /// The newest version that leaves the newest `keep` changes
+            /// above it (0 if there are no more than `keep`); versions
+            /// have gaps on PostgreSQL, so it is read, not subtracted.
+            async fn version_keeping(&self, org_id: &$crate::domain::ids::OrgId, keep: u64) -> $crate::domain::Result<i64> {
+                let v: Option<i64> = sqlx::query_scalar(
+                    "SELECT version FROM changes WHERE org_id = $1 ORDER BY version DESC LIMIT 1 OFFSET $2",
+                )
+                .bind(org_id)
+                .bind(i64::try_from(keep).unwrap_or(i64::MAX))
+                .fetch_optional(&self.pool)
+                .await?;
+                Ok(v.unwrap_or(0))
+            }
+
+            /// Where the organization's feed stands (`versions.rs`).
+            async fn feed_state(
                 conn: &mut <$db as sqlx::Database>::Connection,
                 org_id: &$crate::domain::ids::OrgId,
-            ) -> $crate::domain::Result<(i64, i64)> {
-                let row: Option<(i64, i64)> =
-                    sqlx::query_as("SELECT version, floor FROM org_versions WHERE org_id = $1")
+            ) -> $crate::domain::Result<$crate::store::versions::FeedState> {
+                let (head, floor, top): (i64, i64, Option<i64>) =
+                    sqlx::query_as($crate::store::versions::feed_state_sql(Self::ENGINE))
                         .bind(org_id)
-                        .fetch_optional(&mut *conn)
+                        .fetch_one(&mut *conn)
                         .await?;
-                Ok(row.unwrap_or((0, 0)))
+                Ok($crate::store::versions::FeedState { head, floor, top })
             }
 
             /// Up to `limit` stored changes of `resource` after `after`, up
@@ -367,11 +446,12 @@ macro_rules! change_log {
                 resource: $crate::domain::change::ResourceKind,
                 after: i64,
                 limit: u32,
-            ) -> $crate::domain::Result<(Vec<$crate::store::changes::StoredChange>, i64, i64)> {
+            ) -> $crate::domain::Result<(Vec<$crate::store::changes::StoredChange>, $crate::store::versions::FeedState)> {
                 let mut conn = self.pool.acquire().await?;
-                let (head, floor) = Self::feed_position(&mut conn, org_id).await?;
+                let state = Self::feed_state(&mut conn, org_id).await?.for_readers();
+                let (head, floor) = (state.head, state.floor);
                 if after < floor || after >= head {
-                    return Ok((Vec::new(), head, floor));
+                    return Ok((Vec::new(), state));
                 }
                 let rows: Vec<$crate::store::changes::StoredChange> = sqlx::query_as(
                     "SELECT version, kind, resource_id, before, after, changed_at FROM changes \
@@ -385,7 +465,7 @@ macro_rules! change_log {
                 .bind(i64::from(limit))
                 .fetch_all(&mut *conn)
                 .await?;
-                Ok((rows, head, floor))
+                Ok((rows, state))
             }
         }
     };

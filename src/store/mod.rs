@@ -31,6 +31,7 @@ mod sql_store;
 mod sqlite;
 mod sqlite_read;
 pub mod traced;
+pub mod versions;
 mod writes;
 
 use std::sync::Arc;

@@ -230,7 +230,7 @@ macro_rules! sql_store {
             async fn insert_client(&self, c: &Client, secret_hash: Option<&[u8]>) -> Result<()> {
                 let columns = format!("{CLIENT_COLUMNS}, secret_hash");
                 let sql = sqlgen::insert("clients", &columns, 1, ClientRow::COUNT + 1);
-                let mut tx = self.begin_write().await?;
+                let mut tx = self.begin_recorded(&c.org_id, $crate::store::versions::WriteLocks::shared()).await?;
                 ClientRow::from(c)
                     .bind(sqlx::query(AssertSqlSafe(sql)))
                     .bind(secret_hash)
@@ -376,7 +376,7 @@ macro_rules! sql_store {
 
             async fn read_version(&self, org_id: &OrgId) -> Result<Version> {
                 let mut conn = self.pool.acquire().await?;
-                Ok(Version(Self::feed_position(&mut conn, org_id).await?.0))
+                Ok(Version(Self::feed_state(&mut conn, org_id).await?.version()))
             }
 
             async fn status_window(&self, org_id: &OrgId, at: Timestamp) -> Result<$crate::domain::freshness::StatusWindow> {
@@ -397,8 +397,7 @@ macro_rules! sql_store {
 
             async fn trim_changes(&self, org_id: &OrgId, older_than: Timestamp, keep: u64, limit: u32) -> Result<u64> {
                 let by_time = self.version_before(org_id, older_than).await?;
-                let head = self.read_version(org_id).await?.0;
-                let by_count = head.saturating_sub(i64::try_from(keep).unwrap_or(i64::MAX));
+                let by_count = self.version_keeping(org_id, keep).await?;
                 self.trim_feed(org_id, by_time.max(by_count), limit).await
             }
 

@@ -1,27 +1,37 @@
 //! The writes of tokens and clients that record change events, shared by
-//! both backends like `sql_store!` (which delegates to them): each reads
-//! what it changes, writes, and appends the change's events last, in one
-//! transaction (`changes.rs` says why last). A conditional write
-//! (`expect`) checks the organization's version just before that append,
-//! under the organization's row lock (`expect_version`).
+//! both backends like `sql_store!` (which delegates to them): each begins
+//! holding the locks its rows need (`versions.rs`), reads what it changes,
+//! writes, and appends the change's events last, in one transaction. A
+//! conditional write (`expect`) checks the organization's version just
+//! before that append (`expect_version`).
 
 macro_rules! recorded_writes {
     ($store:ty, $db:ty) => {
         impl $store {
+            /// Begins a recorded write of `org_id` holding `locks`
+            /// (`versions.rs`: PostgreSQL takes them in its `BEGIN`, before
+            /// the transaction has an id; SQLite takes its write lock).
+            async fn begin_recorded(&self, org_id: &OrgId, locks: $crate::store::versions::WriteLocks) -> Result<sqlx::Transaction<'static, $db>> {
+                let begin = locks.begin(Self::ENGINE, org_id);
+                Ok(self.pool.begin_with(AssertSqlSafe(begin)).await?)
+            }
+
             /// Refuses the write in `tx` unless `org_id` is still at
-            /// `expect`. It locks the organization's counter row (as the
-            /// append after it would) once the write's rows are locked, the
-            /// order every writer takes them in: no write of the
-            /// organization can commit between this check and the commit.
+            /// `expect`. No write of the organization can commit between
+            /// this check and the commit: SQLite's write lock is held, and
+            /// on PostgreSQL a conditional write holds the organization's
+            /// advisory lock exclusively (`WriteLocks::exclusive_if`), so
+            /// every other writer has committed or waits. A watermark
+            /// (`Version::is_watermark`) never matches there.
             async fn expect_version(conn: &mut <$db as sqlx::Database>::Connection, org_id: &OrgId, expect: Option<Version>) -> Result<()> {
                 let Some(expect) = expect else { return Ok(()) };
-                let sql = match Self::ENGINE {
-                    $crate::store::sql::Engine::Postgres => "SELECT version FROM org_versions WHERE org_id = $1 FOR UPDATE",
-                    // The write already holds SQLite's write lock.
-                    $crate::store::sql::Engine::Sqlite => "SELECT version FROM org_versions WHERE org_id = $1",
+                let state = Self::feed_state(&mut *conn, org_id).await?;
+                let current = match Self::ENGINE {
+                    $crate::store::sql::Engine::Postgres => state.top.unwrap_or(state.floor),
+                    $crate::store::sql::Engine::Sqlite => state.version(),
                 };
-                let current: Option<i64> = sqlx::query_scalar(sql).bind(org_id).fetch_optional(&mut *conn).await?;
-                if Version(current.unwrap_or(0)) == expect {
+                let exact = Self::ENGINE == $crate::store::sql::Engine::Sqlite || expect.is_exact();
+                if exact && current == expect.0 {
                     Ok(())
                 } else {
                     Err($crate::domain::freshness::stale(expect))
@@ -29,7 +39,8 @@ macro_rules! recorded_writes {
             }
 
             async fn recorded_update_client(&self, org_id: &OrgId, id: &ClientId, patch: &ClientPatch, now: Timestamp, expect: Option<Version>) -> Result<Option<Client>> {
-                let mut tx = self.begin_write().await?;
+                let locks = $crate::store::versions::WriteLocks::exclusive_if(expect.is_some()).row(org_id, $crate::domain::change::ResourceKind::Client, id.as_str());
+                let mut tx = self.begin_recorded(org_id, locks).await?;
                 let Some(mut c) = Self::fetch_client(&mut tx, org_id, id).await? else {
                     return Ok(None);
                 };
@@ -59,7 +70,9 @@ macro_rules! recorded_writes {
             }
 
             async fn recorded_delete_client(&self, org_id: &OrgId, id: &ClientId, force: bool, expect: Option<Version>) -> Result<DeleteClientOutcome> {
-                let mut tx = self.begin_write().await?;
+                // A forced delete removes tokens it has not locked one by one.
+                let locks = $crate::store::versions::WriteLocks::exclusive_if(force || expect.is_some()).row(org_id, $crate::domain::change::ResourceKind::Client, id.as_str());
+                let mut tx = self.begin_recorded(org_id, locks).await?;
                 let Some(client) = Self::fetch_client(&mut tx, org_id, id).await? else {
                     return Ok(DeleteClientOutcome::NotFound);
                 };
@@ -102,8 +115,22 @@ macro_rules! recorded_writes {
                 if rows.iter().any(|r| &r.token.org_id != org_id) {
                     return Err(crate::domain::Error::Internal("tokens of several organizations in one insert".into()));
                 }
-                let mut tx = self.begin_write().await?;
-                Self::insert_rows(&mut tx, rows).await?;
+                let mut locks = $crate::store::versions::WriteLocks::shared();
+                if let [one] = rows
+                    && let Some(client_id) = &one.token.client_id
+                {
+                    // The create below updates the client's `last_used`.
+                    locks = locks.row(org_id, $crate::domain::change::ResourceKind::Client, client_id.as_str());
+                }
+                let mut tx = self.begin_recorded(org_id, locks).await?;
+                // One token goes in with its event, one round trip.
+                let lead = match rows {
+                    [one] => Some(one),
+                    _ => {
+                        Self::insert_rows(&mut tx, rows).await?;
+                        None
+                    }
+                };
                 let mut records: Vec<_> = rows
                     .iter()
                     .map(|r| changes::change(ChangeKind::Created, None, Some(&r.token)))
@@ -126,12 +153,13 @@ macro_rules! recorded_writes {
                         }
                     }
                 }
-                self.commit_changes(tx, org_id, &records).await?;
+                self.commit_changes_after(tx, org_id, &records, lead).await?;
                 Ok(())
             }
 
             async fn recorded_update_token(&self, org_id: &OrgId, id: &TokenId, patch: &TokenPatch, now: Timestamp, expect: Option<Version>) -> Result<Option<Token>> {
-                let mut tx = self.begin_write().await?;
+                let locks = $crate::store::versions::WriteLocks::exclusive_if(expect.is_some()).row(org_id, $crate::domain::change::ResourceKind::Token, id.as_str());
+                let mut tx = self.begin_recorded(org_id, locks).await?;
                 let Some(mut t) = Self::fetch_token(&mut tx, org_id, id).await? else {
                     return Ok(None);
                 };
@@ -159,7 +187,8 @@ macro_rules! recorded_writes {
             }
 
             async fn recorded_revoke_token(&self, org_id: &OrgId, id: &TokenId, at: Timestamp) -> Result<Option<Token>> {
-                let mut tx = self.begin_write().await?;
+                let locks = $crate::store::versions::WriteLocks::shared().row(org_id, $crate::domain::change::ResourceKind::Token, id.as_str());
+                let mut tx = self.begin_recorded(org_id, locks).await?;
                 let Some(before) = Self::fetch_token(&mut tx, org_id, id).await? else {
                     return Ok(None);
                 };
@@ -183,7 +212,8 @@ macro_rules! recorded_writes {
             }
 
             async fn recorded_delete_token(&self, org_id: &OrgId, id: &TokenId, expect: Option<Version>) -> Result<bool> {
-                let mut tx = self.begin_write().await?;
+                let locks = $crate::store::versions::WriteLocks::exclusive_if(expect.is_some()).row(org_id, $crate::domain::change::ResourceKind::Token, id.as_str());
+                let mut tx = self.begin_recorded(org_id, locks).await?;
                 let row: Option<TokenRow> = sqlx::query_as(AssertSqlSafe(format!(
                     "DELETE FROM tokens WHERE org_id = $1 AND id = $2 RETURNING {TOKEN_COLUMNS}"
                 )))
@@ -203,19 +233,35 @@ macro_rules! recorded_writes {
 
             async fn recorded_sweep_tokens(&self, org_id: &OrgId, before: Timestamp, limit: u32) -> Result<u64> {
                 // Each branch is an index range (expires_at; the revoked
-                // partial index), and the LIMIT keeps the write lock short.
-                let sql = format!(
-                    "DELETE FROM tokens WHERE id IN (\
-                     SELECT id FROM tokens WHERE org_id = $1 AND expires_at < $2 \
+                // partial index), and the LIMIT keeps the write short. The
+                // ids are picked first and locked (`versions.rs`), then
+                // deleted if they still qualify.
+                let pick = format!(
+                    "SELECT id FROM tokens WHERE org_id = $1 AND expires_at < $2 \
                      UNION SELECT id FROM tokens WHERE org_id = $1 AND revoked_at IS NOT NULL AND revoked_at < $2 \
-                     LIMIT {limit}) RETURNING {TOKEN_COLUMNS}"
+                     LIMIT {limit}"
                 );
-                let mut tx = self.begin_write().await?;
-                let rows: Vec<TokenRow> = sqlx::query_as(AssertSqlSafe(sql))
+                let ids: Vec<String> = sqlx::query_scalar(AssertSqlSafe(pick))
                     .bind(org_id)
                     .bind(before.micros())
-                    .fetch_all(&mut *tx)
+                    .fetch_all(&self.pool)
                     .await?;
+                if ids.is_empty() {
+                    return Ok(0);
+                }
+                let locks = $crate::store::versions::WriteLocks::shared().rows(org_id, $crate::domain::change::ResourceKind::Token, ids.iter().map(String::as_str));
+                let list = (0..ids.len()).map(|i| format!("${}", i + 3)).collect::<Vec<_>>().join(", ");
+                let sql = format!(
+                    "DELETE FROM tokens WHERE org_id = $1 AND id IN ({list}) \
+                     AND (expires_at < $2 OR (revoked_at IS NOT NULL AND revoked_at < $2)) \
+                     RETURNING {TOKEN_COLUMNS}"
+                );
+                let mut tx = self.begin_recorded(org_id, locks).await?;
+                let mut q = sqlx::query_as::<_, TokenRow>(AssertSqlSafe(sql)).bind(org_id).bind(before.micros());
+                for id in &ids {
+                    q = q.bind(id.as_str());
+                }
+                let rows: Vec<TokenRow> = q.fetch_all(&mut *tx).await?;
                 let swept = rows.len() as u64;
                 let records = rows
                     .into_iter()

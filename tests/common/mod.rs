@@ -368,3 +368,25 @@ pub fn scopes(list: &[&str]) -> Vec<Scope> {
         .map(|s| Scope::parse("scopes", s).expect("scope"))
         .collect()
 }
+
+/// The organization's version once none of its writes waits on an older
+/// transaction (on PostgreSQL, other tests' transactions can hold the
+/// watermark back for a moment; SQLite is always settled): what a cache
+/// or validator is keyed by. Panics after 10 s.
+pub async fn settled_version(
+    store: &std::sync::Arc<dyn oauth_registry::store::Store>,
+    org: &OrgId,
+) -> oauth_registry::domain::change::Version {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    loop {
+        let v = store.read_version(org).await.expect("version");
+        if v.is_exact() {
+            return v;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the organization's writes settle"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+}

@@ -133,6 +133,8 @@ async fn http_headers_behave_as_djblets(backend: Backend) {
     assert_eq!(headers["www-authenticate"], "Basic realm=\"Web API\"");
     assert_eq!(headers["vary"], "Accept, Cookie");
 
+    // Validators are made only at a settled version (PostgreSQL).
+    crate::common::settled_version(app.registry.store(), &app.org_a).await;
     for path in ["/api/oauth-tokens/".to_owned(), {
         let (_, _, list) = get(&app, key, "/api/oauth-tokens/", None).await;
         let href = list["oauth_tokens"][0]["links"]["self"]["href"]

@@ -1,6 +1,8 @@
 //! The change feed's ordering and push on PostgreSQL: a transaction that
-//! took a version and commits late is never skipped (a later writer waits
-//! for it, so versions commit in order), and a change made through one
+//! took its id and commits late is never skipped (later transactions'
+//! changes wait above the watermark until it ends, without the writers
+//! waiting), two writers of one row take their versions in the order they
+//! commit, and a change made through one
 //! replica reaches a watcher on another replica within a second, through
 //! LISTEN/NOTIFY alone (the two replicas share nothing in memory).
 
@@ -36,6 +38,75 @@ async fn next_change(
     }
 }
 
+/// Opens a transaction that writes `first` the way the store does (its
+/// advisory locks in its `BEGIN`, then the row, then its event numbered
+/// by its transaction id) and leaves it open, as a slow write would.
+async fn hold_a_write(
+    app: &crate::common::TestApp,
+    id: &str,
+    name: &str,
+) -> (sqlx::PgConnection, i64) {
+    use oauth_registry::domain::change::ResourceKind;
+    use oauth_registry::store::sql::Engine;
+    use oauth_registry::store::versions::WriteLocks;
+    let mut slow = sqlx::PgConnection::connect(&app.database_url)
+        .await
+        .expect("connect");
+    let begin = WriteLocks::shared()
+        .row(&app.org_a, ResourceKind::Token, id)
+        .begin(Engine::Postgres, &app.org_a);
+    sqlx::raw_sql(sqlx::AssertSqlSafe(begin))
+        .execute(&mut slow)
+        .await
+        .expect("begin with the row's lock");
+    sqlx::query("UPDATE tokens SET name = $2 WHERE id = $1")
+        .bind(id)
+        .bind(name)
+        .execute(&mut slow)
+        .await
+        .expect("update");
+    let held: i64 = sqlx::query_scalar(
+        "INSERT INTO changes (org_id, version, resource, kind, resource_id, before, after, changed_at) \
+         SELECT org_id, (pg_current_xact_id()::text::bigint << 24) + 1, resource, 'updated', resource_id, after, \
+         replace(after, '\"first\"', '\"' || $3::text || '\"'), changed_at \
+         FROM changes WHERE org_id = $1 AND resource_id = $2 AND kind = 'created' RETURNING version",
+    )
+    .bind(app.org_a.as_str())
+    .bind(id)
+    .bind(name)
+    .fetch_one(&mut slow)
+    .await
+    .expect("append");
+    (slow, held)
+}
+
+async fn watch_from(
+    app: &crate::common::TestApp,
+    version: i64,
+) -> tonic::Streaming<pb::WatchTokensResponse> {
+    app.tokens()
+        .watch_tokens(authed(
+            &app.key_a,
+            pb::WatchTokensRequest {
+                start_version: Some(version),
+                ..Default::default()
+            },
+        ))
+        .await
+        .expect("watch")
+        .into_inner()
+}
+
+/// Nothing but bookmarks for `ms`.
+async fn quiet(events: &mut tonic::Streaming<pb::WatchTokensResponse>, ms: u64) -> bool {
+    let nothing = tokio::time::timeout(Duration::from_millis(ms), events.message()).await;
+    nothing.map_or(true, |m| {
+        m.ok()
+            .flatten()
+            .is_some_and(|e| e.kind == pb::ChangeKind::Bookmark as i32)
+    })
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 #[cfg_attr(
     not(postgres_tests),
@@ -44,94 +115,109 @@ async fn next_change(
 async fn a_late_commit_is_never_skipped() {
     let app = spawn_app(Backend::Postgres).await;
     let (first, _) = app.create_token(&app.key_a, token("first")).await;
-    let mut events = app
-        .tokens()
-        .watch_tokens(authed(
-            &app.key_a,
-            pb::WatchTokensRequest {
-                start_version: Some(1),
-                ..Default::default()
-            },
-        ))
-        .await
-        .expect("watch")
-        .into_inner();
+    let store = app.registry.store().clone();
+    let from = crate::common::settled_version(&store, &app.org_a).await.0;
+    let mut events = watch_from(&app, from).await;
 
-    // A writer that takes the next version and holds its transaction open,
-    // as a slow write would: it renames `first` and appends its event the
-    // way the store does, but does not commit yet.
-    let mut slow = sqlx::PgConnection::connect(&app.database_url)
-        .await
-        .expect("connect");
-    sqlx::query("BEGIN")
-        .execute(&mut slow)
-        .await
-        .expect("begin");
-    sqlx::query("UPDATE tokens SET name = 'slow' WHERE id = $1")
-        .bind(&first.id)
-        .execute(&mut slow)
-        .await
-        .expect("update");
-    let held: i64 = sqlx::query_scalar(
-        "UPDATE org_versions SET version = version + 1 WHERE org_id = $1 RETURNING version",
-    )
-    .bind(app.org_a.as_str())
-    .fetch_one(&mut slow)
-    .await
-    .expect("take a version");
-    sqlx::query(
-        "INSERT INTO changes (org_id, version, resource, kind, resource_id, before, after, changed_at) \
-         SELECT org_id, $2, resource, 'updated', resource_id, after, replace(after, '\"first\"', '\"slow\"'), changed_at \
-         FROM changes WHERE org_id = $1 AND version = 1",
-    )
-    .bind(app.org_a.as_str())
-    .bind(held)
-    .execute(&mut slow)
-    .await
-    .expect("append");
+    // A writer takes its transaction id and holds its transaction open.
+    let (mut slow, held) = hold_a_write(&app, &first.id, "slow").await;
 
-    // A fast writer starts after it and must not commit first.
+    // A writer of another row starts after it, takes a later id, and
+    // commits first: writers of one organization do not wait for each
+    // other (no counter row) ...
     let mut api = app.tokens();
-    let key = app.key_a.clone();
-    let fast = tokio::spawn(async move {
+    let created = tokio::time::timeout(
+        Duration::from_secs(5),
         api.create_token(authed(
-            &key,
+            &app.key_a,
             pb::CreateTokenRequest {
                 token: Some(token("fast")),
             },
-        ))
-        .await
-        .expect("create")
-        .into_inner()
-    });
-    tokio::time::sleep(Duration::from_millis(500)).await;
+        )),
+    )
+    .await
+    .expect("the later writer does not wait")
+    .expect("create")
+    .into_inner()
+    .token
+    .expect("token");
+    // ... but its change is not delivered while the earlier one may still
+    // commit below it.
     assert!(
-        !fast.is_finished(),
-        "the later writer waits for the earlier version to commit"
-    );
-    let nothing = tokio::time::timeout(Duration::from_millis(300), events.message()).await;
-    assert!(
-        nothing.map_or(true, |m| m
-            .ok()
-            .flatten()
-            .is_some_and(|e| e.kind == pb::ChangeKind::Bookmark as i32)),
-        "no change is visible before the held version commits"
+        quiet(&mut events, 500).await,
+        "no change is visible before the held transaction ends"
     );
 
     sqlx::query("COMMIT")
         .execute(&mut slow)
         .await
         .expect("commit late");
-    let created = fast.await.expect("fast writer").token.expect("token");
     let a = next_change(&mut events).await;
     let b = next_change(&mut events).await;
     assert_eq!((a.version, a.kind), (held, pb::ChangeKind::Updated as i32));
     assert_eq!(a.token.expect("row").name, "slow");
-    assert_eq!(
-        (b.version, b.kind),
-        (held + 1, pb::ChangeKind::Created as i32)
+    assert!(
+        b.version > held,
+        "the later transaction's change comes after"
     );
+    assert_eq!(b.kind, pb::ChangeKind::Created as i32);
     assert_eq!(b.token.expect("row").id, created.id);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[cfg_attr(
+    not(postgres_tests),
+    ignore = "PostgreSQL: set TEST_DATABASE_URL=postgres://postgres@127.0.0.1:5432/postgres to run"
+)]
+async fn writers_of_one_row_commit_in_version_order() {
+    let app = spawn_app(Backend::Postgres).await;
+    let (first, _) = app.create_token(&app.key_a, token("first")).await;
+    let store = app.registry.store().clone();
+    let from = crate::common::settled_version(&store, &app.org_a).await.0;
+    let mut events = watch_from(&app, from).await;
+    let (mut slow, held) = hold_a_write(&app, &first.id, "slow").await;
+
+    // A second writer of the same row waits for the row's lock before it
+    // has a transaction id, so its id (its version) is above the first's.
+    let mut api = app.tokens();
+    let id = first.id.clone();
+    let key = app.key_a.clone();
+    let second = tokio::spawn(async move {
+        api.update_token(authed(
+            &key,
+            pb::UpdateTokenRequest {
+                token: Some(pb::Token {
+                    id,
+                    name: "second".into(),
+                    ..Default::default()
+                }),
+                update_mask: Some(pbjson_types::FieldMask {
+                    paths: vec!["name".into()],
+                }),
+            },
+        ))
+        .await
+        .expect("update")
+        .into_inner()
+    });
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert!(!second.is_finished(), "the second writer of the row waits");
+    assert!(quiet(&mut events, 100).await);
+    sqlx::query("COMMIT")
+        .execute(&mut slow)
+        .await
+        .expect("commit");
+    assert_eq!(second.await.expect("second writer").name, "second");
+    let a = next_change(&mut events).await;
+    let b = next_change(&mut events).await;
+    assert_eq!(a.version, held);
+    assert_eq!(a.token.expect("row").name, "slow");
+    assert!(b.version > held);
+    assert_eq!(
+        b.token.expect("row").name,
+        "second",
+        "the last event is the row as it stands"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
