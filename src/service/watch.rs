@@ -265,7 +265,7 @@ impl<T: Listable + Sync + Clone> Watcher<T> {
                 Some(true) => continue,
                 Some(false) => {}
             }
-            let recheck = pending.then_some(settle);
+            let recheck = pending.then(|| tokio::time::Instant::now() + settle);
             settle = match pending {
                 true => (settle * 2).min(SETTLE_MAX),
                 false => SETTLE_FIRST,
@@ -282,7 +282,7 @@ impl<T: Listable + Sync + Clone> Watcher<T> {
             loop {
                 tokio::select! {
                     () = self.tx.closed() => return,
-                    () = tokio::time::sleep(recheck.unwrap_or_default()), if recheck.is_some() => break,
+                    () = tokio::time::sleep_until(recheck.unwrap_or_else(tokio::time::Instant::now)), if recheck.is_some() => break,
                     _ = draining.changed() => break,
                     _ = ticks.tick() => {
                         bookmark_due = true;
