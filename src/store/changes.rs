@@ -14,7 +14,6 @@ use crate::domain::model::{Client, Token};
 use crate::domain::{Error, Result, Timestamp};
 
 use super::rows::{ClientRow, TokenRow};
-use super::sql::Engine;
 
 /// Columns of `changes`, in insert order.
 pub const CHANGE_COLUMNS: &str =
@@ -82,97 +81,6 @@ pub fn change<T: Recorded>(
 /// A stored event as read back, before its JSON is decoded.
 pub type StoredChange = (i64, String, String, Option<String>, Option<String>, i64);
 
-/// Events appended with their write's audit event in one statement (one
-/// round trip; larger appends take the chunked path).
-pub const ONE_STATEMENT_EVENTS: usize = 32;
-/// Parameters per event in [`one_statement_append`].
-const EVENT_PARAMS: usize = 7;
-
-/// The append as one statement, and on SQLite one round trip to its
-/// connection's thread: number the events (SQLite: bump the
-/// organization's counter by `rows`, the events take the numbers below the
-/// new value; PostgreSQL: from the transaction's id), insert them, and,
-/// with `audit`, the call's audit event; with `lead` (a statement and its
-/// parameter count), that statement first, so a write and its events make
-/// one round trip. Parameters: the lead's, org, rows, then per event its
-/// ordinal from 1
-/// and the event's columns, then the audit event's
-/// ([`super::audit_log::AUDIT_COLUMNS`]). PostgreSQL runs the inserts as
-/// data-modifying WITH clauses; SQLite, which has none, as three statements
-/// of one query string (sqlx numbers `$n` across them).
-pub fn one_statement_append(
-    engine: Engine,
-    rows: usize,
-    audit: bool,
-    lead: Option<(&str, usize)>,
-) -> String {
-    use super::audit_log::{AUDIT_COLUMNS, AUDIT_COUNT};
-    let pg = engine == Engine::Postgres;
-    let off = lead.map_or(0, |(_, n)| n);
-    let casts = [
-        "::bigint", "::text", "::text", "::text", "::text", "::text", "::bigint",
-    ];
-    let values: Vec<String> = (0..rows)
-        .map(|r| {
-            let cells: Vec<String> = (0..EVENT_PARAMS)
-                .map(|i| {
-                    let cast = if pg { casts[i] } else { "" };
-                    format!("${}{cast}", off + r * EVENT_PARAMS + i + 3)
-                })
-                .collect();
-            format!("({})", cells.join(", "))
-        })
-        .collect();
-    let values = values.join(", ");
-    let audit_values = audit.then(|| {
-        let first = off + rows * EVENT_PARAMS + 3;
-        let cells: Vec<String> = (first..first + AUDIT_COUNT)
-            .map(|n| format!("${n}"))
-            .collect();
-        format!(
-            "INSERT INTO audit_events ({AUDIT_COLUMNS}) VALUES ({})",
-            cells.join(", ")
-        )
-    });
-    let (o, n) = (off + 1, off + 2);
-    let bump = format!(
-        "INSERT INTO org_versions (org_id, version) VALUES (${o}, ${n}) \
-         ON CONFLICT (org_id) DO UPDATE SET version = org_versions.version + excluded.version"
-    );
-    if pg {
-        // No counter: the transaction's id numbers its changes
-        // (`versions.rs`); `$n` stays bound so both engines share binds.
-        let mut ctes: Vec<String> = Vec::new();
-        if let Some((lead, _)) = lead {
-            ctes.push(format!("l AS ({lead})"));
-        }
-        if let Some(a) = audit_values {
-            ctes.push(format!("a AS ({a})"));
-        }
-        let with = match ctes.is_empty() {
-            true => String::new(),
-            false => format!("WITH {} ", ctes.join(", ")),
-        };
-        let base = super::versions::PG_TRANSACTION_BASE_EXPR;
-        format!(
-            "{with}INSERT INTO changes ({CHANGE_COLUMNS}) \
-             SELECT ${o}, {base} + e.k, e.resource, e.kind, e.resource_id, e.before, e.after, e.changed_at \
-             FROM (VALUES {values}) AS e (k, resource, kind, resource_id, before, after, changed_at) \
-             WHERE ${n}::bigint > 0"
-        )
-    } else {
-        let lead = lead.map(|(l, _)| format!("{l}; ")).unwrap_or_default();
-        let audit = audit_values.map(|a| format!("{a}; ")).unwrap_or_default();
-        format!(
-            "{lead}{audit}{bump}; \
-             INSERT INTO changes ({CHANGE_COLUMNS}) \
-             SELECT ${o}, (SELECT version FROM org_versions WHERE org_id = ${o}) - ${n} + e.column1, \
-             e.column2, e.column3, e.column4, e.column5, e.column6, e.column7 \
-             FROM (VALUES {values}) AS e"
-        )
-    }
-}
-
 /// The stored changes' time column for `at`.
 pub fn micros(at: Timestamp) -> i64 {
     at.micros()
@@ -238,14 +146,14 @@ macro_rules! change_log {
                 use $crate::store::changes::{CHANGE_CHUNK, CHANGE_COLUMNS, CHANGE_COUNT};
                 use $crate::store::rows::{TOKEN_COLUMNS, TokenRow};
                 let n = records.len() as i64;
-                if !records.is_empty() && records.len() <= $crate::store::changes::ONE_STATEMENT_EVENTS {
+                if !records.is_empty() && records.len() <= $crate::store::append_sql::ONE_STATEMENT_EVENTS {
                     // One statement, one round trip (SQLite: one hand-off to
                     // its connection's thread), with the token insert first
                     // when there is one.
                     let columns = format!("{TOKEN_COLUMNS}, secret_hash");
                     let lead_sql = lead.map(|_| $crate::store::sql::insert("tokens", &columns, 1, TokenRow::COUNT + 1));
                     let lead_arg = lead_sql.as_deref().map(|l| (l, TokenRow::COUNT + 1));
-                    let sql = $crate::store::changes::one_statement_append(Self::ENGINE, records.len(), audit.is_some(), lead_arg);
+                    let sql = $crate::store::append_sql::one_statement_append(Self::ENGINE, records.len(), audit.is_some(), lead_arg);
                     let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
                     if let Some(r) = lead {
                         q = TokenRow::from(&r.token).bind(q).bind(r.secret_hash.clone());

@@ -10,10 +10,11 @@
 //! (`rows::table_row!`).
 //!
 //! Every write of a token or client also appends its change events (the
-//! row before and after) in the same transaction, numbered by the
-//! organization's version counter (`changes.rs`): the change feed that
-//! watches read.
+//! row before and after) in the same transaction, numbered so that they
+//! become visible in commit order (`versions.rs`, `changes.rs`): the change
+//! feed that watches read.
 
+mod append_sql;
 pub(crate) mod audit_log;
 mod bulk;
 mod bulk_jobs;
