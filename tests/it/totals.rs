@@ -177,6 +177,8 @@ async fn a_status_total_moves_with_the_clock(backend: Backend) {
     });
     app.create_token(key, token).await;
     app.create_token(key, token_for("alice", "later")).await;
+    // Cached only at a settled version (PostgreSQL: not a watermark).
+    crate::common::settled_version(app.registry.store(), &app.org_a).await;
     assert_eq!(totals(&replica, key, ACTIVE).await, 2);
     let hits = app.registry.metrics().cache_lookups("totals", true);
     assert_eq!(totals(&replica, key, ACTIVE).await, 2);
@@ -184,12 +186,12 @@ async fn a_status_total_moves_with_the_clock(backend: Backend) {
         app.registry.metrics().cache_lookups("totals", true) > hits,
         "an unchanged organization's total comes from the cache"
     );
-    let version = app.registry.store().read_version(&app.org_a).await;
+    let version = crate::common::settled_version(app.registry.store(), &app.org_a).await;
     let expiry = Duration::from_micros((soon.micros() - Timestamp::now().micros()).max(0) as u64);
     tokio::time::sleep(expiry + Duration::from_millis(300)).await;
     assert_eq!(
-        app.registry.store().read_version(&app.org_a).await.ok(),
-        version.ok(),
+        crate::common::settled_version(app.registry.store(), &app.org_a).await,
+        version,
         "no write happened"
     );
     assert_eq!(
