@@ -233,7 +233,7 @@ macro_rules! change_log {
             /// replicas' through PostgreSQL's NOTIFY).
             async fn commit_changes(
                 &self,
-                tx: sqlx::Transaction<'static, $db>,
+                tx: $crate::store::write_tx::WriteTx<$db>,
                 org_id: &$crate::domain::ids::OrgId,
                 records: &[$crate::store::changes::ChangeRecord],
             ) -> $crate::domain::Result<()> {
@@ -244,7 +244,7 @@ macro_rules! change_log {
             /// round trip as the events.
             async fn commit_changes_after(
                 &self,
-                mut tx: sqlx::Transaction<'static, $db>,
+                mut tx: $crate::store::write_tx::WriteTx<$db>,
                 org_id: &$crate::domain::ids::OrgId,
                 records: &[$crate::store::changes::ChangeRecord],
                 lead: Option<&$crate::store::NewTokenRow>,

@@ -33,6 +33,7 @@ mod sqlite;
 mod sqlite_read;
 pub mod traced;
 pub mod versions;
+mod write_tx;
 mod writes;
 
 use std::sync::Arc;

@@ -5,7 +5,7 @@
 use std::str::FromStr;
 
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
-use sqlx::{PgPool, Postgres, Transaction};
+use sqlx::{PgPool, Postgres};
 
 use super::StoreOptions;
 use super::bulk::bulk_store;
@@ -179,8 +179,8 @@ impl PgStore {
     /// Which SQL the change log's one-statement append is written in.
     const ENGINE: super::sql::Engine = super::sql::Engine::Postgres;
 
-    async fn begin_write(&self) -> Result<Transaction<'static, Postgres>> {
-        Ok(self.pool.begin().await?)
+    async fn begin_write(&self) -> Result<super::write_tx::WriteTx<Postgres>> {
+        Ok(super::write_tx::WriteTx::ungated(self.pool.begin().await?))
     }
 
     fn migrator() -> sqlx::migrate::Migrator {

@@ -11,7 +11,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
-use sqlx::{Sqlite, SqlitePool, Transaction};
+use sqlx::{Sqlite, SqlitePool};
 
 use super::StoreOptions;
 use super::bulk::bulk_store;
@@ -31,6 +31,8 @@ pub struct SqliteStore {
     readers: Arc<ReadPool>,
     /// Change-feed wake-ups of this process's watchers.
     signals: tokio::sync::broadcast::Sender<crate::domain::change::FeedMoved>,
+    /// This process's writers queue here, not in SQLite's busy handler.
+    gate: super::write_tx::WriteGate,
 }
 
 impl SqliteStore {
@@ -78,6 +80,7 @@ impl SqliteStore {
             pool,
             readers,
             signals: tokio::sync::broadcast::Sender::new(super::changes::SIGNALS),
+            gate: super::write_tx::WriteGate::default(),
         })
     }
 
@@ -122,8 +125,12 @@ impl SqliteStore {
     /// Which SQL the change log's one-statement append is written in.
     const ENGINE: super::sql::Engine = super::sql::Engine::Sqlite;
 
-    async fn begin_write(&self) -> Result<Transaction<'static, Sqlite>> {
-        Ok(self.pool.begin_with("BEGIN IMMEDIATE").await?)
+    /// `BEGIN IMMEDIATE` once this process's earlier writers are done
+    /// (`write_tx.rs`).
+    async fn begin_write(&self) -> Result<super::write_tx::WriteTx<Sqlite>> {
+        let gate = self.gate.enter(BUSY_TIMEOUT).await?;
+        let tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
+        Ok(super::write_tx::WriteTx::gated(tx, gate))
     }
 
     fn migrator() -> sqlx::migrate::Migrator {

@@ -11,9 +11,14 @@ macro_rules! recorded_writes {
             /// Begins a recorded write of `org_id` holding `locks`
             /// (`versions.rs`: PostgreSQL takes them in its `BEGIN`, before
             /// the transaction has an id; SQLite takes its write lock).
-            async fn begin_recorded(&self, org_id: &OrgId, locks: $crate::store::versions::WriteLocks) -> Result<sqlx::Transaction<'static, $db>> {
-                let begin = locks.begin(Self::ENGINE, org_id);
-                Ok(self.pool.begin_with(AssertSqlSafe(begin)).await?)
+            async fn begin_recorded(&self, org_id: &OrgId, locks: $crate::store::versions::WriteLocks) -> Result<$crate::store::write_tx::WriteTx<$db>> {
+                match Self::ENGINE {
+                    $crate::store::sql::Engine::Sqlite => self.begin_write().await,
+                    $crate::store::sql::Engine::Postgres => {
+                        let begin = locks.begin(Self::ENGINE, org_id);
+                        Ok($crate::store::write_tx::WriteTx::ungated(self.pool.begin_with(AssertSqlSafe(begin)).await?))
+                    }
+                }
             }
 
             /// Refuses the write in `tx` unless `org_id` is still at

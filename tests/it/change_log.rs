@@ -137,6 +137,9 @@ async fn client_writes_and_cascades_are_recorded(backend: Backend) {
     let store = store(&app);
     let org = app.org_a.clone();
     let client_id = app.create_client(&app.key_a, "feed-client").await;
+    // Each read below waits until the writes are readable (PostgreSQL:
+    // another test's transaction can hold the watermark for a moment).
+    crate::common::settled_version(&store, &org).await;
     let created = store
         .client_changes(&org, Version(0), 10)
         .await
@@ -150,6 +153,7 @@ async fn client_writes_and_cascades_are_recorded(backend: Backend) {
     let mut token = crate::common::token_for("user-1", "through-client");
     token.client_id = client_id.clone();
     app.create_token(&app.key_a, token).await;
+    crate::common::settled_version(&store, &org).await;
     let tokens = store
         .token_changes(&org, Version(after_create), 10)
         .await
@@ -192,6 +196,7 @@ async fn client_writes_and_cascades_are_recorded(backend: Backend) {
         ))
         .await
         .expect("delete client");
+    crate::common::settled_version(&store, &org).await;
     let deleted_tokens = token_events(&store, &org, head).await;
     assert_eq!(deleted_tokens.len(), 1);
     assert_eq!(deleted_tokens[0].1, ChangeKind::Deleted);
