@@ -131,6 +131,47 @@ where
 macro_rules! change_log {
     ($store:ty, $db:ty) => {
         impl $store {
+            /// The SQL of a one-statement append (`append_sql.rs`), with a
+            /// token's insert first when `lead`.
+            fn one_statement_sql(events: usize, audit: bool, lead: bool) -> String {
+                use $crate::store::rows::{TOKEN_COLUMNS, TokenRow};
+                let columns = format!("{TOKEN_COLUMNS}, secret_hash");
+                let lead_sql = lead.then(|| $crate::store::sql::insert("tokens", &columns, 1, TokenRow::COUNT + 1));
+                let lead_arg = lead_sql.as_deref().map(|l| (l, TokenRow::COUNT + 1));
+                $crate::store::append_sql::one_statement_append(Self::ENGINE, events, audit, lead_arg)
+            }
+
+            /// `sql` (from `one_statement_sql`, possibly wrapped in more
+            /// statements without parameters) with its parameters bound.
+            fn one_statement_query<'q>(
+                sql: String,
+                org_id: &'q $crate::domain::ids::OrgId,
+                records: &'q [$crate::store::changes::ChangeRecord],
+                audit: Option<&'q $crate::domain::audit::AuditEvent>,
+                lead: Option<&'q $crate::store::NewTokenRow>,
+                at: i64,
+            ) -> sqlx::query::Query<'q, $db, <$db as sqlx::Database>::Arguments> {
+                let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
+                if let Some(r) = lead {
+                    q = $crate::store::rows::TokenRow::from(&r.token).bind(q).bind(r.secret_hash.clone());
+                }
+                q = q.bind(org_id).bind(records.len() as i64);
+                for (k, r) in records.iter().enumerate() {
+                    q = q
+                        .bind(k as i64 + 1)
+                        .bind(r.resource.as_str())
+                        .bind(r.kind.as_str())
+                        .bind(r.id.as_str())
+                        .bind(r.before.as_deref())
+                        .bind(r.after.as_deref())
+                        .bind(at);
+                }
+                if let Some(e) = audit {
+                    q = Self::bind_audit(q, e);
+                }
+                q
+            }
+
             /// Appends `records` for `org_id` with the next versions, and
             /// the call's `audit` event; the last statement before the
             /// transaction commits (see the module's ordering note).
@@ -144,35 +185,15 @@ macro_rules! change_log {
             ) -> $crate::domain::Result<i64> {
                 let at = $crate::domain::Timestamp::now();
                 use $crate::store::changes::{CHANGE_CHUNK, CHANGE_COLUMNS, CHANGE_COUNT};
-                use $crate::store::rows::{TOKEN_COLUMNS, TokenRow};
                 let n = records.len() as i64;
                 if !records.is_empty() && records.len() <= $crate::store::append_sql::ONE_STATEMENT_EVENTS {
                     // One statement, one round trip (SQLite: one hand-off to
                     // its connection's thread), with the token insert first
                     // when there is one.
-                    let columns = format!("{TOKEN_COLUMNS}, secret_hash");
-                    let lead_sql = lead.map(|_| $crate::store::sql::insert("tokens", &columns, 1, TokenRow::COUNT + 1));
-                    let lead_arg = lead_sql.as_deref().map(|l| (l, TokenRow::COUNT + 1));
-                    let sql = $crate::store::append_sql::one_statement_append(Self::ENGINE, records.len(), audit.is_some(), lead_arg);
-                    let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
-                    if let Some(r) = lead {
-                        q = TokenRow::from(&r.token).bind(q).bind(r.secret_hash.clone());
-                    }
-                    q = q.bind(org_id).bind(n);
-                    for (k, r) in records.iter().enumerate() {
-                        q = q
-                            .bind(k as i64 + 1)
-                            .bind(r.resource.as_str())
-                            .bind(r.kind.as_str())
-                            .bind(r.id.as_str())
-                            .bind(r.before.as_deref())
-                            .bind(r.after.as_deref())
-                            .bind($crate::store::changes::micros(at));
-                    }
-                    if let Some(e) = audit {
-                        q = Self::bind_audit(q, e);
-                    }
-                    q.execute(&mut *conn).await?;
+                    let sql = Self::one_statement_sql(records.len(), audit.is_some(), lead.is_some());
+                    Self::one_statement_query(sql, org_id, records, audit, lead, at.micros())
+                        .execute(&mut *conn)
+                        .await?;
                     return Ok(n);
                 }
                 if let Some(r) = lead {

@@ -133,6 +133,51 @@ impl SqliteStore {
         Ok(super::write_tx::WriteTx::gated(tx, gate))
     }
 
+    /// Creates one token (with no client to mark used) in a single call to
+    /// a connection's thread: `BEGIN IMMEDIATE`, the insert, its audit
+    /// event, the counter and its change, `COMMIT`, one query string, so the
+    /// write lock is held for SQLite's own work only, not for three thread
+    /// hand-offs. It runs in a task of its own that rolls back on any error,
+    /// so a caller that goes away cannot leave a transaction open on a
+    /// pooled connection. Returns false when `row` needs the general path.
+    async fn try_create_in_one_hop(&self, row: &super::NewTokenRow) -> Result<bool> {
+        if row.token.client_id.is_some() {
+            return Ok(false);
+        }
+        let records = vec![super::changes::change(
+            crate::domain::change::ChangeKind::Created,
+            None,
+            Some(&row.token),
+        )];
+        let audit = crate::audit::current().and_then(|c| c.write_event(1));
+        let gate = self.gate.enter(BUSY_TIMEOUT).await?;
+        let (pool, row) = (self.pool.clone(), row.clone());
+        let write = tokio::spawn(async move {
+            let _gate = gate;
+            let mut conn = pool.acquire().await?;
+            let inner = Self::one_statement_sql(records.len(), audit.is_some(), true);
+            let sql = format!("BEGIN IMMEDIATE; {inner}; COMMIT");
+            let at = crate::domain::Timestamp::now().micros();
+            let org_id = row.token.org_id.clone();
+            let done =
+                Self::one_statement_query(sql, &org_id, &records, audit.as_ref(), Some(&row), at)
+                    .execute(&mut *conn)
+                    .await;
+            if done.is_err() && sqlx::query("ROLLBACK").execute(&mut *conn).await.is_err() {
+                // Not known to be out of the transaction: never reused.
+                conn.close_on_drop();
+            }
+            done.map(|_| ()).map_err(crate::domain::Error::from)
+        });
+        write.await.map_err(|e| {
+            crate::domain::Error::Internal(crate::domain::error::Fault::caused_by(
+                "the write task failed",
+                e,
+            ))
+        })??;
+        Ok(true)
+    }
+
     fn migrator() -> sqlx::migrate::Migrator {
         super::migrations::migrator(super::migrations::SQLITE)
     }

@@ -120,6 +120,12 @@ macro_rules! recorded_writes {
                 if rows.iter().any(|r| &r.token.org_id != org_id) {
                     return Err(crate::domain::Error::Internal("tokens of several organizations in one insert".into()));
                 }
+                if let [one] = rows
+                    && self.try_create_in_one_hop(one).await?
+                {
+                    self.announce(org_id);
+                    return Ok(());
+                }
                 let mut locks = $crate::store::versions::WriteLocks::shared();
                 if let [one] = rows
                     && let Some(client_id) = &one.token.client_id
