@@ -33,6 +33,10 @@ pub struct SqliteStore {
     signals: tokio::sync::broadcast::Sender<crate::domain::change::FeedMoved>,
     /// This process's writers queue here, not in SQLite's busy handler.
     gate: super::write_tx::WriteGate,
+    /// The one connection gated writes use: its page cache stays current
+    /// (a write on a pooled connection first re-reads every page the other
+    /// connections' writes changed).
+    writer: SqlitePool,
 }
 
 impl SqliteStore {
@@ -76,11 +80,16 @@ impl SqliteStore {
                 )
             })?;
         let readers = Arc::new(ReadPool::new(file, opts.max_connections, BUSY_TIMEOUT));
+        let writer = SqlitePoolOptions::new()
+            .max_connections(1)
+            .acquire_timeout(opts.acquire_timeout)
+            .connect_lazy_with(options.clone());
         Ok(SqliteStore {
             pool,
             readers,
             signals: tokio::sync::broadcast::Sender::new(super::changes::SIGNALS),
             gate: super::write_tx::WriteGate::default(),
+            writer,
         })
     }
 
@@ -129,7 +138,7 @@ impl SqliteStore {
     /// (`write_tx.rs`).
     async fn begin_write(&self) -> Result<super::write_tx::WriteTx<Sqlite>> {
         let gate = self.gate.enter(BUSY_TIMEOUT).await?;
-        let tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
+        let tx = self.writer.begin_with("BEGIN IMMEDIATE").await?;
         Ok(super::write_tx::WriteTx::gated(tx, gate))
     }
 
@@ -151,7 +160,7 @@ impl SqliteStore {
         )];
         let audit = crate::audit::current().and_then(|c| c.write_event(1));
         let gate = self.gate.enter(BUSY_TIMEOUT).await?;
-        let (pool, row) = (self.pool.clone(), row.clone());
+        let (pool, row) = (self.writer.clone(), row.clone());
         let write = tokio::spawn(async move {
             let _gate = gate;
             let mut conn = pool.acquire().await?;

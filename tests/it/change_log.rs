@@ -285,7 +285,39 @@ async fn a_follower_never_skips_a_commit(backend: Backend) {
     assert_eq!(unique, stored, "versions skipped");
 }
 
+/// A create that fails half way (a duplicate id: the token insert fails,
+/// its event and audit statements never run) leaves nothing behind and no
+/// transaction open: the writes after it go through at once (SQLite runs a
+/// one-token create as one call to its connection's thread, see
+/// `SqliteStore::try_create_in_one_hop`).
+async fn a_failed_create_leaves_nothing_open(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let store = store(&app);
+    let org = app.org_a.clone();
+    let rows = token_rows(&org, 1);
+    store.insert_tokens(&rows).await.expect("first");
+    for _ in 0..3 {
+        store
+            .insert_tokens(&rows)
+            .await
+            .expect_err("the same id again");
+    }
+    for _ in 0..5 {
+        tokio::time::timeout(
+            std::time::Duration::from_secs(5),
+            store.insert_tokens(&token_rows(&org, 1)),
+        )
+        .await
+        .expect("not blocked by the failed writes")
+        .expect("a later write");
+    }
+    crate::common::settled_version(&store, &org).await;
+    let events = token_events(&store, &org, 0).await;
+    assert_eq!(events.len(), 6, "one event per created token: {events:?}");
+}
+
 crate::backend_tests!(
+    a_failed_create_leaves_nothing_open,
     every_write_appends_its_event,
     client_writes_and_cascades_are_recorded,
     a_follower_never_skips_a_commit,
