@@ -97,6 +97,25 @@ async fn watch_from(
         .into_inner()
 }
 
+/// A token "first", a watch from the settled version after it, and a write
+/// of "first" held open (`hold_a_write`): the app, first's id, the watch,
+/// the held transaction and its change's version.
+async fn watch_with_a_held_write() -> (
+    crate::common::TestApp,
+    String,
+    tonic::Streaming<pb::WatchTokensResponse>,
+    sqlx::PgConnection,
+    i64,
+) {
+    let app = spawn_app(Backend::Postgres).await;
+    let (first, _) = app.create_token(&app.key_a, token("first")).await;
+    let store = app.registry.store().clone();
+    let from = crate::common::settled_version(&store, &app.org_a).await.0;
+    let events = watch_from(&app, from).await;
+    let (slow, held) = hold_a_write(&app, &first.id, "slow").await;
+    (app, first.id, events, slow, held)
+}
+
 /// Nothing but bookmarks for `ms`.
 async fn quiet(events: &mut tonic::Streaming<pb::WatchTokensResponse>, ms: u64) -> bool {
     let nothing = tokio::time::timeout(Duration::from_millis(ms), events.message()).await;
@@ -113,14 +132,8 @@ async fn quiet(events: &mut tonic::Streaming<pb::WatchTokensResponse>, ms: u64) 
     ignore = "PostgreSQL: set TEST_DATABASE_URL=postgres://postgres@127.0.0.1:5432/postgres to run"
 )]
 async fn a_late_commit_is_never_skipped() {
-    let app = spawn_app(Backend::Postgres).await;
-    let (first, _) = app.create_token(&app.key_a, token("first")).await;
-    let store = app.registry.store().clone();
-    let from = crate::common::settled_version(&store, &app.org_a).await.0;
-    let mut events = watch_from(&app, from).await;
-
     // A writer takes its transaction id and holds its transaction open.
-    let (mut slow, held) = hold_a_write(&app, &first.id, "slow").await;
+    let (app, _, mut events, mut slow, held) = watch_with_a_held_write().await;
 
     // A writer of another row starts after it, takes a later id, and
     // commits first: writers of one organization do not wait for each
@@ -170,17 +183,12 @@ async fn a_late_commit_is_never_skipped() {
     ignore = "PostgreSQL: set TEST_DATABASE_URL=postgres://postgres@127.0.0.1:5432/postgres to run"
 )]
 async fn writers_of_one_row_commit_in_version_order() {
-    let app = spawn_app(Backend::Postgres).await;
-    let (first, _) = app.create_token(&app.key_a, token("first")).await;
-    let store = app.registry.store().clone();
-    let from = crate::common::settled_version(&store, &app.org_a).await.0;
-    let mut events = watch_from(&app, from).await;
-    let (mut slow, held) = hold_a_write(&app, &first.id, "slow").await;
+    let (app, first_id, mut events, mut slow, held) = watch_with_a_held_write().await;
 
     // A second writer of the same row waits for the row's lock before it
     // has a transaction id, so its id (its version) is above the first's.
     let mut api = app.tokens();
-    let id = first.id.clone();
+    let id = first_id;
     let key = app.key_a.clone();
     let second = tokio::spawn(async move {
         api.update_token(authed(
