@@ -142,6 +142,23 @@ impl PgStore {
         Ok(out)
     }
 
+    async fn query_clients(&self, sql: Sql) -> Result<Vec<Client>> {
+        let rows: Vec<super::rows::ClientRow> =
+            bind_params!(sqlx::query_as(sqlx::AssertSqlSafe(sql.text)), sql.params)
+                .fetch_all(&self.pool)
+                .await?;
+        rows.into_iter().map(Client::try_from).collect()
+    }
+
+    /// The organization's feed position (`versions.rs`).
+    async fn read_feed_state(
+        &self,
+        org_id: &crate::domain::ids::OrgId,
+    ) -> Result<super::versions::FeedState> {
+        let mut conn = self.pool.acquire().await?;
+        Self::feed_state(&mut conn, org_id).await
+    }
+
     async fn query_count(&self, sql: Sql) -> Result<u64> {
         let n: i64 = bind_params!(
             sqlx::query_scalar(sqlx::AssertSqlSafe(sql.text)),

@@ -16,9 +16,10 @@ use sqlx::{Sqlite, SqlitePool};
 use super::StoreOptions;
 use super::bulk::bulk_store;
 use super::sql::Engine;
-use super::sql::Sql;
+use super::sql::{Param, Sql};
 use super::sql_store::{bind_params, sql_store};
 use super::sqlite_read::ReadPool;
+use super::versions::{FeedState, feed_state_sql};
 
 /// How long a statement waits for a lock before failing.
 const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
@@ -115,6 +116,24 @@ impl SqliteStore {
 
     async fn query_count(&self, sql: Sql) -> Result<u64> {
         self.readers.count(sql).await
+    }
+
+    async fn query_clients(&self, sql: Sql) -> Result<Vec<Client>> {
+        self.readers.clients(sql).await
+    }
+
+    /// The organization's feed position, read on the rusqlite pool like a
+    /// listing: every conditional or cached read asks for it first, and a
+    /// sqlx round trip costs two more thread hand-offs than this one.
+    async fn read_feed_state(&self, org_id: &crate::domain::ids::OrgId) -> Result<FeedState> {
+        let mut sql = Sql::new(Engine::Sqlite, feed_state_sql(Engine::Sqlite));
+        sql.params.push(Param::Text(org_id.as_str().to_owned()));
+        let [head, floor, top] = self.readers.integers::<3>(sql).await?;
+        Ok(FeedState {
+            head: head.unwrap_or(0),
+            floor: floor.unwrap_or(0),
+            top,
+        })
     }
 
     /// One process per SQLite file: commits wake watchers directly.

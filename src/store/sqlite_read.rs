@@ -15,15 +15,68 @@ use std::time::Duration;
 use rusqlite::{Connection, OpenFlags, ToSql};
 use tokio::sync::Semaphore;
 
-use super::rows::{FromRusqlite, TokenRow};
+use super::rows::{ClientRow, FromRusqlite, TokenRow};
 use super::sql::{Param, Sql};
 use crate::domain::error::Fault;
-use crate::domain::model::Token;
+use crate::domain::model::{Client, Token};
 use crate::domain::{Error, Result};
 
 /// Prepared statements kept per connection: one per distinct listing shape
 /// (sort × direction × first/keyset page × filters in use).
 const STATEMENT_CACHE: usize = 128;
+
+/// How a read gets off the async worker: the environment variable
+/// `OAUTH_REGISTRY_SQLITE_READS` chooses, for benchmarks
+/// (`bench/hot.sh` measures them; docs/performance.md has the figures).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Handoff {
+    /// `blocking`: every read runs on tokio's blocking pool
+    /// (`spawn_blocking`) and the task is woken when it is done: two
+    /// thread switches per read.
+    Blocking,
+    /// `in-place`: every read runs by `block_in_place` on the worker
+    /// thread that asked for it, which first hands its other tasks to
+    /// another worker; `Blocking` on a current-thread runtime (tests).
+    InPlace,
+    /// `inline-points`: point reads (the organization's feed state, a
+    /// page's clients by id: primary-key lookups, microseconds each) run
+    /// right on the worker, without a hand-off, on a connection that
+    /// never waits for a lock; listings and counts, whose cost depends on
+    /// the data, stay `Blocking`.
+    InlinePoints,
+    /// `inline`: as `InlinePoints`, and listings and counts start inline
+    /// too, with a budget of SQLite steps (`INLINE_BUDGET`): one that
+    /// exceeds it is interrupted and runs again on the blocking pool, so
+    /// a worker is never held for longer than the budget.
+    Inline,
+}
+
+impl Handoff {
+    /// The mode named in the environment; unset or unknown is the default.
+    pub fn from_env() -> Self {
+        match std::env::var("OAUTH_REGISTRY_SQLITE_READS").as_deref() {
+            Ok("in-place") => Handoff::InPlace,
+            Ok("blocking") => Handoff::Blocking,
+            Ok("inline-points") => Handoff::InlinePoints,
+            Ok("inline") => Handoff::Inline,
+            _ => DEFAULT_HANDOFF,
+        }
+    }
+}
+
+/// The hand-off that measured best on this project's benchmarks.
+const DEFAULT_HANDOFF: Handoff = Handoff::Inline;
+
+/// SQLite virtual-machine steps an inline listing may take, in units of
+/// `INLINE_STEP` (about 0.1–0.2 ms on this project's benchmark machine;
+/// a 25-row page takes a tenth of it).
+const INLINE_BUDGET: u32 = 20;
+const INLINE_STEP: i32 = 1000;
+
+/// Connections for inline point reads: one per worker thread of this
+/// machine's runtime is enough; a read that finds both taken goes to the
+/// blocking pool instead of waiting.
+const INLINE_SLOTS: usize = 2;
 
 /// A small pool of read-only rusqlite connections.
 #[derive(Debug)]
@@ -32,6 +85,8 @@ pub struct ReadPool {
     busy_timeout: Duration,
     idle: Mutex<Vec<Connection>>,
     permits: Arc<Semaphore>,
+    handoff: Handoff,
+    inline: [Mutex<Option<Connection>>; INLINE_SLOTS],
 }
 
 impl ReadPool {
@@ -42,13 +97,86 @@ impl ReadPool {
             busy_timeout,
             idle: Mutex::new(Vec::new()),
             permits: Arc::new(Semaphore::new(max.max(1) as usize)),
+            handoff: Handoff::from_env(),
+            inline: Default::default(),
         }
     }
 
+    /// Runs point read `f` inline when the hand-off mode says so.
+    async fn point<T: Send + 'static>(
+        self: &Arc<Self>,
+        f: impl Fn(&Connection) -> Result<T> + Send + 'static,
+    ) -> Result<T> {
+        let inline = matches!(self.handoff, Handoff::InlinePoints | Handoff::Inline);
+        self.inline_first(inline, None, f).await
+    }
+
+    /// Runs listing or count `f`, inline within `INLINE_BUDGET` when the
+    /// hand-off mode says so.
+    async fn scan<T: Send + 'static>(
+        self: &Arc<Self>,
+        f: impl Fn(&Connection) -> Result<T> + Send + 'static,
+    ) -> Result<T> {
+        let inline = self.handoff == Handoff::Inline;
+        self.inline_first(inline, Some(INLINE_BUDGET), f).await
+    }
+
+    /// Runs `f` on a free inline connection right here (opened with no
+    /// busy wait: a read that would wait for a lock fails at once; with a
+    /// `budget`, one that runs past it is interrupted), or else, or if it
+    /// failed that way, on the blocking pool.
+    async fn inline_first<T: Send + 'static>(
+        self: &Arc<Self>,
+        inline: bool,
+        budget: Option<u32>,
+        f: impl Fn(&Connection) -> Result<T> + Send + 'static,
+    ) -> Result<T> {
+        for slot in self.inline.iter().filter(|_| inline) {
+            let Ok(mut held) = slot.try_lock() else {
+                continue;
+            };
+            let conn = match held.take() {
+                Some(c) => c,
+                None => match self.open_with(Duration::ZERO) {
+                    Ok(c) => c,
+                    Err(_) => break,
+                },
+            };
+            if let Some(limit) = budget {
+                let mut steps = 0u32;
+                let meter = move || {
+                    steps += 1;
+                    steps > limit
+                };
+                if conn.progress_handler(INLINE_STEP, Some(meter)).is_err() {
+                    break;
+                }
+            }
+            let out = f(&conn);
+            if budget.is_some() && conn.progress_handler(0, None::<fn() -> bool>).is_err() {
+                break;
+            }
+            match out {
+                // Busy, locked, unopenable or over budget: the pool waits
+                // properly and has no budget.
+                Err(Error::Unavailable(_)) => break,
+                out => {
+                    *held = Some(conn);
+                    return out;
+                }
+            }
+        }
+        self.run(f).await
+    }
+
     fn open(&self) -> Result<Connection> {
+        self.open_with(self.busy_timeout)
+    }
+
+    fn open_with(&self, busy_timeout: Duration) -> Result<Connection> {
         let flags = OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX;
         let conn = Connection::open_with_flags(&self.path, flags).map_err(db_error)?;
-        conn.busy_timeout(self.busy_timeout).map_err(db_error)?;
+        conn.busy_timeout(busy_timeout).map_err(db_error)?;
         conn.execute_batch("PRAGMA query_only = ON; PRAGMA temp_store = MEMORY;")
             .map_err(db_error)?;
         conn.set_prepared_statement_cache_capacity(STATEMENT_CACHE);
@@ -72,7 +200,7 @@ impl ReadPool {
         let this = self.clone();
         // The permit moves into the blocking call: if the caller goes away
         // the call still finishes, and still counts against the limit.
-        tokio::task::spawn_blocking(move || {
+        let read = move || {
             let _permit = permit;
             let conn = match pooled {
                 Some(c) => c,
@@ -83,21 +211,43 @@ impl ReadPool {
                 this.idle.lock().map_err(|_| poisoned())?.push(conn);
             }
             out
-        })
-        .await
-        .map_err(|e| Error::Internal(Fault::caused_by("sqlite read task failed", e)))?
+        };
+        let multi_thread = tokio::runtime::Handle::current().runtime_flavor()
+            == tokio::runtime::RuntimeFlavor::MultiThread;
+        if self.handoff == Handoff::InPlace && multi_thread {
+            return tokio::task::block_in_place(read);
+        }
+        tokio::task::spawn_blocking(read)
+            .await
+            .map_err(|e| Error::Internal(Fault::caused_by("sqlite read task failed", e)))?
     }
 
     /// The rows of a listing query built by `sql::list_tokens`.
     pub async fn tokens(self: &Arc<Self>, sql: Sql) -> Result<Vec<Token>> {
-        self.run(move |conn| {
+        self.scan(move |conn| rows::<TokenRow, Token>(conn, &sql))
+            .await
+    }
+
+    /// The rows of a query built by `sql::clients_by_id` (a page's
+    /// clients, by primary key): a point read.
+    pub async fn clients(self: &Arc<Self>, sql: Sql) -> Result<Vec<Client>> {
+        self.point(move |conn| rows::<ClientRow, Client>(conn, &sql))
+            .await
+    }
+
+    /// The first row of `sql` as `N` nullable integers (a point read
+    /// such as the organization's feed state).
+    pub async fn integers<const N: usize>(self: &Arc<Self>, sql: Sql) -> Result<[Option<i64>; N]> {
+        self.point(move |conn| {
             let mut stmt = prepare(conn, &sql)?;
             let mut rows = stmt.raw_query();
-            let mut out = Vec::new();
-            while let Some(row) = rows.next().map_err(db_error)? {
-                out.push(Token::try_from(
-                    TokenRow::from_rusqlite(row).map_err(db_error)?,
-                )?);
+            let row = rows
+                .next()
+                .map_err(db_error)?
+                .ok_or_else(|| Error::Internal("a point read returned no row".into()))?;
+            let mut out = [None; N];
+            for (i, v) in out.iter_mut().enumerate() {
+                *v = row.get(i).map_err(db_error)?;
             }
             Ok(out)
         })
@@ -106,7 +256,7 @@ impl ReadPool {
 
     /// The single integer a `COUNT(*)` query built by `sql` returns.
     pub async fn count(self: &Arc<Self>, sql: Sql) -> Result<u64> {
-        self.run(move |conn| {
+        self.scan(move |conn| {
             let mut stmt = prepare(conn, &sql)?;
             let n: i64 = stmt
                 .raw_query()
@@ -119,6 +269,21 @@ impl ReadPool {
         })
         .await
     }
+}
+
+/// Every row of `sql`, stepped and decoded.
+fn rows<R, T>(conn: &Connection, sql: &Sql) -> Result<Vec<T>>
+where
+    R: FromRusqlite,
+    T: TryFrom<R, Error = Error>,
+{
+    let mut stmt = prepare(conn, sql)?;
+    let mut rows = stmt.raw_query();
+    let mut out = Vec::new();
+    while let Some(row) = rows.next().map_err(db_error)? {
+        out.push(T::try_from(R::from_rusqlite(row).map_err(db_error)?)?);
+    }
+    Ok(out)
 }
 
 /// Prepares (or takes from the cache) `sql` and binds its `$n` parameters
@@ -153,7 +318,9 @@ fn db_error(e: rusqlite::Error) -> Error {
         Some(rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked) => {
             Error::Unavailable(Fault::caused_by("sqlite read", e))
         }
-        Some(rusqlite::ErrorCode::CannotOpen) => {
+        // An inline read over its budget (`inline_first`): it reruns on
+        // the blocking pool, which sets no budget.
+        Some(rusqlite::ErrorCode::CannotOpen | rusqlite::ErrorCode::OperationInterrupted) => {
             Error::Unavailable(Fault::caused_by("sqlite read", e))
         }
         _ => Error::Internal(Fault::caused_by("sqlite read", e)),
