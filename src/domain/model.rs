@@ -151,6 +151,11 @@ impl Token {
     pub fn status_at(&self, instant: Timestamp) -> TokenStatus {
         TokenStatus::at(self.revoked_at, self.expires_at, instant)
     }
+
+    /// The AIP-154 etag ([`super::freshness::etag`]).
+    pub fn etag(&self) -> String {
+        super::freshness::etag(self.updated_at, self.revoked_at.is_some())
+    }
 }
 
 /// A registered OAuth client (never its secret).
@@ -177,6 +182,13 @@ pub struct Client {
     pub updated_at: Timestamp,
     /// When a token was last issued through it.
     pub last_used: Option<Timestamp>,
+}
+
+impl Client {
+    /// The AIP-154 etag ([`super::freshness::etag`]).
+    pub fn etag(&self) -> String {
+        super::freshness::etag(self.updated_at, false)
+    }
 }
 
 /// An organization: the tenant every other row belongs to.

@@ -17,13 +17,15 @@ macro_rules! patch {
         }
 
         impl $name {
-            /// Sets the fields the patch holds; `updated_at` only moves
-            /// forward.
+            /// Sets the fields the patch holds; `updated_at` moves strictly
+            /// forward (a microsecond past the last write if the clock
+            /// disagrees), so every write changes the etag
+            /// (`freshness::etag`).
             pub fn apply(&self, target: &mut $target, now: Timestamp) {
                 $(if let Some(v) = &self.$field {
                     target.$field = v.clone();
                 })*
-                target.updated_at = now.max(target.updated_at);
+                target.updated_at = now.max(Timestamp::from_micros(target.updated_at.micros().saturating_add(1)));
             }
         }
     };

@@ -191,9 +191,10 @@ impl TokenService for TokenApi {
         let caller = caller(&req)?;
         let r = req.get_ref();
         let (id, patch) = convert::token_patch(r.token.as_ref(), r.update_mask.as_ref())?;
+        let etag = r.token.as_ref().map(|t| t.etag.as_str());
         let t = self
             .registry
-            .update_token(&caller, &id, &patch)
+            .with_etag(etag, self.registry.update_token(&caller, &id, &patch))
             .await
             .map_err(|e| e.prefix_fields("token"))?;
         Ok(Response::new(convert::token(t, Timestamp::now())))
@@ -214,8 +215,10 @@ impl TokenService for TokenApi {
         req: Request<pb::DeleteTokenRequest>,
     ) -> Result<Response<pbjson_types::Empty>, Status> {
         let caller = caller(&req)?;
-        let id = validate::id("id", &req.get_ref().id)?;
-        self.registry.delete_token(&caller, &id).await?;
+        let r = req.get_ref();
+        let id = validate::id("id", &r.id)?;
+        let deleted = self.registry.delete_token(&caller, &id);
+        self.registry.with_etag(Some(&r.etag), deleted).await?;
         Ok(Response::new(pbjson_types::Empty {}))
     }
 }
@@ -344,7 +347,9 @@ impl ClientService for ClientApi {
         let caller = caller(&req)?;
         let r = req.get_ref();
         let (id, patch) = convert::client_patch(r.client.as_ref(), r.update_mask.as_ref())?;
-        let c = self.registry.update_client(&caller, &id, &patch).await?;
+        let etag = r.client.as_ref().map(|c| c.etag.as_str());
+        let updated = self.registry.update_client(&caller, &id, &patch);
+        let c = self.registry.with_etag(etag, updated).await?;
         Ok(Response::new(convert::client(&c)))
     }
 
@@ -355,7 +360,8 @@ impl ClientService for ClientApi {
         let caller = caller(&req)?;
         let r = req.get_ref();
         let id = validate::id("client_id", &r.client_id)?;
-        self.registry.delete_client(&caller, &id, r.force).await?;
+        let deleted = self.registry.delete_client(&caller, &id, r.force);
+        self.registry.with_etag(Some(&r.etag), deleted).await?;
         Ok(Response::new(pbjson_types::Empty {}))
     }
 }

@@ -28,7 +28,7 @@ use crate::domain::Result;
 use crate::domain::Timestamp;
 use crate::domain::auth::{Caller, Permission};
 use crate::domain::change::Version;
-use crate::domain::freshness::StatusWindow;
+use crate::domain::freshness::{Preconditions, StatusWindow};
 use crate::domain::ids::OrgId;
 
 /// Organizations whose status window is kept, one entry each (a miss costs
@@ -54,9 +54,20 @@ struct Expected {
     refused: AtomicBool,
 }
 
-/// The version the current call's writes are conditional on, if any.
-pub(super) fn expected() -> Option<Version> {
-    EXPECTED.try_with(|e| e.version).ok()
+tokio::task_local! {
+    /// The AIP-154 etag the current call's write is conditional on
+    /// ([`Registry::with_etag`]).
+    static ETAG: String;
+}
+
+/// What the current call's writes are conditional on: the organization's
+/// version ([`Registry::expecting`]) and the resource's etag
+/// ([`Registry::with_etag`]), each if any.
+pub(super) fn expected() -> Preconditions {
+    Preconditions {
+        version: EXPECTED.try_with(|e| e.version).ok(),
+        etag: ETAG.try_with(Clone::clone).ok(),
+    }
 }
 
 /// `result`, noting a refusal for a moved version for `expecting`.
@@ -173,6 +184,18 @@ impl Registry {
         });
         let output = EXPECTED.scope(expected.clone(), call).await;
         (output, expected.refused.load(Ordering::Relaxed))
+    }
+
+    /// Runs `call` (one face call that writes one token or client) with
+    /// that write made only if the resource still has `etag` (AIP-154),
+    /// checked inside the write's transaction; a mismatch is
+    /// FAILED_PRECONDITION (`freshness::is_stale`). `None` or an empty
+    /// etag (proto3's unset string) runs `call` as it is.
+    pub async fn with_etag<F: Future>(&self, etag: Option<&str>, call: F) -> F::Output {
+        match etag.filter(|e| !e.is_empty()) {
+            Some(e) => ETAG.scope(e.to_owned(), call).await,
+            None => call.await,
+        }
     }
 
     /// The organization's version now, for a precondition: `caller` must

@@ -46,7 +46,7 @@ use crate::domain::audit::{AuditEvent, AuditQuery};
 use crate::domain::auth::ApiKey;
 use crate::domain::bulk::{BulkJob, BulkSelection};
 use crate::domain::change::{ChangePage, FeedMoved, Version};
-use crate::domain::freshness::StatusWindow;
+use crate::domain::freshness::{Preconditions, StatusWindow};
 use crate::domain::ids::{ClientId, KeyId, OrgId, TokenId};
 use crate::domain::model::{Client, Org, Token};
 use crate::domain::patch::{ClientPatch, TokenPatch};
@@ -131,23 +131,24 @@ pub trait Store: Send + Sync + 'static {
     /// page's clients without a query per row.
     async fn get_clients(&self, org_id: &OrgId, ids: &[ClientId]) -> Result<Vec<Client>>;
     /// `expect` (on this and the other conditional writes): write only if
-    /// the organization is still at that version when the write's
+    /// the organization is still at its version when the write's
     /// transaction takes the organization's lock, else
-    /// `domain::freshness::stale` (nothing written).
+    /// `domain::freshness::stale`, and only if the resource still has its
+    /// etag, read inside the write (nothing written either way).
     async fn update_client(
         &self,
         org_id: &OrgId,
         id: &ClientId,
         patch: &ClientPatch,
         now: Timestamp,
-        expect: Option<Version>,
+        expect: Preconditions,
     ) -> Result<Option<Client>>;
     async fn delete_client(
         &self,
         org_id: &OrgId,
         id: &ClientId,
         force: bool,
-        expect: Option<Version>,
+        expect: Preconditions,
     ) -> Result<DeleteClientOutcome>;
     async fn list_clients(&self, q: &ClientQuery) -> Result<Vec<Client>>;
     async fn count_clients(&self, org_id: &OrgId, f: &ClientFilter) -> Result<u64>;
@@ -173,7 +174,7 @@ pub trait Store: Send + Sync + 'static {
         id: &TokenId,
         patch: &TokenPatch,
         now: Timestamp,
-        expect: Option<Version>,
+        expect: Preconditions,
     ) -> Result<Option<Token>>;
     /// Sets `revoked_at` unless already set; returns the token as stored.
     async fn revoke_token(
@@ -186,7 +187,7 @@ pub trait Store: Send + Sync + 'static {
         &self,
         org_id: &OrgId,
         id: &TokenId,
-        expect: Option<Version>,
+        expect: Preconditions,
     ) -> Result<bool>;
     /// Ids of every organization, for maintenance jobs that work org by org.
     async fn org_ids(&self) -> Result<Vec<OrgId>>;

@@ -36,6 +36,7 @@ macro_rules! sql_store {
         use $crate::domain::{Result, Timestamp};
         use sqlx::AssertSqlSafe;
         use $crate::domain::change::{ChangeKind, ChangePage, Version};
+        use $crate::domain::freshness::Preconditions;
         use $crate::store::changes;
 
         changes::change_log!($store, $db);
@@ -252,23 +253,19 @@ macro_rules! sql_store {
                 let mut ids = ids.to_vec();
                 ids.sort();
                 ids.dedup();
-                let mut rows: Vec<ClientRow> = Vec::with_capacity(ids.len());
+                let mut clients = Vec::with_capacity(ids.len());
                 for chunk in ids.chunks(sqlgen::MAX_IN_LIST) {
                     let sql = sqlgen::clients_by_id($engine, org_id, chunk);
-                    let mut part: Vec<ClientRow> =
-                        bind_params!(sqlx::query_as(AssertSqlSafe(sql.text)), sql.params)
-                            .fetch_all(&self.pool)
-                            .await?;
-                    rows.append(&mut part);
+                    clients.append(&mut self.query_clients(sql).await?);
                 }
-                rows.into_iter().map(Client::try_from).collect()
+                Ok(clients)
             }
 
-            async fn update_client(&self, org_id: &OrgId, id: &ClientId, patch: &ClientPatch, now: Timestamp, expect: Option<Version>) -> Result<Option<Client>> {
+            async fn update_client(&self, org_id: &OrgId, id: &ClientId, patch: &ClientPatch, now: Timestamp, expect: Preconditions) -> Result<Option<Client>> {
                 self.recorded_update_client(org_id, id, patch, now, expect).await
             }
 
-            async fn delete_client(&self, org_id: &OrgId, id: &ClientId, force: bool, expect: Option<Version>) -> Result<DeleteClientOutcome> {
+            async fn delete_client(&self, org_id: &OrgId, id: &ClientId, force: bool, expect: Preconditions) -> Result<DeleteClientOutcome> {
                 self.recorded_delete_client(org_id, id, force, expect).await
             }
 
@@ -312,7 +309,7 @@ macro_rules! sql_store {
                 Ok(Some((token, stored)))
             }
 
-            async fn update_token(&self, org_id: &OrgId, id: &TokenId, patch: &TokenPatch, now: Timestamp, expect: Option<Version>) -> Result<Option<Token>> {
+            async fn update_token(&self, org_id: &OrgId, id: &TokenId, patch: &TokenPatch, now: Timestamp, expect: Preconditions) -> Result<Option<Token>> {
                 self.recorded_update_token(org_id, id, patch, now, expect).await
             }
 
@@ -320,7 +317,7 @@ macro_rules! sql_store {
                 self.recorded_revoke_token(org_id, id, at).await
             }
 
-            async fn delete_token(&self, org_id: &OrgId, id: &TokenId, expect: Option<Version>) -> Result<bool> {
+            async fn delete_token(&self, org_id: &OrgId, id: &TokenId, expect: Preconditions) -> Result<bool> {
                 self.recorded_delete_token(org_id, id, expect).await
             }
 
@@ -375,8 +372,7 @@ macro_rules! sql_store {
             }
 
             async fn read_version(&self, org_id: &OrgId) -> Result<Version> {
-                let mut conn = self.pool.acquire().await?;
-                Ok(Version(Self::feed_state(&mut conn, org_id).await?.version()))
+                Ok(Version(self.read_feed_state(org_id).await?.version()))
             }
 
             async fn status_window(&self, org_id: &OrgId, at: Timestamp) -> Result<$crate::domain::freshness::StatusWindow> {

@@ -2,8 +2,9 @@
 //! both backends like `sql_store!` (which delegates to them): each begins
 //! holding the locks its rows need (`versions.rs`), reads what it changes,
 //! writes, and appends the change's events last, in one transaction. A
-//! conditional write (`expect`) checks the organization's version just
-//! before that append (`expect_version`).
+//! conditional write (`expect`) checks the resource's etag as it reads it
+//! and the organization's version just before that append
+//! (`expect_version`).
 
 macro_rules! recorded_writes {
     ($store:ty, $db:ty) => {
@@ -22,14 +23,14 @@ macro_rules! recorded_writes {
             }
 
             /// Refuses the write in `tx` unless `org_id` is still at
-            /// `expect`. No write of the organization can commit between
+            /// `expect.version` (if any). No write of the organization can commit between
             /// this check and the commit: SQLite's write lock is held, and
             /// on PostgreSQL a conditional write holds the organization's
             /// advisory lock exclusively (`WriteLocks::exclusive_if`), so
             /// every other writer has committed or waits. A watermark
             /// (`Version::is_watermark`) never matches there.
-            async fn expect_version(conn: &mut <$db as sqlx::Database>::Connection, org_id: &OrgId, expect: Option<Version>) -> Result<()> {
-                let Some(expect) = expect else { return Ok(()) };
+            async fn expect_version(conn: &mut <$db as sqlx::Database>::Connection, org_id: &OrgId, expect: &Preconditions) -> Result<()> {
+                let Some(expect) = expect.version else { return Ok(()) };
                 let state = Self::feed_state(&mut *conn, org_id).await?;
                 let current = match Self::ENGINE {
                     $crate::store::sql::Engine::Postgres => state.top.unwrap_or(state.floor),
@@ -43,12 +44,13 @@ macro_rules! recorded_writes {
                 }
             }
 
-            async fn recorded_update_client(&self, org_id: &OrgId, id: &ClientId, patch: &ClientPatch, now: Timestamp, expect: Option<Version>) -> Result<Option<Client>> {
-                let locks = $crate::store::versions::WriteLocks::exclusive_if(expect.is_some()).row(org_id, $crate::domain::change::ResourceKind::Client, id.as_str());
+            async fn recorded_update_client(&self, org_id: &OrgId, id: &ClientId, patch: &ClientPatch, now: Timestamp, expect: Preconditions) -> Result<Option<Client>> {
+                let locks = $crate::store::versions::WriteLocks::exclusive_if(expect.needs_org_lock()).row(org_id, $crate::domain::change::ResourceKind::Client, id.as_str());
                 let mut tx = self.begin_recorded(org_id, locks).await?;
                 let Some(mut c) = Self::fetch_client(&mut tx, org_id, id).await? else {
                     return Ok(None);
                 };
+                expect.check_etag("client", &c.etag())?;
                 let before = c.clone();
                 patch.apply(&mut c, now);
                 sqlx::query(
@@ -69,18 +71,19 @@ macro_rules! recorded_writes {
                 .execute(&mut *tx)
                 .await?;
                 let change = changes::change(ChangeKind::Updated, Some(&before), Some(&c));
-                Self::expect_version(&mut tx, org_id, expect).await?;
+                Self::expect_version(&mut tx, org_id, &expect).await?;
                 self.commit_changes(tx, org_id, &[change]).await?;
                 Ok(Some(c))
             }
 
-            async fn recorded_delete_client(&self, org_id: &OrgId, id: &ClientId, force: bool, expect: Option<Version>) -> Result<DeleteClientOutcome> {
+            async fn recorded_delete_client(&self, org_id: &OrgId, id: &ClientId, force: bool, expect: Preconditions) -> Result<DeleteClientOutcome> {
                 // A forced delete removes tokens it has not locked one by one.
-                let locks = $crate::store::versions::WriteLocks::exclusive_if(force || expect.is_some()).row(org_id, $crate::domain::change::ResourceKind::Client, id.as_str());
+                let locks = $crate::store::versions::WriteLocks::exclusive_if(force || expect.needs_org_lock()).row(org_id, $crate::domain::change::ResourceKind::Client, id.as_str());
                 let mut tx = self.begin_recorded(org_id, locks).await?;
                 let Some(client) = Self::fetch_client(&mut tx, org_id, id).await? else {
                     return Ok(DeleteClientOutcome::NotFound);
                 };
+                expect.check_etag("client", &client.etag())?;
                 let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM tokens WHERE org_id = $1 AND client_id = $2")
                     .bind(org_id)
                     .bind(id)
@@ -107,7 +110,7 @@ macro_rules! recorded_writes {
                     records.push(changes::change(ChangeKind::Deleted, Some(&t), None));
                 }
                 records.push(changes::change(ChangeKind::Deleted, Some(&client), None));
-                Self::expect_version(&mut tx, org_id, expect).await?;
+                Self::expect_version(&mut tx, org_id, &expect).await?;
                 self.commit_changes(tx, org_id, &records).await?;
                 Ok(DeleteClientOutcome::Deleted)
             }
@@ -168,12 +171,13 @@ macro_rules! recorded_writes {
                 Ok(())
             }
 
-            async fn recorded_update_token(&self, org_id: &OrgId, id: &TokenId, patch: &TokenPatch, now: Timestamp, expect: Option<Version>) -> Result<Option<Token>> {
-                let locks = $crate::store::versions::WriteLocks::exclusive_if(expect.is_some()).row(org_id, $crate::domain::change::ResourceKind::Token, id.as_str());
+            async fn recorded_update_token(&self, org_id: &OrgId, id: &TokenId, patch: &TokenPatch, now: Timestamp, expect: Preconditions) -> Result<Option<Token>> {
+                let locks = $crate::store::versions::WriteLocks::exclusive_if(expect.needs_org_lock()).row(org_id, $crate::domain::change::ResourceKind::Token, id.as_str());
                 let mut tx = self.begin_recorded(org_id, locks).await?;
                 let Some(mut t) = Self::fetch_token(&mut tx, org_id, id).await? else {
                     return Ok(None);
                 };
+                expect.check_etag("token", &t.etag())?;
                 let before = t.clone();
                 patch.apply(&mut t, now);
                 sqlx::query(
@@ -192,7 +196,7 @@ macro_rules! recorded_writes {
                 .execute(&mut *tx)
                 .await?;
                 let change = changes::change(ChangeKind::Updated, Some(&before), Some(&t));
-                Self::expect_version(&mut tx, org_id, expect).await?;
+                Self::expect_version(&mut tx, org_id, &expect).await?;
                 self.commit_changes(tx, org_id, &[change]).await?;
                 Ok(Some(t))
             }
@@ -222,8 +226,8 @@ macro_rules! recorded_writes {
                 Ok(t)
             }
 
-            async fn recorded_delete_token(&self, org_id: &OrgId, id: &TokenId, expect: Option<Version>) -> Result<bool> {
-                let locks = $crate::store::versions::WriteLocks::exclusive_if(expect.is_some()).row(org_id, $crate::domain::change::ResourceKind::Token, id.as_str());
+            async fn recorded_delete_token(&self, org_id: &OrgId, id: &TokenId, expect: Preconditions) -> Result<bool> {
+                let locks = $crate::store::versions::WriteLocks::exclusive_if(expect.needs_org_lock()).row(org_id, $crate::domain::change::ResourceKind::Token, id.as_str());
                 let mut tx = self.begin_recorded(org_id, locks).await?;
                 let row: Option<TokenRow> = sqlx::query_as(AssertSqlSafe(format!(
                     "DELETE FROM tokens WHERE org_id = $1 AND id = $2 RETURNING {TOKEN_COLUMNS}"
@@ -236,8 +240,10 @@ macro_rules! recorded_writes {
                     return Ok(false);
                 };
                 let before = Token::try_from(row)?;
+                // Refused: the transaction rolls back, the row stays.
+                expect.check_etag("token", &before.etag())?;
                 let change = changes::change(ChangeKind::Deleted, Some(&before), None);
-                Self::expect_version(&mut tx, org_id, expect).await?;
+                Self::expect_version(&mut tx, org_id, &expect).await?;
                 self.commit_changes(tx, org_id, &[change]).await?;
                 Ok(true)
             }

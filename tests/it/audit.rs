@@ -110,6 +110,7 @@ async fn every_rpc_and_face_is_audited(backend: Backend) {
         key,
         pb::DeleteTokenRequest {
             id: gone.id.clone(),
+            ..Default::default()
         },
     ))
     .await
@@ -192,6 +193,7 @@ async fn every_rpc_and_face_is_audited(backend: Backend) {
         pb::DeleteClientRequest {
             client_id: spare,
             force: false,
+            ..Default::default()
         },
     ))
     .await

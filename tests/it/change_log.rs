@@ -49,7 +49,7 @@ async fn every_write_appends_its_event(backend: Backend) {
         ..Default::default()
     };
     store
-        .update_token(&org, &ids[0], &patch, Timestamp::now(), None)
+        .update_token(&org, &ids[0], &patch, Timestamp::now(), Default::default())
         .await
         .expect("update");
     store
@@ -63,13 +63,13 @@ async fn every_write_appends_its_event(backend: Backend) {
         .expect("revoke again");
     assert!(
         store
-            .delete_token(&org, &ids[2], None)
+            .delete_token(&org, &ids[2], Default::default())
             .await
             .expect("delete")
     );
     assert!(
         !store
-            .delete_token(&org, &ids[2], None)
+            .delete_token(&org, &ids[2], Default::default())
             .await
             .expect("delete again")
     );
@@ -192,6 +192,7 @@ async fn client_writes_and_cascades_are_recorded(backend: Backend) {
             oauth_registry::grpc::pb::DeleteClientRequest {
                 client_id: client_id.clone(),
                 force: true,
+                ..Default::default()
             },
         ))
         .await
@@ -235,7 +236,13 @@ async fn a_follower_never_skips_a_commit(backend: Backend) {
                     ..Default::default()
                 };
                 store
-                    .update_token(&org, &rows[0].token.id, &patch, Timestamp::now(), None)
+                    .update_token(
+                        &org,
+                        &rows[0].token.id,
+                        &patch,
+                        Timestamp::now(),
+                        Default::default(),
+                    )
                     .await
                     .expect("update");
             }

@@ -144,7 +144,13 @@ async fn walks_under_concurrent_writes_see_stable_rows_once(backend: Backend) {
                     .expect("revoke during walk");
                 if let Some(id) = doomed.get(i) {
                     tokens
-                        .delete_token(authed(key, pb::DeleteTokenRequest { id: id.clone() }))
+                        .delete_token(authed(
+                            key,
+                            pb::DeleteTokenRequest {
+                                id: id.clone(),
+                                ..Default::default()
+                            },
+                        ))
                         .await
                         .expect("delete during walk");
                 }

@@ -139,7 +139,10 @@ async fn token_lifecycle(backend: Backend) {
     app.tokens()
         .delete_token(authed(
             &app.key_a,
-            pb::DeleteTokenRequest { id: t.id.clone() },
+            pb::DeleteTokenRequest {
+                id: t.id.clone(),
+                ..Default::default()
+            },
         ))
         .await
         .unwrap();
@@ -152,7 +155,10 @@ async fn token_lifecycle(backend: Backend) {
         app.tokens()
             .delete_token(authed(
                 &app.key_a,
-                pb::DeleteTokenRequest { id: t.id.clone() },
+                pb::DeleteTokenRequest {
+                    id: t.id.clone(),
+                    ..Default::default()
+                },
             ))
             .await
             .unwrap_err()
@@ -437,6 +443,7 @@ async fn client_lifecycle_and_rules(backend: Backend) {
             pb::DeleteClientRequest {
                 client_id: cl.client_id.clone(),
                 force: false,
+                ..Default::default()
             },
         ))
         .await
@@ -449,6 +456,7 @@ async fn client_lifecycle_and_rules(backend: Backend) {
             pb::DeleteClientRequest {
                 client_id: cl.client_id.clone(),
                 force: true,
+                ..Default::default()
             },
         ))
         .await

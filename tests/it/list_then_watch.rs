@@ -90,9 +90,15 @@ async fn write_until(
                     .expect("revoke");
             }
             _ => {
-                api.delete_token(authed(&key, pb::DeleteTokenRequest { id: pick.clone() }))
-                    .await
-                    .expect("delete");
+                api.delete_token(authed(
+                    &key,
+                    pb::DeleteTokenRequest {
+                        id: pick.clone(),
+                        ..Default::default()
+                    },
+                ))
+                .await
+                .expect("delete");
                 live.retain(|id| *id != pick);
             }
         }

@@ -36,6 +36,7 @@ mod query_plans;
 mod rate_limit;
 mod replicas;
 mod request_ids;
+mod resource_etags;
 mod rest_canonical;
 mod rest_canonical_bytes;
 mod rest_dialect_bytes;

@@ -103,7 +103,13 @@ async fn resume_after_drop_has_no_gap_or_duplicate(backend: Backend) {
     // Meanwhile rows are inserted and deleted elsewhere in the listing.
     let first = full[0].clone();
     app.tokens()
-        .delete_token(authed(&app.key_a, pb::DeleteTokenRequest { id: first }))
+        .delete_token(authed(
+            &app.key_a,
+            pb::DeleteTokenRequest {
+                id: first,
+                ..Default::default()
+            },
+        ))
         .await
         .unwrap();
 

@@ -125,11 +125,17 @@ async fn org_b_never_touches_org_a(backend: Backend) {
         ),
         (
             "DeleteToken",
-            tok.delete_token(authed(&b, pb::DeleteTokenRequest { id: id.clone() }))
-                .await
-                .map(|_| ())
-                .unwrap_err()
-                .code(),
+            tok.delete_token(authed(
+                &b,
+                pb::DeleteTokenRequest {
+                    id: id.clone(),
+                    ..Default::default()
+                },
+            ))
+            .await
+            .map(|_| ())
+            .unwrap_err()
+            .code(),
         ),
         (
             "GetClient",
@@ -169,6 +175,7 @@ async fn org_b_never_touches_org_a(backend: Backend) {
                 pb::DeleteClientRequest {
                     client_id: client_a.clone(),
                     force: false,
+                    ..Default::default()
                 },
             ))
             .await
@@ -183,6 +190,7 @@ async fn org_b_never_touches_org_a(backend: Backend) {
                 pb::DeleteClientRequest {
                     client_id: client_a.clone(),
                     force: true,
+                    ..Default::default()
                 },
             ))
             .await
@@ -362,7 +370,13 @@ async fn call(app: &TestApp, rpc: &str, key: &str) -> Code {
             .await
             .map(|_| ()),
         "DeleteToken" => tok
-            .delete_token(authed(key, pb::DeleteTokenRequest { id: t.id }))
+            .delete_token(authed(
+                key,
+                pb::DeleteTokenRequest {
+                    id: t.id,
+                    ..Default::default()
+                },
+            ))
             .await
             .map(|_| ()),
         "ListClients" => cli
@@ -413,6 +427,7 @@ async fn call(app: &TestApp, rpc: &str, key: &str) -> Code {
                 pb::DeleteClientRequest {
                     client_id: client,
                     force: true,
+                    ..Default::default()
                 },
             ))
             .await

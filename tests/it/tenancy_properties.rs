@@ -189,7 +189,13 @@ impl World {
                         .map(|_| ()),
                     _ if own => Ok(()), // keep own rows: deleting them is not the point
                     _ => tokens
-                        .delete_token(authed(key, pb::DeleteTokenRequest { id: id.clone() }))
+                        .delete_token(authed(
+                            key,
+                            pb::DeleteTokenRequest {
+                                id: id.clone(),
+                                ..Default::default()
+                            },
+                        ))
                         .await
                         .map(|_| ()),
                 };

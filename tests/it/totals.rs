@@ -136,7 +136,13 @@ async fn totals_follow_writes_on_either_replica(backend: Backend) {
                 let (id, _) = live.pop().expect("a token");
                 writer
                     .tokens()
-                    .delete_token(authed(key, pb::DeleteTokenRequest { id }))
+                    .delete_token(authed(
+                        key,
+                        pb::DeleteTokenRequest {
+                            id,
+                            ..Default::default()
+                        },
+                    ))
                     .await
                     .expect("delete");
             }

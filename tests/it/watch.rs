@@ -76,7 +76,10 @@ async fn events_in_order_then_resume(backend: Backend) {
     .expect("revoke");
     api.delete_token(authed(
         &app.key_a,
-        pb::DeleteTokenRequest { id: t.id.clone() },
+        pb::DeleteTokenRequest {
+            id: t.id.clone(),
+            ..Default::default()
+        },
     ))
     .await
     .expect("delete");
@@ -194,7 +197,10 @@ async fn matching_before_or_after(backend: Backend) {
     app.tokens()
         .delete_token(authed(
             &app.key_a,
-            pb::DeleteTokenRequest { id: t.id.clone() },
+            pb::DeleteTokenRequest {
+                id: t.id.clone(),
+                ..Default::default()
+            },
         ))
         .await
         .expect("delete");

@@ -82,6 +82,7 @@ async fn clients_are_watched_too(backend: Backend) {
             pb::DeleteClientRequest {
                 client_id: id.clone(),
                 force: true,
+                ..Default::default()
             },
         ))
         .await

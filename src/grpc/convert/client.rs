@@ -33,6 +33,7 @@ pub fn client(c: &Client) -> pb::Client {
         create_time: Some(timestamp(c.created_at)),
         update_time: Some(timestamp(c.updated_at)),
         last_use_time: c.last_used.map(timestamp),
+        etag: c.etag(),
     }
 }
 

@@ -15,6 +15,7 @@ use crate::service::NewToken;
 /// Takes the token by value: listings and streams convert a page they no
 /// longer need, so every string moves instead of being copied.
 pub fn token(t: Token, now: Timestamp) -> pb::Token {
+    let etag = t.etag();
     let status = match t.status(now) {
         TokenStatus::Active => pb::TokenStatus::Active,
         TokenStatus::Expired => pb::TokenStatus::Expired,
@@ -31,6 +32,7 @@ pub fn token(t: Token, now: Timestamp) -> pb::Token {
         ),
     };
     pb::Token {
+        etag,
         id: t.id.into(),
         client_id: t.client_id.map(String::from).unwrap_or_default(),
         user_id: t.user_id,

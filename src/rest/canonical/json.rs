@@ -191,6 +191,7 @@ impl Serialize for Out<'_, pb::Token> {
             create_time,
             update_time,
             revoke_time,
+            etag,
         } = self.0;
         let mut f = Fields::start(s)?;
         f.text("audience", audience)?;
@@ -200,6 +201,7 @@ impl Serialize for Out<'_, pb::Token> {
         f.time("createTime", create_time.as_ref())?;
         f.text("defaultRole", default_role)?;
         f.text("description", description)?;
+        f.text("etag", etag)?;
         f.time("expireTime", expire_time.as_ref())?;
         f.text("id", id)?;
         f.enumeration::<pb::TokenKind>("kind", *kind)?;
@@ -232,12 +234,14 @@ impl Serialize for Out<'_, pb::Client> {
             create_time,
             update_time,
             last_use_time,
+            etag,
         } = self.0;
         let mut f = Fields::start(s)?;
         f.duration("accessTokenDuration", access_token_duration.as_ref())?;
         f.text("clientId", client_id)?;
         f.text("clientName", client_name)?;
         f.time("createTime", create_time.as_ref())?;
+        f.text("etag", etag)?;
         f.texts("grantTypes", grant_types)?;
         f.time("lastUseTime", last_use_time.as_ref())?;
         f.flag("public", *public)?;

@@ -99,6 +99,18 @@ struct DeleteQuery {
     /// Also delete the client's tokens (otherwise a client with tokens is
     /// FAILED_PRECONDITION).
     force: Option<bool>,
+    /// The client's `etag` as last read (AIP-154): delete only if it is
+    /// unchanged, else 400 FAILED_PRECONDITION.
+    etag: Option<String>,
+}
+
+#[derive(IntoParams)]
+#[into_params(parameter_in = Query)]
+#[expect(dead_code, reason = "describes parameters read by transcode")]
+struct DeleteTokenQuery {
+    /// The token's `etag` as last read (AIP-154): delete only if it is
+    /// unchanged, else 400 FAILED_PRECONDITION.
+    etag: Option<String>,
 }
 
 #[utoipa::path(
@@ -248,7 +260,7 @@ async fn token_action(
     path = "/v1/tokens/{id}",
     tag = "canonical",
     operation_id = "DeleteToken",
-    params(("id" = String, Path)),
+    params(("id" = String, Path), DeleteTokenQuery),
     responses((status = 200, description = "Deleted: `{}`", content_type = "application/json"), (status = "default", description = "google.rpc.Status with grpc-gateway's HTTP status", body = RpcStatus)),
     security(("bearer" = []))
 )]
@@ -256,10 +268,12 @@ async fn delete_token(
     Authenticated { caller, .. }: Authenticated<Fail>,
     State(r): State<Registry>,
     Path(id): Path<String>,
+    q: RawQuery,
 ) -> Result<Response, Fail> {
+    let etag = text(&Params::new(q), "etag", "etag");
     respond(
         TokenApi::new(r)
-            .delete_token(grpc(caller, pb::DeleteTokenRequest { id }))
+            .delete_token(grpc(caller, pb::DeleteTokenRequest { id, etag }))
             .await?,
     )
 }
@@ -374,7 +388,13 @@ async fn delete_client(
     Path(client_id): Path<String>,
     q: RawQuery,
 ) -> Result<Response, Fail> {
-    let force = boolean(&Params::new(q), "force", "force")?;
-    let msg = pb::DeleteClientRequest { client_id, force };
+    let p = Params::new(q);
+    let force = boolean(&p, "force", "force")?;
+    let etag = text(&p, "etag", "etag");
+    let msg = pb::DeleteClientRequest {
+        client_id,
+        force,
+        etag,
+    };
     respond(ClientApi::new(r).delete_client(grpc(caller, msg)).await?)
 }

@@ -99,6 +99,7 @@ fn token() -> impl Strategy<Value = pb::Token> {
         text(),
         enum_number(),
         enum_number(),
+        text(),
     );
     let times = (text(), timestamp(), timestamp(), timestamp(), timestamp());
     (strings, more, times).prop_map(|(s, m, t)| pb::Token {
@@ -116,6 +117,7 @@ fn token() -> impl Strategy<Value = pb::Token> {
         redirect_uri: m.3,
         kind: m.4,
         status: m.5,
+        etag: m.6,
         secret_prefix: t.0,
         expire_time: t.1,
         create_time: t.2,
@@ -141,6 +143,7 @@ fn client() -> impl Strategy<Value = pb::Client> {
         timestamp(),
         timestamp(),
         timestamp(),
+        text(),
     );
     (lists, rest).prop_map(|(l, r)| pb::Client {
         client_id: l.0,
@@ -156,6 +159,7 @@ fn client() -> impl Strategy<Value = pb::Client> {
         create_time: r.3,
         update_time: r.4,
         last_use_time: r.5,
+        etag: r.6,
     })
 }
 
