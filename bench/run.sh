@@ -7,13 +7,18 @@
 #   bench/run.sh --tokens 20000 --duration 2 --backends sqlite --out /tmp/smoke.md   # smoke
 #   bench/run.sh --cases feed --feed-baseline            # only the change-feed cases (bench/feed.sh)
 #   bench/run.sh --cases incident                        # only the incident-response cases (bench/incident.sh)
+#   bench/run.sh --cases hot --reviewboard               # only the hot-path cases (bench/hot.sh), with Review Board 8.1 beside them
 #
 # --feed-baseline adds the write-throughput case against the last commit
 # before the change feed (046ef92), whose binary is built once with the same
 # profile into $CARGO_TARGET_DIR/bench-baseline/<sha> (a few minutes the
 # first time); without it that row says skipped. --cases takes a list of
-# base, feed and incident: "base feed" (the default) runs the existing cases
-# and the change-feed ones. incident (issue 16: read throughput with read
+# base, hot, feed and incident: "base hot feed" (the default) runs the
+# existing cases, the hot-path ones (issue 17: per-call cost of small pages,
+# counts, 304s and the dialects' pages on 10,000 tokens of one user, each
+# phase --hot-duration s, default min(--duration, 10); --reviewboard also
+# loads Review Board 8.1 itself, set up once by bench/reviewboard.sh, with
+# the same requests) and the change-feed ones. incident (issue 16: read throughput with read
 # auditing on vs --no-audit-reads, and a bulk revoke of a tenth of the tokens
 # under a steady ListTokens load) is opt-in: it restarts the server
 # 4 × --incident-rounds times and revokes the seeded tokens, and its rounds
@@ -35,7 +40,9 @@ DURATION=20
 BACKENDS="sqlite postgres"
 OUT=bench/RESULTS.md
 REPEAT=50
-CASES="base feed"
+CASES="base hot feed"
+HOT_DURATION=""
+HOT_REVIEWBOARD=0
 FEED_BASELINE=0
 FEED_ROUNDS=3
 FEED_RATE=50
@@ -59,10 +66,13 @@ while [ $# -gt 0 ]; do
     --incident-rounds) INCIDENT_ROUNDS=$2; shift 2 ;;
     --incident-rate) INCIDENT_RATE=$2; shift 2 ;;
     --incident-before) INCIDENT_BEFORE=$2; shift 2 ;;
+    --hot-duration) HOT_DURATION=$2; shift 2 ;;
+    --reviewboard) HOT_REVIEWBOARD=1; shift ;;
     *) echo "unknown argument $1" >&2; exit 2 ;;
   esac
 done
 INCIDENT_BEFORE=${INCIDENT_BEFORE:-$DURATION}
+HOT_DURATION=${HOT_DURATION:-$(( DURATION < 10 ? DURATION : 10 ))}
 PG_ADMIN=${BENCH_PG_ADMIN_URL:-postgres://postgres@127.0.0.1:5432/postgres}
 CLIENTS=$(( TOKENS >= 1000000 ? 1000 : (TOKENS / 1000 > 10 ? TOKENS / 1000 : 10) ))
 OWNERS=$(( TOKENS >= 1000000 ? 10000 : (TOKENS / 100 > 10 ? TOKENS / 100 : 10) ))
@@ -77,13 +87,17 @@ need sqlite3 || { echo "sqlite3 is required" >&2; exit 1; }
 . scripts/build-bins.sh
 . bench/feed.sh
 . bench/incident.sh
+. bench/hot.sh
+. bench/reviewboard.sh
 WORK=$(mktemp -d)
 GRPC_PORT=$(( 20000 + RANDOM % 10000 ))
 REST_PORT=$(( GRPC_PORT + 1 ))
 SERVER_PID=""
 PG_DB=""
-# Extra `serve` flags for the next start_server (bench/incident.sh).
+# Extra `serve` flags for the next start_server (bench/incident.sh), and
+# environment variables (bench/hot.sh).
 SERVE_EXTRA=""
+SERVE_ENV=""
 stop_server() {
   if [ -n "$SERVER_PID" ]; then kill "$SERVER_PID" 2>/dev/null || true; wait "$SERVER_PID" 2>/dev/null || true; SERVER_PID=""; fi
 }
@@ -91,6 +105,7 @@ cleanup() {
   stop_server
   if [ -n "$PG_DB" ]; then psql -q "$PG_ADMIN" -c "DROP DATABASE IF EXISTS $PG_DB" >/dev/null 2>&1 || true; fi
   feed_cleanup
+  if declare -F rb_stop >/dev/null; then rb_stop || true; fi
   rm -rf "$WORK"
 }
 trap cleanup EXIT
@@ -108,7 +123,7 @@ serve_cmd() {
   local bin=${2:-$BIN} extra=""
   # The catch-up case fills the feed with $TOKENS events: keep them all.
   [ "$bin" = "$BIN" ] && extra="--change-retention-count $(( TOKENS * 2 + 1000000 ))"
-  echo "exec env RUST_LOG=warn $bin --database-url '$1' serve --grpc-addr 127.0.0.1:$GRPC_PORT --rest-addr 127.0.0.1:$REST_PORT $extra $SERVE_EXTRA"
+  echo "exec env RUST_LOG=warn $SERVE_ENV $bin --database-url '$1' serve --grpc-addr 127.0.0.1:$GRPC_PORT --rest-addr 127.0.0.1:$REST_PORT $extra $SERVE_EXTRA"
 }
 start_server() {
   sh -c "$(serve_cmd "$1" "${2:-}")" > "$WORK/server.log" 2>&1 &
@@ -121,14 +136,19 @@ start_server() {
 }
 
 # h2load over gRPC (framed body) or REST; prints "req/s p50_ms p99_ms errors
-# response_bytes" (the last: DATA bytes on the wire per request).
+# response_bytes" (the last: DATA bytes on the wire per request). gRPC puts
+# up to 8 streams on a connection; HTTP/1.1 (--h1) gets one connection per
+# concurrent request (h2load's -m would pipeline, which no browser or HTTP
+# client library does). A status other than $LOAD_OK (default 200) counts as
+# an error.
 load() {
   local streams=$1 url=$2; shift 2
   local conns=$(( streams >= 16 ? streams / 8 : 1 ))
+  [[ " $* " == *" --h1 "* ]] && conns=$streams
   local per=$(( streams / conns ))
   rm -f "$WORK/h2.log"
   h2load -D "$DURATION" -c "$conns" -m "$per" --log-file="$WORK/h2.log" "$@" "$url" > "$WORK/h2.out" 2>&1 || true
-  python3 - "$WORK/h2.out" "$WORK/h2.log" <<'EOF'
+  python3 - "$WORK/h2.out" "$WORK/h2.log" "${LOAD_OK:-200}" <<'EOF'
 import re, statistics, sys
 out = open(sys.argv[1]).read()
 lat = []
@@ -144,7 +164,7 @@ req = re.search(r"requests: (\d+) total, \d+ started, \d+ done, (\d+) succeeded,
 data = re.search(r"\((\d+)\) data", out)
 per = int(data.group(1)) / max(int(req.group(2)), 1) if data and req else float("nan")
 errors = int(req.group(3)) + int(req.group(4)) if req else -1
-non200 = sum(v for k, v in codes.items() if k != "200")
+non200 = sum(v for k, v in codes.items() if k != sys.argv[3])
 p = lambda q: lat[min(len(lat) - 1, int(q * len(lat)))] if lat else float("nan")
 print(f"{float(rps.group(1)) if rps else float('nan'):.0f} {p(0.5):.2f} {p(0.99):.2f} {errors + non200} {per:.0f}")
 EOF
@@ -273,6 +293,10 @@ PY
     row "$BACKEND | unary round trip floor (grpc.health.v1 Check) | $(printf %.3f "$FLOOR") ms | | | |"
   fi
 
+  # 12. The hot path (bench/hot.sh): per-call cost on 10,000 tokens of one
+  # user, against the health check's round trip (and Review Board 8.1).
+  if has_case hot; then hot_cases; fi
+
   # 8-9. The change feed (bench/feed.sh): commit→delivery latency at idle
   # watchers, then catch-up from version 0 of a feed of $TOKENS events.
   if has_case feed; then
@@ -295,7 +319,7 @@ done
 {
   echo "# Benchmark results"
   echo
-  echo "\`bench/run.sh --tokens $TOKENS --duration $DURATION --backends \"$BACKENDS\" --cases \"$CASES\"$( [ "$FEED_BASELINE" = 1 ] && echo " --feed-baseline --feed-rounds $FEED_ROUNDS")$(has_case incident && echo " --incident-rounds $INCIDENT_ROUNDS --incident-rate $INCIDENT_RATE --incident-before $INCIDENT_BEFORE")\` on $(date -u +%Y-%m-%d)."
+  echo "\`bench/run.sh --tokens $TOKENS --duration $DURATION --backends \"$BACKENDS\" --cases \"$CASES\"$( [ "$FEED_BASELINE" = 1 ] && echo " --feed-baseline --feed-rounds $FEED_ROUNDS")$(has_case incident && echo " --incident-rounds $INCIDENT_ROUNDS --incident-rate $INCIDENT_RATE --incident-before $INCIDENT_BEFORE")$(has_case hot && echo " --hot-duration $HOT_DURATION")$( [ "$HOT_REVIEWBOARD" = 1 ] && echo " --reviewboard")\` on $(date -u +%Y-%m-%d)."
   echo
   echo "Machine: $(nproc) cores, $(awk '/MemTotal/ {printf "%.0f GiB", $2/1048576}' /proc/meminfo), $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs); $(sqlite3 --version | cut -d' ' -f1-1) sqlite3; $(psql --version 2>/dev/null || echo no psql)."
   echo "Dataset: $TOKENS tokens, $CLIENTS clients, $OWNERS owners, one organization (\`oauth-registry seed\`)."
@@ -309,6 +333,17 @@ done
     echo "Counting one owner's ~100 tokens is an index range the CLI answers in microseconds; the service's figure is"
     echo "the call's fixed cost (see the health-check floor, plus API-key verification and a database round trip),"
     echo "so that ratio measures overhead, not counting. docs/performance.md explains each figure and how it was reached."
+  fi
+  if has_case hot; then
+    echo
+    echo "Hot path (bench/hot.sh, issue 17): a second organization of 10,000 tokens of one user (10 clients). Each case is"
+    echo "h2load for $HOT_DURATION s with one request at a time (round trip p50) and then $HOT_DURATION s with 16 concurrent (req/s, p99,"
+    echo "server CPU per answered request from /proc; on PostgreSQL also the database processes' CPU). gRPC: 2 connections"
+    echo "x 8 streams; REST: 16 HTTP/1.1 connections. Client and server share the machine's $(nproc) cores."
+    echo
+    echo "| backend | case | req/s (16 concurrent) | p99 | CPU per request | round trip p50 (1 at a time) | errors | against | ratio |"
+    echo "|---|---|---|---|---|---|---|---|---|"
+    printf '%s\n' "${HOT_ROWS[@]}"
   fi
   if has_case feed; then
     echo
