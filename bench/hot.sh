@@ -37,13 +37,17 @@ hot_ticks() {
   done
   echo "$s"
 }
-# CPU ticks of every postgres process (0 on SQLite).
+# CPU ticks of the database server (0 on SQLite): every live postgres
+# process, plus what the postmaster (the oldest) collected from backends and
+# parallel workers that have exited (its cutime + cstime).
 hot_db_ticks() {
   [ "$BACKEND" = postgres ] || { echo 0; return; }
-  local p s=0
+  local p s=0 master
+  master=$(pgrep -o -x postgres || true)
   for p in $(pgrep -x postgres); do
     s=$(( s + $(awk '{print $14 + $15}' "/proc/$p/stat" 2>/dev/null || echo 0) ))
   done
+  [ -n "$master" ] && s=$(( s + $(awk '{print $16 + $17}' "/proc/$master/stat" 2>/dev/null || echo 0) ))
   echo "$s"
 }
 

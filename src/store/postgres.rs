@@ -8,6 +8,9 @@ use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::{PgPool, Postgres};
 
 use super::StoreOptions;
+
+/// A pooled connection idle for longer than this is pinged before use.
+const PING_IF_IDLE_FOR: std::time::Duration = std::time::Duration::from_secs(1);
 use super::bulk::bulk_store;
 use super::sql::Engine;
 use super::sql::Sql;
@@ -39,6 +42,19 @@ impl PgStore {
         let pool = PgPoolOptions::new()
             .max_connections(opts.max_connections)
             .acquire_timeout(opts.acquire_timeout)
+            // sqlx pings every connection it hands out by default: a second
+            // round trip per query. Only one idle for a while is pinged
+            // (after a database restart those are the ones that are dead);
+            // one in steady use has just proven itself.
+            .test_before_acquire(false)
+            .before_acquire(|conn, meta| {
+                Box::pin(async move {
+                    if meta.idle_for > PING_IF_IDLE_FOR {
+                        sqlx::Connection::ping(conn).await?;
+                    }
+                    Ok(true)
+                })
+            })
             .connect_lazy_with(options);
         Ok(PgStore {
             pool,

@@ -68,9 +68,11 @@ impl Handoff {
 const DEFAULT_HANDOFF: Handoff = Handoff::Inline;
 
 /// SQLite virtual-machine steps an inline listing may take, in units of
-/// `INLINE_STEP` (about 0.1–0.2 ms on this project's benchmark machine;
-/// a 25-row page takes a tenth of it).
-const INLINE_BUDGET: u32 = 20;
+/// `INLINE_STEP`: enough for a page of about 150 rows read in index order
+/// (a row is ~25 steps); a read that needs more (a deep offset, a filter
+/// the index does not serve, a 1,000-row stream page) wastes at most this
+/// much before it moves to the blocking pool.
+const INLINE_BUDGET: u32 = 4;
 const INLINE_STEP: i32 = 1000;
 
 /// Connections for inline point reads: one per worker thread of this
@@ -142,11 +144,14 @@ impl ReadPool {
                     Err(_) => break,
                 },
             };
+            let over = Arc::new(std::sync::atomic::AtomicBool::new(false));
             if let Some(limit) = budget {
-                let mut steps = 0u32;
+                let (mut steps, over) = (0u32, over.clone());
                 let meter = move || {
                     steps += 1;
-                    steps > limit
+                    let stop = steps > limit;
+                    over.store(stop, std::sync::atomic::Ordering::Relaxed);
+                    stop
                 };
                 if conn.progress_handler(INLINE_STEP, Some(meter)).is_err() {
                     break;
@@ -156,9 +161,15 @@ impl ReadPool {
             if budget.is_some() && conn.progress_handler(0, None::<fn() -> bool>).is_err() {
                 break;
             }
+            if over.load(std::sync::atomic::Ordering::Relaxed) {
+                // Over budget: the connection is fine and keeps its
+                // prepared statements; the read moves to the pool.
+                *held = Some(conn);
+                break;
+            }
             match out {
-                // Busy, locked, unopenable or over budget: the pool waits
-                // properly and has no budget.
+                // Busy, locked or unopenable: this connection is dropped
+                // and the pool, which waits properly, does the read.
                 Err(Error::Unavailable(_)) => break,
                 out => {
                     *held = Some(conn);
