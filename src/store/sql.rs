@@ -42,6 +42,9 @@ pub struct Sql {
     pub text: String,
     pub params: Vec<Param>,
     engine: Engine,
+    /// The outer `LIMIT`, when the statement has one: how many rows a
+    /// reader can expect at most (`sqlite_read` runs small reads inline).
+    pub limit: Option<i64>,
 }
 
 pub use super::rows::{API_KEY_COLUMNS, CLIENT_COLUMNS, ORG_COLUMNS, TOKEN_COLUMNS};
@@ -52,6 +55,7 @@ impl Sql {
             text: head.to_owned(),
             params: Vec::new(),
             engine,
+            limit: None,
         }
     }
 
@@ -80,6 +84,7 @@ impl Sql {
     /// statement whose LIMIT is a bound parameter every time it is rebound
     /// (it plans for the value), which cost ~14% of streaming's CPU.
     fn limit(&mut self, limit: i64, offset: u64) {
+        self.limit = Some(limit);
         let _ = write!(self.text, "LIMIT {limit}");
         if offset > 0 {
             let _ = write!(self.text, " OFFSET {offset}");

@@ -74,6 +74,9 @@ const DEFAULT_HANDOFF: Handoff = Handoff::Inline;
 /// much before it moves to the blocking pool.
 const INLINE_BUDGET: u32 = 4;
 const INLINE_STEP: i32 = 1000;
+/// Listings asking for more rows than this (a stream's 1,000-row pages)
+/// go to the blocking pool directly.
+const INLINE_ROWS: i64 = 101;
 
 /// Connections for inline point reads: one per worker thread of this
 /// machine's runtime is enough; a read that finds both taken goes to the
@@ -235,6 +238,12 @@ impl ReadPool {
 
     /// The rows of a listing query built by `sql::list_tokens`.
     pub async fn tokens(self: &Arc<Self>, sql: Sql) -> Result<Vec<Token>> {
+        // A page bigger than the budget allows would only waste it.
+        if sql.limit.is_none_or(|n| n > INLINE_ROWS) {
+            return self
+                .run(move |conn| rows::<TokenRow, Token>(conn, &sql))
+                .await;
+        }
         self.scan(move |conn| rows::<TokenRow, Token>(conn, &sql))
             .await
     }
