@@ -46,18 +46,19 @@ async fn get(app: &TestApp, key: &str, id: &str) -> Result<pb::Token, tonic::Sta
         .map(tonic::Response::into_inner)
 }
 
+/// A token of alice's in organization A named `name`.
+async fn alices_token(app: &TestApp, name: &str) -> pb::Token {
+    let token = pb::Token {
+        user_id: "alice".into(),
+        name: name.into(),
+        ..Default::default()
+    };
+    app.create_token(&app.key_a, token).await.0
+}
+
 async fn a_stale_etag_refuses_token_writes(backend: Backend) {
     let app = spawn_app(backend).await;
-    let (created, _) = app
-        .create_token(
-            &app.key_a,
-            pb::Token {
-                user_id: "alice".into(),
-                name: "first".into(),
-                ..Default::default()
-            },
-        )
-        .await;
+    let created = alices_token(&app, "first").await;
     assert!(!created.etag.is_empty(), "a created token has an etag");
     let read = get(&app, &app.key_a, &created.id).await.expect("get");
     assert_eq!(read.etag, created.etag, "reading does not change it");
@@ -145,15 +146,7 @@ async fn a_stale_etag_refuses_token_writes(backend: Backend) {
 
 async fn an_empty_etag_is_unconditional(backend: Backend) {
     let app = spawn_app(backend).await;
-    let (created, _) = app
-        .create_token(
-            &app.key_a,
-            pb::Token {
-                user_id: "alice".into(),
-                ..Default::default()
-            },
-        )
-        .await;
+    let created = alices_token(&app, "").await;
     rename(&app, &created.id, "a", "").await.expect("no etag");
     rename(&app, &created.id, "b", "").await.expect("no etag");
 }
@@ -162,16 +155,7 @@ async fn an_empty_etag_is_unconditional(backend: Backend) {
 /// write of another organization's token is, and A's token is untouched.
 async fn an_etag_does_not_cross_tenants(backend: Backend) {
     let app = spawn_app(backend).await;
-    let (created, _) = app
-        .create_token(
-            &app.key_a,
-            pb::Token {
-                user_id: "alice".into(),
-                name: "mine".into(),
-                ..Default::default()
-            },
-        )
-        .await;
+    let created = alices_token(&app, "mine").await;
     let by_b = app
         .tokens()
         .update_token(authed(
