@@ -50,6 +50,8 @@ pub trait Listable: Sized + Send + 'static + sealed::Sealed {
     /// Whether the filter's result depends on the instant, not only on
     /// the data (see `totals`).
     fn depends_on_clock(f: &Self::Filter) -> bool;
+    /// Whether the order by `field` depends on the instant (status).
+    fn sorts_by_clock(field: Self::Field) -> bool;
     /// Whether the row is in the filter's result now (for watches).
     fn matches(f: &Self::Filter, row: &Self, now: Timestamp) -> bool;
     /// Up to `limit` of the feed's changes of this kind after `after`.
@@ -96,6 +98,10 @@ impl Listable for Token {
         f.depends_on_clock()
     }
 
+    fn sorts_by_clock(field: TokenSortField) -> bool {
+        field == TokenSortField::Status
+    }
+
     fn matches(f: &TokenFilter, row: &Token, now: Timestamp) -> bool {
         f.matches(row, now)
     }
@@ -136,6 +142,10 @@ impl Listable for Client {
     }
 
     fn depends_on_clock(_: &ClientFilter) -> bool {
+        false
+    }
+
+    fn sorts_by_clock(_: ClientSortField) -> bool {
         false
     }
 
@@ -192,7 +202,7 @@ impl Registry {
         };
         let size = req.page.size.get();
         self.metrics.page_fetched();
-        let query = Query {
+        let mut query = Query {
             org_id: caller.org_id.clone(),
             filter: req.filter.clone(),
             sort: req.sort,
@@ -201,7 +211,23 @@ impl Registry {
             offset,
             limit: size + 1,
         };
+        let deep = self.deep_offset(&caller.org_id, &fp, offset, read_version, now);
+        if let Some(deep) = &deep {
+            deep.plan(&mut query);
+        }
         let mut items = T::fetch(self, &query).await?;
+        if let Some(deep) = deep {
+            self.leave_anchors::<T>(
+                deep,
+                &mut items,
+                size,
+                read_version,
+                now,
+                &req.filter,
+                req.sort.field,
+            )
+            .await?;
+        }
         let next_page_token = if items.len() > size as usize {
             items.truncate(size as usize);
             items.last().map(|last| {

@@ -7,6 +7,7 @@
 //! live here, once.
 
 mod admin;
+mod anchors;
 mod audit_log;
 mod bulk_ops;
 mod freshness;
@@ -71,6 +72,8 @@ pub struct Registry {
     bookmark_every: std::time::Duration,
     /// Where audit events of reads, streams and failed calls go.
     audit: crate::audit::AuditSink,
+    /// Where deep offset pages start, by version (`anchors`).
+    anchors: anchors::Anchors,
     /// Counts already taken, by version (`totals`).
     totals: totals::Totals,
     /// Each organization's latest status window (`freshness`).
@@ -99,6 +102,7 @@ impl Registry {
             health: Arc::default(),
             bookmark_every: DEFAULT_BOOKMARK_EVERY,
             audit,
+            anchors: anchors::anchors(),
             totals: totals::totals(),
             windows: freshness::windows(),
             keys: Arc::new(key_cache::KeyCache::new(DEFAULT_KEY_CACHE)),

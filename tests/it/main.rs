@@ -26,6 +26,7 @@ mod health;
 mod key_cache;
 mod list_then_watch;
 mod metrics;
+mod offset_anchors;
 mod openapi;
 mod openapi_constraints;
 mod overload;
