@@ -87,7 +87,7 @@ hot_cases() {
   # Every case is measured twice; a full run's 20 s per phase would make
   # these cases alone take 16 minutes.
   local DURATION=$HOT_DURATION
-  echo "== $BACKEND: hot-path cases (10,000 tokens of one user)" >&2
+  stage "$BACKEND: hot-path cases (10,000 tokens of one user)"
   hot_key=$("$BIN" --database-url "$DB" seed --org hot --tokens 10000 --clients 10 --owners 1 2>/dev/null)
   owner=user-00000
   if [ "$BACKEND" = sqlite ]; then
@@ -143,6 +143,7 @@ EOF
   # within a step budget); the alternatives, spawn_blocking for every read
   # and block_in_place, on a server restarted with each.
   if [ "$BACKEND" = sqlite ]; then
+    stage "$BACKEND: hot-path cases, the SQLite hand-off alternatives"
     stop_server
     SERVE_ENV="OAUTH_REGISTRY_SQLITE_READS=blocking" start_server "$DB"
     hot_run BLOCKING count grpc10 rest304 rb25

@@ -117,6 +117,11 @@ ratio() { python3 -c "print(f'{$1/$2:.2f}' if $2 else 'n/a')"; }
 median() { python3 -c "import sys,statistics; print(f'{statistics.median(float(x) for x in sys.stdin.read().split()):.3f}')"; }
 
 has_case() { [[ " $CASES " == *" $1 "* ]]; }
+# Prints a stage's name to stderr with the time the previous one took, so a
+# run's log shows where its time goes (the first one's previous stage is the
+# build, from the script's start).
+STAGE_AT=0
+stage() { echo "== [previous stage: $((SECONDS - STAGE_AT)) s] $*" >&2; STAGE_AT=$SECONDS; }
 # serve_cmd DB [BINARY]: this build's server by default, or another one
 # (the pre-feed baseline, which has no change-feed flags).
 serve_cmd() {
@@ -184,7 +189,7 @@ for BACKEND in $BACKENDS; do
     psql -q "$PG_ADMIN" -c "CREATE DATABASE $PG_DB" >/dev/null
     DB="${PG_ADMIN%/*}/$PG_DB"
   fi
-  echo "== $BACKEND: seeding $TOKENS tokens ($CLIENTS clients, $OWNERS owners)" >&2
+  stage "$BACKEND: seeding $TOKENS tokens ($CLIENTS clients, $OWNERS owners)"
   T0=$(date +%s.%N)
   KEY=$("$BIN" --database-url "$DB" seed --org bench --tokens "$TOKENS" --clients "$CLIENTS" --owners "$OWNERS" --batch 20000)
   SEED_S=$(python3 -c "print(f'{$(date +%s.%N) - $T0:.1f}')")
@@ -223,6 +228,7 @@ PY
   }
 
   if has_case base; then
+    stage "$BACKEND: base cases"
     # 5. Start-up to SERVING (first, on a cold process).
     STARTUP=$("$CLIENT" --addr "http://127.0.0.1:$GRPC_PORT" startup "$(serve_cmd "$DB")" | json '["startup_ms"]')
     row "$BACKEND | start-up to health SERVING | $(printf %.0f "$STARTUP") ms | target ≤ 200 ms | | |"
@@ -300,21 +306,24 @@ PY
   # 8-9. The change feed (bench/feed.sh): commit→delivery latency at idle
   # watchers, then catch-up from version 0 of a feed of $TOKENS events.
   if has_case feed; then
+    stage "$BACKEND: change feed, latency and catch-up"
     feed_latency_case
     feed_catchup_case
   fi
   # 10-11. Incident response (bench/incident.sh): read auditing's cost, then
   # a bulk revoke under a steady read load (last: it revokes seeded tokens).
   if has_case incident; then
+    stage "$BACKEND: incident response"
     incident_audit_case
     incident_revoke_case
   fi
   stop_server
   # 7. Write throughput with the feed against the pre-feed build (own
   # servers on fresh databases).
-  if has_case feed; then feed_write_case; fi
+  if has_case feed; then stage "$BACKEND: change feed, write throughput"; feed_write_case; fi
   if [ "$BACKEND" = postgres ]; then psql -q "$PG_ADMIN" -c "DROP DATABASE IF EXISTS $PG_DB" >/dev/null; PG_DB=""; fi
 done
+stage "writing $OUT"
 
 {
   echo "# Benchmark results"
