@@ -23,7 +23,8 @@
 # On SQLite the cases that show the per-call hand-off (count, grpc10,
 # rest304, rb25) are measured again on servers restarted with the other
 # ways reads can leave the async worker (OAUTH_REGISTRY_SQLITE_READS=
-# blocking, in-place; src/store/sqlite_read.rs), against the default.
+# blocking, in-place; src/store/sqlite_read.rs), against the default
+# ($HOT_ALT_CASES, run.sh's --hot-alt-cases).
 
 HOT_ROWS=()
 hot_row() { local r="$*"; HOT_ROWS+=("| ${r% |} |"); }
@@ -142,14 +143,16 @@ EOF
   # the default runs them inline (point reads always, listings and counts
   # within a step budget); the alternatives, spawn_blocking for every read
   # and block_in_place, on a server restarted with each.
-  if [ "$BACKEND" = sqlite ]; then
-    stage "$BACKEND: hot-path cases, the SQLite hand-off alternatives"
+  if [ "$BACKEND" = sqlite ] && [ -n "${HOT_ALT_CASES// /}" ]; then
+    stage "$BACKEND: hot-path cases, the SQLite hand-off alternatives ($HOT_ALT_CASES)"
     stop_server
     SERVE_ENV="OAUTH_REGISTRY_SQLITE_READS=blocking" start_server "$DB"
-    hot_run BLOCKING count grpc10 rest304 rb25
+    # shellcheck disable=SC2086 # a list of case names
+    hot_run BLOCKING $HOT_ALT_CASES
     stop_server
     SERVE_ENV="OAUTH_REGISTRY_SQLITE_READS=in-place" start_server "$DB"
-    hot_run INPLACE count grpc10 rest304 rb25
+    # shellcheck disable=SC2086
+    hot_run INPLACE $HOT_ALT_CASES
     stop_server
     start_server "$DB"
   fi
@@ -209,7 +212,7 @@ EOF
   hot_alt() { # ARRAY label
     local -n alt=$1
     local name seq rps p99 err cpu db
-    for name in count grpc10 rest304 rb25; do
+    for name in $HOT_ALT_CASES; do
       [ -n "${alt[$name]:-}" ] || continue
       read -r seq rps p99 err cpu db <<< "${alt[$name]}"
       hot_row "$BACKEND | $name, SQLite reads by $2 | $rps | $p99 ms | $cpu ms | $seq ms | $err | inline (default): $(field "$name" 2) req/s, CPU $(field "$name" 5) ms | req/s $(ratio "$rps" "$(field "$name" 2)")×, CPU $(ratio "$cpu" "$(field "$name" 5)")× of inline |"

@@ -18,7 +18,9 @@
 # counts, 304s and the dialects' pages on 10,000 tokens of one user, each
 # phase --hot-duration s, default min(--duration, 10); --reviewboard also
 # loads Review Board 8.1 itself, set up once by bench/reviewboard.sh, with
-# the same requests) and the change-feed ones. incident (issue 16: read throughput with read
+# the same requests; --hot-alt-cases names the cases measured again with
+# the other ways SQLite reads leave the async worker, default "count grpc10
+# rest304 rb25", "" for none) and the change-feed ones. incident (issue 16: read throughput with read
 # auditing on vs --no-audit-reads, and a bulk revoke of a tenth of the tokens
 # under a steady ListTokens load) is opt-in: it restarts the server
 # 4 × --incident-rounds times and revokes the seeded tokens, and its rounds
@@ -43,6 +45,7 @@ REPEAT=50
 CASES="base hot feed"
 HOT_DURATION=""
 HOT_REVIEWBOARD=0
+HOT_ALT_CASES="count grpc10 rest304 rb25"
 FEED_BASELINE=0
 FEED_ROUNDS=3
 FEED_RATE=50
@@ -68,6 +71,7 @@ while [ $# -gt 0 ]; do
     --incident-before) INCIDENT_BEFORE=$2; shift 2 ;;
     --hot-duration) HOT_DURATION=$2; shift 2 ;;
     --reviewboard) HOT_REVIEWBOARD=1; shift ;;
+    --hot-alt-cases) HOT_ALT_CASES=$2; shift 2 ;;
     *) echo "unknown argument $1" >&2; exit 2 ;;
   esac
 done
@@ -328,7 +332,7 @@ stage "writing $OUT"
 {
   echo "# Benchmark results"
   echo
-  echo "\`bench/run.sh --tokens $TOKENS --duration $DURATION --backends \"$BACKENDS\" --cases \"$CASES\"$( [ "$FEED_BASELINE" = 1 ] && echo " --feed-baseline --feed-rounds $FEED_ROUNDS")$(has_case incident && echo " --incident-rounds $INCIDENT_ROUNDS --incident-rate $INCIDENT_RATE --incident-before $INCIDENT_BEFORE")$(has_case hot && echo " --hot-duration $HOT_DURATION")$( [ "$HOT_REVIEWBOARD" = 1 ] && echo " --reviewboard")\` on $(date -u +%Y-%m-%d)."
+  echo "\`bench/run.sh --tokens $TOKENS --duration $DURATION --backends \"$BACKENDS\" --cases \"$CASES\"$( [ "$FEED_BASELINE" = 1 ] && echo " --feed-baseline --feed-rounds $FEED_ROUNDS")$(has_case incident && echo " --incident-rounds $INCIDENT_ROUNDS --incident-rate $INCIDENT_RATE --incident-before $INCIDENT_BEFORE")$(has_case hot && echo " --hot-duration $HOT_DURATION")$( [ "$HOT_REVIEWBOARD" = 1 ] && echo " --reviewboard")$( has_case hot && [ "$HOT_ALT_CASES" != "count grpc10 rest304 rb25" ] && echo " --hot-alt-cases \"$HOT_ALT_CASES\"")\` on $(date -u +%Y-%m-%d)."
   echo
   echo "Machine: $(nproc) cores, $(awk '/MemTotal/ {printf "%.0f GiB", $2/1048576}' /proc/meminfo), $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs); $(sqlite3 --version | cut -d' ' -f1-1) sqlite3; $(psql --version 2>/dev/null || echo no psql)."
   echo "Dataset: $TOKENS tokens, $CLIENTS clients, $OWNERS owners, one organization (\`oauth-registry seed\`)."
