@@ -69,6 +69,12 @@ pub(super) struct Resource {
     pub write: Option<Permission>,
     /// Its answers show or filter by token status (moved by the clock).
     pub clock: bool,
+    /// Its handler answers from one listing or count, read at a version
+    /// the core notes (`Registry::observing`), before or with every other
+    /// read of the answer: a GET without `If-None-Match` then gets its
+    /// validator from that version after the handler, with no version read
+    /// of its own. Other GETs make it before the handler runs.
+    pub listing: bool,
 }
 
 /// The layer (`axum::middleware::from_fn`) for face `F`; the registry
@@ -112,6 +118,9 @@ async fn if_none_match(
     req: Request,
     next: Next,
 ) -> Response {
+    if resource.listing && !req.headers().contains_key(IF_NONE_MATCH) {
+        return tagged_after(registry, caller, resource, key, req, next).await;
+    }
     let made = registry
         .validator(caller, resource.read, resource.clock, key)
         .await;
@@ -142,6 +151,33 @@ async fn if_none_match(
         return not_modified(etag);
     }
     resp.headers_mut().insert(ETAG, etag);
+    resp
+}
+
+/// A listing's GET with nothing to compare: the handler runs first, and
+/// the validator is made from the version its listing or count was read
+/// at. Without one (an error, or no read noted) the answer has no `ETag`.
+async fn tagged_after(
+    registry: &Registry,
+    caller: &Caller,
+    resource: Resource,
+    key: &str,
+    req: Request,
+    next: Next,
+) -> Response {
+    let (mut resp, seen) = registry.observing(next.run(req)).await;
+    let Some(seen) = seen.filter(|_| resp.status() == StatusCode::OK) else {
+        return resp;
+    };
+    let made = registry
+        .validator_at(caller, resource.read, resource.clock, key, seen)
+        .await;
+    if let Ok(v) = made
+        && v.covers(Timestamp::now())
+        && let Ok(etag) = HeaderValue::from_str(&format!("W/\"{}\"", v.text))
+    {
+        resp.headers_mut().insert(ETAG, etag);
+    }
     resp
 }
 

@@ -17,8 +17,8 @@
 //! every token or client write of one call conditional on the version,
 //! checked inside the write's transaction under the organization's lock.
 
-use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, OnceLock};
 
 use quick_cache::sync::Cache;
 use subtle::ConstantTimeEq;
@@ -58,6 +58,26 @@ tokio::task_local! {
     /// The AIP-154 etag the current call's write is conditional on
     /// ([`Registry::with_etag`]).
     static ETAG: String;
+}
+
+tokio::task_local! {
+    /// The version the current call's answer was read at, for a validator
+    /// made after the call ([`Registry::observing`]).
+    static SEEN: Arc<OnceLock<Seen>>;
+}
+
+/// The version a listing or a count read its answer at (the rows show at
+/// least it), and the instant whose status it shows.
+#[derive(Debug, Clone, Copy)]
+pub struct Seen {
+    pub version: Version,
+    pub at: Timestamp,
+}
+
+/// Notes that the current call's answer is read at `version` or later
+/// (a listing or a count, before or with its rows); the first note wins.
+pub(super) fn note_read(version: Version, at: Timestamp) {
+    let _ = SEEN.try_with(|s| s.set(Seen { version, at }));
 }
 
 /// What the current call's writes are conditional on: the organization's
@@ -141,11 +161,30 @@ impl Registry {
     ) -> Result<Validator> {
         caller.require(need)?;
         let version = self.store.read_version(&caller.org_id).await?;
+        let seen = Seen {
+            version,
+            at: Timestamp::now(),
+        };
+        self.validator_at(caller, need, clock, request, seen).await
+    }
+
+    /// The validator of the answer to `request` made by a call that read it
+    /// at `seen` ([`Registry::observing`]): made after the call, it costs
+    /// the call no version read of its own (a status window read when the
+    /// version moved). Safe because the answer shows at least that
+    /// version: a validator never names an answer newer than its data.
+    pub async fn validator_at(
+        &self,
+        caller: &Caller,
+        need: Permission,
+        clock: bool,
+        request: &str,
+        seen: Seen,
+    ) -> Result<Validator> {
+        caller.require(need)?;
+        let version = seen.version;
         let window = match clock {
-            true => Some(
-                self.status_window(&caller.org_id, version, Timestamp::now())
-                    .await?,
-            ),
+            true => Some(self.status_window(&caller.org_id, version, seen.at).await?),
             false => None,
         };
         let start = window.map_or("-".to_owned(), |w| {
@@ -167,6 +206,15 @@ impl Registry {
         let version = Version(v.parse().ok()?);
         let expected = self.validator_text(caller, version, start, request);
         bool::from(expected.as_bytes().ct_eq(text.as_bytes())).then_some(version)
+    }
+
+    /// Runs `call` (one face call) and returns with its output the version
+    /// its listing or count was read at, if it read one, for
+    /// [`Registry::validator_at`].
+    pub async fn observing<F: Future>(&self, call: F) -> (F::Output, Option<Seen>) {
+        let seen = Arc::new(OnceLock::new());
+        let output = SEEN.scope(seen.clone(), call).await;
+        (output, seen.get().copied())
     }
 
     /// Runs `call` (one face call) with each token or client write in it

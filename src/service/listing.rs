@@ -41,6 +41,12 @@ pub trait Listable: Sized + Send + 'static + sealed::Sealed {
         r: &Registry,
         q: &Query<Self::Filter, Self::Field>,
     ) -> impl Future<Output = Result<Vec<Self>>> + Send;
+    /// A page with the organization's version its rows show at least
+    /// (`Store::list_tokens_at`).
+    fn fetch_at(
+        r: &Registry,
+        q: &Query<Self::Filter, Self::Field>,
+    ) -> impl Future<Output = Result<(Version, Vec<Self>)>> + Send;
     fn count(
         r: &Registry,
         org: &OrgId,
@@ -90,6 +96,10 @@ impl Listable for Token {
         r.store.list_tokens(q).await
     }
 
+    async fn fetch_at(r: &Registry, q: &TokenQuery) -> Result<(Version, Vec<Token>)> {
+        r.store.list_tokens_at(q).await
+    }
+
     async fn count(r: &Registry, org: &OrgId, f: &TokenFilter, now: Timestamp) -> Result<u64> {
         r.store.count_tokens(org, f, now).await
     }
@@ -137,6 +147,11 @@ impl Listable for Client {
         r.store.list_clients(q).await
     }
 
+    async fn fetch_at(r: &Registry, q: &ClientQuery) -> Result<(Version, Vec<Client>)> {
+        let version = r.store.read_version(&q.org_id).await?;
+        Ok((version, r.store.list_clients(q).await?))
+    }
+
     async fn count(r: &Registry, org: &OrgId, f: &ClientFilter, _now: Timestamp) -> Result<u64> {
         r.store.count_clients(org, f).await
     }
@@ -179,9 +194,9 @@ impl Registry {
     ) -> Result<Page<T>> {
         caller.require(T::PERMISSION)?;
         let fp = fingerprint::<T>(&req.filter, &req.sort);
-        // A walk's read version is its first page's, read before its rows:
+        // A walk's read version is its first page's, read with its rows:
         // every change after it is in the feed, whatever the pages show.
-        let (after, now, offset, read_version) = match &req.page.start {
+        let (after, now, offset, walk_version) = match &req.page.start {
             PageStart::First => (None, Timestamp::now(), 0, None),
             PageStart::Offset(n) => (None, Timestamp::now(), *n, None),
             PageStart::Cursor(token) => {
@@ -189,15 +204,6 @@ impl Registry {
                     .cursors
                     .decode("page_token", token, &caller.org_id, &fp)?;
                 (Some(c.position), c.now, 0, Some(c.read_version))
-            }
-        };
-        // A version read now, before the rows, also validates a cached
-        // total; a cursor's is the walk's start, so a total reads its own.
-        let (read_version, fresh) = match read_version {
-            Some(v) => (v, None),
-            None => {
-                let v = self.store.read_version(&caller.org_id).await?;
-                (v, Some(v))
             }
         };
         let size = req.page.size.get();
@@ -211,23 +217,24 @@ impl Registry {
             offset,
             limit: size + 1,
         };
-        let deep = self.deep_offset(&caller.org_id, &fp, offset, read_version, now);
-        if let Some(deep) = &deep {
-            deep.plan(&mut query);
-        }
-        let mut items = T::fetch(self, &query).await?;
-        if let Some(deep) = deep {
-            self.leave_anchors::<T>(
-                deep,
-                &mut items,
-                size,
-                read_version,
-                now,
-                &req.filter,
-                req.sort.field,
-            )
-            .await?;
-        }
+        // A version read with the rows also validates a cached total; a
+        // cursor's is the walk's start, so a total reads its own.
+        let (read_version, fresh, mut items) = match walk_version {
+            Some(v) => (v, None, T::fetch(self, &query).await?),
+            None if offset < super::anchors::MIN_OFFSET => {
+                let (v, items) = T::fetch_at(self, &query).await?;
+                (v, Some(v), items)
+            }
+            None => {
+                // A deep offset's anchor is looked up by the version, so
+                // it is read first (the rows then show at least it).
+                let v = self.store.read_version(&caller.org_id).await?;
+                let items = self.deep_page::<T>(&fp, &mut query, size, v, req).await?;
+                (v, Some(v), items)
+            }
+        };
+        let noted_at = walk_version.map_or(now, |_| Timestamp::now());
+        super::freshness::note_read(read_version, noted_at);
         let next_page_token = if items.len() > size as usize {
             items.truncate(size as usize);
             items.last().map(|last| {
@@ -256,6 +263,36 @@ impl Registry {
             total_size,
             read_version,
         })
+    }
+
+    /// A page at a deep offset: seeks from an anchor when one holds at
+    /// `version`, and leaves anchors for the repeats and the next page.
+    async fn deep_page<T: Listable>(
+        &self,
+        fp: &str,
+        query: &mut Query<T::Filter, T::Field>,
+        size: u32,
+        version: Version,
+        req: &ListRequest<T::Filter, T::Field>,
+    ) -> Result<Vec<T>> {
+        let deep = self.deep_offset(&query.org_id, fp, query.offset, version, query.now);
+        if let Some(deep) = &deep {
+            deep.plan(query);
+        }
+        let mut items = T::fetch(self, query).await?;
+        if let Some(deep) = deep {
+            self.leave_anchors::<T>(
+                deep,
+                &mut items,
+                size,
+                version,
+                query.now,
+                &req.filter,
+                req.sort.field,
+            )
+            .await?;
+        }
+        Ok(items)
     }
 
     /// Pages from `req` on, until the end or `max_pages` (0 = no limit).

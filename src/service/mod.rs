@@ -25,7 +25,7 @@ use std::sync::Arc;
 pub use admin::CreatedKey;
 pub use audit_log::AuditPage;
 pub use bulk_ops::{BulkOutcome, BulkRequest};
-pub use freshness::Validator;
+pub use freshness::{Seen, Validator};
 pub use listing::ListRequest;
 pub use resources::{NewClient, NewToken};
 pub use watch::{DEFAULT_BOOKMARK_EVERY, WatchEvent, WatchRequest, WatchStart};

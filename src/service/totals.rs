@@ -83,7 +83,11 @@ impl Registry {
     ) -> Result<u64> {
         let version = match version {
             Some(v) => v,
-            None => self.store.read_version(org).await?,
+            None => {
+                let v = self.store.read_version(org).await?;
+                super::freshness::note_read(v, now);
+                v
+            }
         };
         let key = Key {
             org: org.clone(),

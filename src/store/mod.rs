@@ -196,6 +196,10 @@ pub trait Store: Send + Sync + 'static {
     async fn sweep_tokens(&self, org_id: &OrgId, before: Timestamp, limit: u32) -> Result<u64>;
     async fn list_tokens(&self, q: &TokenQuery) -> Result<Vec<Token>>;
     async fn count_tokens(&self, org_id: &OrgId, f: &TokenFilter, now: Timestamp) -> Result<u64>;
+    /// A page of tokens with the organization's version, such that the
+    /// rows show every change up to it (PostgreSQL: one statement, one
+    /// snapshot and one round trip for both).
+    async fn list_tokens_at(&self, q: &TokenQuery) -> Result<(Version, Vec<Token>)>;
 
     /// Writes audit events (from the sink), in one transaction.
     async fn insert_audit_events(&self, events: &[AuditEvent]) -> Result<()>;

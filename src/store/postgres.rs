@@ -158,6 +158,40 @@ impl PgStore {
         Ok(out)
     }
 
+    /// A page of tokens and the organization's version its rows show, in
+    /// one statement (`versions::pg_with_feed_state`).
+    async fn query_tokens_at(&self, q: &TokenQuery) -> Result<(Version, Vec<Token>)> {
+        use futures::TryStreamExt;
+        use sqlx::Row;
+        let sql = super::versions::pg_with_feed_state(
+            super::sql::list_tokens(Engine::Postgres, q),
+            &q.org_id,
+        );
+        let mut rows =
+            bind_params!(sqlx::query(sqlx::AssertSqlSafe(sql.text)), sql.params).fetch(&self.pool);
+        let mut state = None;
+        let mut out = Vec::new();
+        while let Some(row) = rows.try_next().await? {
+            if state.is_none() {
+                state = Some(super::versions::FeedState {
+                    head: row.try_get("feed_head")?,
+                    floor: row.try_get("feed_floor")?,
+                    top: row.try_get("feed_top")?,
+                });
+            }
+            // The one row of an empty listing has NULL listing columns.
+            if row.try_get::<Option<&str>, _>("id")?.is_some() {
+                out.push(Token::try_from(<TokenRow as sqlx::FromRow<_>>::from_row(
+                    &row,
+                )?)?);
+            }
+        }
+        let state = state.ok_or_else(|| {
+            crate::domain::Error::Internal("listing with its version returned no row".into())
+        })?;
+        Ok((Version(state.version()), out))
+    }
+
     async fn query_clients(&self, sql: Sql) -> Result<Vec<Client>> {
         let rows: Vec<super::rows::ClientRow> =
             bind_params!(sqlx::query_as(sqlx::AssertSqlSafe(sql.text)), sql.params)

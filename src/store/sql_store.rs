@@ -335,6 +335,10 @@ macro_rules! sql_store {
                 self.query_tokens(sqlgen::list_tokens($engine, q)).await
             }
 
+            async fn list_tokens_at(&self, q: &TokenQuery) -> Result<(Version, Vec<Token>)> {
+                self.query_tokens_at(q).await
+            }
+
             async fn count_tokens(&self, org_id: &OrgId, f: &TokenFilter, now: Timestamp) -> Result<u64> {
                 self.query_count(sqlgen::count_tokens($engine, org_id, f, now)).await
             }

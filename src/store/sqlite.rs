@@ -114,6 +114,16 @@ impl SqliteStore {
         self.readers.tokens(sql).await
     }
 
+    /// A page of tokens and the organization's version, read first: every
+    /// write is serialized, and both reads run inline in microseconds.
+    async fn query_tokens_at(&self, q: &TokenQuery) -> Result<(Version, Vec<Token>)> {
+        let version = Version(self.read_feed_state(&q.org_id).await?.version());
+        let rows = self
+            .query_tokens(super::sql::list_tokens(Engine::Sqlite, q))
+            .await?;
+        Ok((version, rows))
+    }
+
     async fn query_count(&self, sql: Sql) -> Result<u64> {
         self.readers.count(sql).await
     }

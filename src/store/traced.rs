@@ -119,6 +119,7 @@ traced! {
     fn sweep_tokens(&self, org_id: &OrgId, before: Timestamp, limit: u32) -> Result<u64>;
     fn list_tokens(&self, q: &TokenQuery) -> Result<Vec<Token>>;
     fn count_tokens(&self, org_id: &OrgId, f: &TokenFilter, now: Timestamp) -> Result<u64>;
+    fn list_tokens_at(&self, q: &TokenQuery) -> Result<(Version, Vec<Token>)>;
     fn insert_audit_events(&self, events: &[AuditEvent]) -> Result<()>;
     fn list_audit_events(&self, org_id: &OrgId, q: &AuditQuery) -> Result<Vec<AuditEvent>>;
     fn trim_audit_events(&self, before: Timestamp, limit: u32) -> Result<u64>;

@@ -25,7 +25,7 @@ use sha2::{Digest, Sha256};
 use crate::domain::change::{ResourceKind, WATERMARK_BITS};
 use crate::domain::ids::OrgId;
 
-use super::sql::Engine;
+use super::sql::{Engine, Param, Sql};
 
 const _: () = assert!(WATERMARK_BITS == 24, "the SQL below shifts by 24");
 
@@ -84,6 +84,34 @@ pub fn feed_state_sql(engine: Engine) -> &'static str {
              FROM org_versions WHERE org_id = $1"
         }
     }
+}
+
+/// PostgreSQL: `list` (a listing's `SELECT`) with the organization's feed
+/// state beside its rows, in one statement: one snapshot, so the version is
+/// exactly the one the rows show, and one round trip instead of two (a
+/// first page paid a second ~0.1 ms for its version). Every row carries
+/// `feed_head`, `feed_floor` and `feed_top` (as [`feed_state_sql`]) after
+/// the listing's columns (rows decode by position); a
+/// listing with no rows is one row whose listing columns are NULL. The
+/// join has no equality to hash or merge on, so PostgreSQL can only run
+/// it as a nested loop over the one state row, which returns the listing's
+/// rows in the listing's own order.
+pub fn pg_with_feed_state(list: Sql, org_id: &OrgId) -> Sql {
+    let mut params = list.params;
+    params.push(Param::Text(org_id.as_str().to_owned()));
+    let org = format!("${}", params.len());
+    let text = format!(
+        "SELECT t.*, f.feed_head, f.feed_floor, f.feed_top FROM (SELECT \
+         (pg_snapshot_xmin(pg_current_snapshot())::text::bigint << 24) - 1 AS feed_head, \
+         COALESCE((SELECT floor FROM org_versions WHERE org_id = {org}), 0) AS feed_floor, \
+         (SELECT MAX(version) FROM changes WHERE org_id = {org}) AS feed_top) f \
+         LEFT JOIN LATERAL ({}) t ON true",
+        list.text
+    );
+    let mut sql = Sql::new(Engine::Postgres, &text);
+    sql.params = params;
+    sql.limit = list.limit;
+    sql
 }
 
 /// PostgreSQL: the version of this transaction's first change minus one

@@ -15,26 +15,30 @@ use crate::rest::conditional::{Conditional, Resource};
 
 impl Conditional for Fail {
     fn resource(path: &str) -> Option<Resource> {
-        let tokens = |write| Resource {
+        // Listings and counts are read at a version the core notes; one
+        // resource's GET is not.
+        let tokens = |write, listing| Resource {
             read: Permission::TokensRead,
             write,
             clock: true,
+            listing,
         };
-        let clients = |write| Resource {
+        let clients = |write, listing| Resource {
             read: Permission::ClientsRead,
             write,
             clock: false,
+            listing,
         };
         let one = |id: &str| !id.is_empty() && !id.contains(['/', ':']);
         match path {
-            "/v1/tokens" | "/v1/tokens:count" => Some(tokens(None)),
-            "/v1/clients" => Some(clients(None)),
+            "/v1/tokens" | "/v1/tokens:count" => Some(tokens(None, true)),
+            "/v1/clients" => Some(clients(None, true)),
             _ => match (
                 path.strip_prefix("/v1/tokens/"),
                 path.strip_prefix("/v1/clients/"),
             ) {
-                (Some(id), _) if one(id) => Some(tokens(Some(Permission::TokensWrite))),
-                (_, Some(id)) if one(id) => Some(clients(Some(Permission::ClientsWrite))),
+                (Some(id), _) if one(id) => Some(tokens(Some(Permission::TokensWrite), false)),
+                (_, Some(id)) if one(id) => Some(clients(Some(Permission::ClientsWrite), false)),
                 _ => None,
             },
         }

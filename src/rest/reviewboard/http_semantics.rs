@@ -46,6 +46,9 @@ impl Conditional for Fail {
             read: Permission::TokensRead,
             write: None,
             clock: false,
+            // The listing (and its count) is read at a version the core
+            // notes; one token's GET is not.
+            listing: rest.is_empty(),
         })
     }
 
