@@ -90,7 +90,7 @@ hot_cases() {
   local DURATION=$HOT_DURATION
   stage "$BACKEND: hot-path cases (10,000 tokens of one user)"
   hot_key=$("$BIN" --database-url "$DB" seed --org hot --tokens 10000 --clients 10 --owners 1 2>/dev/null)
-  owner=user-00000
+  owner=user-00001 # seed's first owner (src/cli/seed.rs `owner`)
   if [ "$BACKEND" = sqlite ]; then
     client_id=$(sqlite3 "$WORK/bench.db" "SELECT c.id FROM clients c JOIN orgs o ON o.id = c.org_id WHERE o.name = 'hot' ORDER BY c.id LIMIT 1")
   else
@@ -106,6 +106,22 @@ hot_cases() {
   local rb_tag canon_tag
   canon_tag=$(hot_etag "$rest/v1/tokens?$canon_q" "Bearer $hot_key")
   rb_tag=$(hot_etag "$rest/api/oauth-tokens/?max-results=25" "token $hot_key")
+  # The owner's cases must select the owner's rows (a wrong owner name
+  # once measured empty answers): stop if a page is short.
+  python3 - "$rest" "$hot_key" "$canon_q" "$client_id" "$owner" <<'PY'
+import json, sys, urllib.request
+rest, key, q, client, owner = sys.argv[1:6]
+def get(path):
+    req = urllib.request.Request(rest + path, headers={"Authorization": "Bearer " + key})
+    with urllib.request.urlopen(req) as r:
+        return json.load(r)
+got = {
+    "canonical page": len(get("/v1/tokens?" + q).get("tokens", [])),
+    "Siro page": len(get(f"/v1/core/oauth/apps/{client}/access-token?owner={owner}&limit=25").get("data", [])),
+}
+if got != {"canonical page": 100, "Siro page": 25}:
+    sys.exit(f"hot cases: the owner's pages are short: {got}")
+PY
 
   # name | url | h2load arguments (expanded when the case runs)
   local spec
