@@ -54,7 +54,7 @@ else
   DB="${PG_ADMIN%/*}/$PG_DB"
 fi
 KEY=$("$BIN" --database-url "$DB" seed --org bench --tokens 10000 --clients 10 --owners 1 2>/dev/null)
-OWNER=user-00000
+OWNER=user-00001 # seed's first owner (src/cli/seed.rs `owner`)
 RUST_LOG=warn "$BIN" --database-url "$DB" serve --grpc-addr "127.0.0.1:$GRPC_PORT" --rest-addr "127.0.0.1:$REST_PORT" > "$WORK/server.log" 2>&1 &
 SERVER_PID=$!
 for _ in $(seq 1 300); do
