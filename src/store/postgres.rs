@@ -20,6 +20,11 @@ use super::sql_store::{bind_params, sql_store};
 #[derive(Debug, Clone)]
 pub struct PgStore {
     pool: PgPool,
+    /// Connections that plan a prepared statement once (`plan_cache_mode =
+    /// force_generic_plan`), for listings one index serves exactly
+    /// (`Sql::stable_plan`): re-planning such a listing on every call cost
+    /// about what its round trip does (docs/performance.md).
+    stable: PgPool,
     /// Change-feed wake-ups of this process's watchers (fed by its own
     /// commits and by `pg_listen`).
     signals: tokio::sync::broadcast::Sender<crate::domain::change::FeedMoved>,
@@ -39,29 +44,40 @@ impl PgStore {
             .map_err(|e| anyhow::anyhow!("--database-url: not a PostgreSQL URL: {e}"))?
             .application_name("oauth-registry");
         preflight(&options, opts.acquire_timeout).await?;
-        let pool = PgPoolOptions::new()
-            .max_connections(opts.max_connections)
-            .acquire_timeout(opts.acquire_timeout)
-            // sqlx pings every connection it hands out by default: a second
-            // round trip per query. Only one idle for a while is pinged
-            // (after a database restart those are the ones that are dead);
-            // one in steady use has just proven itself.
-            .test_before_acquire(false)
-            .before_acquire(|conn, meta| {
-                Box::pin(async move {
-                    if meta.idle_for > PING_IF_IDLE_FOR {
-                        sqlx::Connection::ping(conn).await?;
-                    }
-                    Ok(true)
-                })
-            })
-            .connect_lazy_with(options);
+        // The connection budget is shared: half (at least one) for the
+        // plan-stable listings, the rest (at least one) for everything else.
+        let stable_share = (opts.max_connections / 2).max(1);
+        let pool = pool_options(
+            opts.max_connections.saturating_sub(stable_share).max(1),
+            opts,
+        )
+        .connect_lazy_with(options.clone());
+        let stable = pool_options(stable_share, opts)
+            .connect_lazy_with(options.options([("plan_cache_mode", "force_generic_plan")]));
         Ok(PgStore {
             pool,
+            stable,
             signals: tokio::sync::broadcast::Sender::new(super::changes::SIGNALS),
             listening: Default::default(),
             announcer: Default::default(),
         })
+    }
+
+    /// Where `sql` runs: plan-stable listings on the connections that
+    /// reuse their plans.
+    fn pool_for(&self, sql: &Sql) -> &PgPool {
+        match sql.stable_plan {
+            true => &self.stable,
+            false => &self.pool,
+        }
+    }
+
+    /// Both pools' connections, for the metrics.
+    fn pool_sizes(&self) -> super::PoolStats {
+        super::PoolStats {
+            size: self.pool.size() + self.stable.size(),
+            idle: self.pool.num_idle() + self.stable.num_idle(),
+        }
     }
 
     /// The underlying pool, for tests and benchmarks.
@@ -147,8 +163,9 @@ impl PgStore {
     /// the page while we decode the first ones.
     async fn query_tokens(&self, sql: Sql) -> Result<Vec<Token>> {
         use futures::TryStreamExt;
+        let pool = self.pool_for(&sql);
         let mut rows =
-            bind_params!(sqlx::query(sqlx::AssertSqlSafe(sql.text)), sql.params).fetch(&self.pool);
+            bind_params!(sqlx::query(sqlx::AssertSqlSafe(sql.text)), sql.params).fetch(pool);
         let mut out = Vec::new();
         while let Some(row) = rows.try_next().await? {
             out.push(Token::try_from(<TokenRow as sqlx::FromRow<_>>::from_row(
@@ -167,8 +184,9 @@ impl PgStore {
             super::sql::list_tokens(Engine::Postgres, q),
             &q.org_id,
         );
+        let pool = self.pool_for(&sql);
         let mut rows =
-            bind_params!(sqlx::query(sqlx::AssertSqlSafe(sql.text)), sql.params).fetch(&self.pool);
+            bind_params!(sqlx::query(sqlx::AssertSqlSafe(sql.text)), sql.params).fetch(pool);
         let mut state = None;
         let mut out = Vec::new();
         while let Some(row) = rows.try_next().await? {
@@ -278,6 +296,26 @@ impl PgStore {
 }
 
 sql_store!(PgStore, Postgres, Engine::Postgres, "postgres");
+
+/// A pool of at most `max` connections, opened on first use.
+fn pool_options(max: u32, opts: &StoreOptions) -> PgPoolOptions {
+    PgPoolOptions::new()
+        .max_connections(max)
+        .acquire_timeout(opts.acquire_timeout)
+        // sqlx pings every connection it hands out by default: a second
+        // round trip per query. Only one idle for a while is pinged
+        // (after a database restart those are the ones that are dead);
+        // one in steady use has just proven itself.
+        .test_before_acquire(false)
+        .before_acquire(|conn, meta| {
+            Box::pin(async move {
+                if meta.idle_for > PING_IF_IDLE_FOR {
+                    sqlx::Connection::ping(conn).await?;
+                }
+                Ok(true)
+            })
+        })
+}
 
 /// One connection attempt, outside the pool (whose timeout hides the
 /// cause), turned into one line naming the server, the database and the

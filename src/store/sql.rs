@@ -8,9 +8,11 @@
 use std::fmt::Write;
 
 mod page;
+mod plans;
 mod status;
 
 use page::Order;
+pub use plans::index_exact;
 pub use status::STATUS_WINDOW;
 use status::{Slice, status_clause};
 
@@ -45,6 +47,10 @@ pub struct Sql {
     /// The outer `LIMIT`, when the statement has one: how many rows a
     /// reader can expect at most (`sqlite_read` runs small reads inline).
     pub limit: Option<i64>,
+    /// One index serves the statement's filter and order exactly
+    /// ([`index_exact`]), so its best plan is the same for every value
+    /// bound: PostgreSQL may reuse one plan instead of planning each call.
+    pub stable_plan: bool,
 }
 
 pub use super::rows::{API_KEY_COLUMNS, CLIENT_COLUMNS, ORG_COLUMNS, TOKEN_COLUMNS};
@@ -56,6 +62,7 @@ impl Sql {
             params: Vec::new(),
             engine,
             limit: None,
+            stable_plan: false,
         }
     }
 
@@ -174,6 +181,7 @@ pub fn list_tokens(engine: Engine, q: &TokenQuery) -> Sql {
     let filter = |sql: &mut Sql| token_where(sql, &q.org_id, &q.filter, q.now);
     filter(&mut sql);
     sql.page(order, q, "tokens", filter);
+    sql.stable_plan = index_exact(q);
     sql
 }
 

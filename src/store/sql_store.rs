@@ -84,10 +84,7 @@ macro_rules! sql_store {
             }
 
             fn pool_stats(&self) -> $crate::store::PoolStats {
-                $crate::store::PoolStats {
-                    size: self.pool.size(),
-                    idle: self.pool.num_idle(),
-                }
+                self.pool_sizes()
             }
 
             async fn ping(&self) -> Result<()> {

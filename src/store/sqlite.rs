@@ -124,6 +124,14 @@ impl SqliteStore {
         Ok((version, rows))
     }
 
+    /// The sqlx pool's connections, for the metrics.
+    fn pool_sizes(&self) -> super::PoolStats {
+        super::PoolStats {
+            size: self.pool.size(),
+            idle: self.pool.num_idle(),
+        }
+    }
+
     async fn query_count(&self, sql: Sql) -> Result<u64> {
         self.readers.count(sql).await
     }

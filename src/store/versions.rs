@@ -111,6 +111,7 @@ pub fn pg_with_feed_state(list: Sql, org_id: &OrgId) -> Sql {
     let mut sql = Sql::new(Engine::Postgres, &text);
     sql.params = params;
     sql.limit = list.limit;
+    sql.stable_plan = list.stable_plan;
     sql
 }
 
