@@ -49,7 +49,7 @@ use axum::response::Response;
 use super::auth::{self, Refusal, Verified};
 use crate::domain::Timestamp;
 use crate::domain::auth::{Caller, Permission};
-use crate::service::Registry;
+use crate::service::{Registry, Validator};
 
 /// A face whose GETs carry validators: which paths, and how it words a
 /// failed precondition.
@@ -127,7 +127,7 @@ async fn if_none_match(
     // Without a validator (no permission, a database error) the handler
     // answers, in the face's own words.
     let Some((validator, etag)) = made.ok().and_then(|v| {
-        let etag = HeaderValue::from_str(&format!("W/\"{}\"", v.text)).ok()?;
+        let etag = entity_tag(&v)?;
         Some((v, etag))
     }) else {
         return next.run(req).await;
@@ -174,7 +174,7 @@ async fn tagged_after(
         .await;
     if let Ok(v) = made
         && v.covers(Timestamp::now())
-        && let Ok(etag) = HeaderValue::from_str(&format!("W/\"{}\"", v.text))
+        && let Some(etag) = entity_tag(&v)
     {
         resp.headers_mut().insert(ETAG, etag);
     }
@@ -266,6 +266,11 @@ pub(super) fn document<F: Conditional>(doc: &mut serde_json::Value) {
             }
         }
     }
+}
+
+/// The `ETag` header of a validator: always weak (see the module's notes).
+fn entity_tag(v: &Validator) -> Option<HeaderValue> {
+    HeaderValue::from_str(&format!("W/\"{}\"", v.text)).ok()
 }
 
 /// `304 Not Modified`: the validator, no body.
