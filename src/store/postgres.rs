@@ -164,9 +164,10 @@ impl PgStore {
     async fn query_tokens(&self, sql: Sql) -> Result<Vec<Token>> {
         use futures::TryStreamExt;
         let pool = self.pool_for(&sql);
+        // Bounded: a limit comes from a page size, but never trust it blindly.
+        let mut out = Vec::with_capacity(sql.limit.map_or(0, |l| l.clamp(0, 10_001) as usize));
         let mut rows =
             bind_params!(sqlx::query(sqlx::AssertSqlSafe(sql.text)), sql.params).fetch(pool);
-        let mut out = Vec::new();
         while let Some(row) = rows.try_next().await? {
             out.push(Token::try_from(<TokenRow as sqlx::FromRow<_>>::from_row(
                 &row,

@@ -180,7 +180,28 @@ table_row!(
 );
 
 pub fn json_list(s: &str) -> Result<Vec<String>> {
+    if let Some(v) = plain_list(s) {
+        return Ok(v);
+    }
     serde_json::from_str(s).map_err(|e| Error::Internal(format!("corrupt list column: {e}").into()))
+}
+
+/// The list as `to_json_list` writes it when no value needs escaping
+/// (always, for scopes): `["a","b"]`. Without a backslash no value holds a
+/// quote, so splitting on `","` is exact; anything else (spacing, escapes)
+/// is left to serde_json. Streaming a million tokens spent ~5% of the
+/// server's CPU parsing scopes through serde_json.
+fn plain_list(s: &str) -> Option<Vec<String>> {
+    if s.contains('\\') {
+        return None;
+    }
+    let inner = s.strip_prefix('[')?.strip_suffix(']')?;
+    if inner.is_empty() {
+        return Some(Vec::new());
+    }
+    let inner = inner.strip_prefix('"')?.strip_suffix('"')?;
+    let items: Vec<String> = inner.split("\",\"").map(str::to_owned).collect();
+    (!items.iter().any(|v| v.contains('"'))).then_some(items)
 }
 
 /// A list column of values the store wrote after they were parsed.
@@ -370,5 +391,28 @@ impl From<&Org> for OrgRow {
             name: o.name.clone(),
             created_at: o.created_at.micros(),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn plain_lists_read_as_serde_json_reads_them() {
+        let cases: &[&[&str]] = &[&[], &["read"], &["a", "b:c", "ü/x"], &["", "x"]];
+        for v in cases {
+            let s = to_json_list(v);
+            let owned: Vec<String> = v.iter().map(|x| (*x).to_owned()).collect();
+            assert_eq!(plain_list(&s), Some(owned.clone()), "{s}");
+            assert_eq!(json_list(&s).ok(), Some(owned));
+        }
+        // Escapes and spacing are serde_json's to read, and read right.
+        for s in [r#"["a\"b","c"]"#, r#"["a", "b"]"#, r#"["a\\","b"]"#, "[ ]"] {
+            assert_eq!(plain_list(s), None, "{s}");
+            let expected: Vec<String> = serde_json::from_str(s).unwrap_or_default();
+            assert_eq!(json_list(s).ok(), Some(expected), "{s}");
+        }
+        assert!(json_list("[\"a\"").is_err());
     }
 }
