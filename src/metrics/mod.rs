@@ -198,7 +198,7 @@ impl Metrics {
         );
         own.register(
             "listing_pages",
-            "Listing queries issued, one per page fetched (a cancelled stream stops adding to it)",
+            "Listing queries issued: one per page, or per run of a stream's pages (a cancelled stream stops adding to it)",
             pages_fetched.clone(),
         );
         own.register(

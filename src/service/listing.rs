@@ -3,7 +3,6 @@
 //! query), offset/page-number modes, opt-in totals, and streams of pages.
 
 use futures::Stream;
-use tracing::Instrument;
 
 use super::Registry;
 use crate::domain::auth::{Caller, Permission};
@@ -192,6 +191,23 @@ impl Registry {
         caller: &Caller,
         req: &ListRequest<T::Filter, T::Field>,
     ) -> Result<Page<T>> {
+        let run = self.page_run::<T>(caller, req, 1).await?;
+        run.into_iter()
+            .next()
+            .ok_or_else(|| Error::Internal("a listing made no page".into()))
+    }
+
+    /// Up to `pages` consecutive pages of `req` read by one query (one
+    /// round trip and one index descent instead of `pages`), each with the
+    /// cursor of its last row; always at least one page, maybe empty. More
+    /// than one only from a keyset position (first page or cursor): an
+    /// offset's pages are one at a time.
+    pub(super) async fn page_run<T: Listable>(
+        &self,
+        caller: &Caller,
+        req: &ListRequest<T::Filter, T::Field>,
+        pages: u32,
+    ) -> Result<Vec<Page<T>>> {
         caller.require(T::PERMISSION)?;
         let fp = fingerprint::<T>(&req.filter, &req.sort);
         // A walk's read version is its first page's, read with its rows:
@@ -207,6 +223,8 @@ impl Registry {
             }
         };
         let size = req.page.size.get();
+        let pages = if offset == 0 { pages.max(1) } else { 1 };
+        let rows = size.saturating_mul(pages);
         self.metrics.page_fetched();
         let mut query = Query {
             org_id: caller.org_id.clone(),
@@ -215,7 +233,7 @@ impl Registry {
             now,
             after,
             offset,
-            limit: size + 1,
+            limit: rows.saturating_add(1),
         };
         // A version read with the rows also validates a cached total; a
         // cursor's is the walk's start, so a total reads its own.
@@ -235,19 +253,8 @@ impl Registry {
         };
         let noted_at = walk_version.map_or(now, |_| Timestamp::now());
         super::freshness::note_read(read_version, noted_at);
-        let next_page_token = if items.len() > size as usize {
-            items.truncate(size as usize);
-            items.last().map(|last| {
-                let cursor = Cursor {
-                    position: last.position(req.sort.field, now),
-                    now,
-                    read_version,
-                };
-                self.cursors.encode(&caller.org_id, &fp, &cursor)
-            })
-        } else {
-            None
-        };
+        let more = items.len() > rows as usize;
+        items.truncate(rows as usize);
         super::audit_rows(Some(&T::canonical(&req.filter)), items.len() as u64);
         let total_size = if req.include_total {
             Some(
@@ -257,12 +264,37 @@ impl Registry {
         } else {
             None
         };
-        Ok(Page {
-            items,
-            next_page_token,
-            total_size,
-            read_version,
-        })
+        // Cut from the back, so each split moves only the page it cuts.
+        let size = size as usize;
+        let count = items.len().div_ceil(size).max(1);
+        let mut run = Vec::with_capacity(count);
+        for i in (0..count).rev() {
+            let items = if i == 0 {
+                std::mem::take(&mut items)
+            } else {
+                items.split_off(i * size)
+            };
+            let next_page_token = if more || i + 1 < count {
+                items.last().map(|last| {
+                    let cursor = Cursor {
+                        position: last.position(req.sort.field, now),
+                        now,
+                        read_version,
+                    };
+                    self.cursors.encode(&caller.org_id, &fp, &cursor)
+                })
+            } else {
+                None
+            };
+            run.push(Page {
+                items,
+                next_page_token,
+                total_size,
+                read_version,
+            });
+        }
+        run.reverse();
+        Ok(run)
     }
 
     /// A page at a deep offset: seeks from an anchor when one holds at
@@ -293,79 +325,6 @@ impl Registry {
             .await?;
         }
         Ok(items)
-    }
-
-    /// Pages from `req` on, until the end or `max_pages` (0 = no limit).
-    /// A task queries ahead of the consumer by exactly one page, so the next
-    /// page's query overlaps the encoding and sending of the current one
-    /// (streaming a million rows took ~40% longer strictly in turn) while a
-    /// slow client still slows the query and memory stays at a few pages.
-    /// When the consumer goes away the task stops, abandoning a query in
-    /// progress, and issues no further queries. When the server drains, the
-    /// stream ends after the page in hand with UNAVAILABLE; that page's
-    /// `next_page_token` resumes it on any replica. Past the server-wide
-    /// stream limit the call is refused before any query.
-    fn pages<T: Listable + Sync>(
-        &self,
-        caller: Caller,
-        mut req: ListRequest<T::Filter, T::Field>,
-        max_pages: u32,
-    ) -> Result<impl Stream<Item = Result<Page<T>>> + Send + 'static> {
-        let permit = self.streams.clone().try_acquire_owned().map_err(|_| {
-            Error::ResourceExhausted(
-                "too many streams in progress on this server; retry later or page with List".into(),
-            )
-        })?;
-        req.include_total = false;
-        let mut audit =
-            crate::audit::Deferred::start(&self.audit, Some(&T::canonical(&req.filter)));
-        let (tx, rx) = tokio::sync::mpsc::channel(1);
-        let this = self.clone();
-        let producer = async move {
-            let _permit = permit;
-            let mut sent = 0u32;
-            let mut failed = false;
-            while max_pages == 0 || sent < max_pages {
-                if sent > 0 && this.is_draining() {
-                    audit.outcome("UNAVAILABLE");
-                    let _ = tx
-                        .send(Err(Error::Draining(
-                            "server is shutting down; resume with the last page's next_page_token"
-                                .into(),
-                        )))
-                        .await;
-                    return;
-                }
-                let page = tokio::select! {
-                    page = this.page::<T>(&caller, &req) => page,
-                    () = tx.closed() => return,
-                };
-                let next = match &page {
-                    Ok(p) => {
-                        audit.rows(p.items.len() as u64);
-                        p.next_page_token.clone()
-                    }
-                    Err(e) => {
-                        audit.outcome(e.code_name());
-                        failed = true;
-                        None
-                    }
-                };
-                if tx.send(page).await.is_err() {
-                    return;
-                }
-                sent += 1;
-                match next {
-                    Some(token) => req.page.start = PageStart::Cursor(token),
-                    None => break,
-                }
-            }
-            if !failed {
-                audit.outcome("OK");
-            }
-        };
-        tokio::spawn(producer.instrument(tracing::Span::current()));
-        Ok(tokio_stream::wrappers::ReceiverStream::new(rx))
     }
 
     /// One page of `T` (tokens or clients).

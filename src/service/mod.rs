@@ -17,6 +17,7 @@ mod listing;
 mod rate_limit;
 mod resources;
 mod retention;
+mod streaming;
 mod totals;
 mod watch;
 

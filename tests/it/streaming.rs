@@ -213,6 +213,54 @@ async fn max_pages_stops_with_a_resume_token(backend: Backend) {
     assert_eq!(err.code(), Code::InvalidArgument);
 }
 
+/// A stream reads several pages per query after its first; the pages it
+/// cuts from one run are still exact pages, each resumable, whether the
+/// run ends the listing, ends just before its last row, or is cut short
+/// by `max_pages`.
+async fn runs_of_pages_are_cut_exactly(backend: Backend) {
+    let app = spawn_app(backend).await;
+    insert_tokens(&app, &app.org_a, 6001).await;
+    let base = pb::StreamTokensRequest {
+        page_size: 1000,
+        order_by: "create_time desc".into(),
+        ..Default::default()
+    };
+    let before = app.registry.metrics().pages_fetched();
+    let all = collect(&app, base.clone()).await;
+    let sizes: Vec<usize> = all.iter().map(|p| p.tokens.len()).collect();
+    assert_eq!(sizes, [1000, 1000, 1000, 1000, 1000, 1000, 1]);
+    let queries = app.registry.metrics().pages_fetched() - before;
+    assert!(queries < 7, "pages were read in runs: {queries} queries");
+    let full = ids(&all);
+    assert_eq!(full.iter().collect::<HashSet<_>>().len(), 6001);
+    for (i, p) in all.iter().enumerate() {
+        assert_eq!(p.next_page_token.is_empty(), i == 6, "page {i}");
+    }
+    // Every page's token resumes right after it, mid-run too.
+    for i in [1, 3, 5] {
+        let rest = collect(
+            &app,
+            pb::StreamTokensRequest {
+                page_token: all[i].next_page_token.clone(),
+                ..base.clone()
+            },
+        )
+        .await;
+        assert_eq!(ids(&rest), full[(i + 1) * 1000..].to_vec(), "after page {i}");
+    }
+    let four = collect(
+        &app,
+        pb::StreamTokensRequest {
+            max_pages: 4,
+            ..base.clone()
+        },
+    )
+    .await;
+    assert_eq!(four.len(), 4);
+    assert_eq!(ids(&four), full[..4000].to_vec());
+    assert!(!four[3].next_page_token.is_empty(), "cut short: resumable");
+}
+
 async fn cancelled_stream_stops_database_work(backend: Backend) {
     let app = spawn_app(backend).await;
     insert_tokens(&app, &app.org_a, 20_000).await;
@@ -332,6 +380,7 @@ backend_tests!(
     stream_yields_every_row_once,
     resume_after_drop_has_no_gap_or_duplicate,
     max_pages_stops_with_a_resume_token,
+    runs_of_pages_are_cut_exactly,
     cancelled_stream_stops_database_work,
     clients_stream_too,
 );
