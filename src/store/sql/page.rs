@@ -15,7 +15,7 @@ impl Sql {
     /// index-only scan) where `OFFSET` on the full rows fetched each skipped
     /// row from the table: Review Board's `start=9000` over a million
     /// tokens reads 134 buffers in 2 ms instead of 534 in 5 ms
-    /// (docs/performance.md, "PostgreSQL plans"). One statement, so both
+    /// (docs/postgres-plans.md). One statement, so both
     /// parts read one snapshot: the same rows in the same order as `OFFSET`.
     pub(super) fn page<F, S>(
         &mut self,
