@@ -10,22 +10,16 @@ use crate::domain::auth::Caller;
 use crate::domain::query::{Page, PageStart};
 use crate::domain::{Error, Result};
 
-/// Rows a stream reads per query after its first page. One query per
-/// 1,000-row page left PostgreSQL idle at every page boundary (a round
-/// trip, a plan, an index descent); reading five pages at once streamed a
-/// million rows ~12% faster (2,000 rows: ~5%; 10,000 and 20,000: no better
-/// than 5,000, in one noisy A/B). The first page is read alone, so a
-/// stream's first answer is as quick as a List call's.
-pub const STREAM_RUN_ROWS: u32 = 5000;
-
 impl Registry {
     /// Pages from `req` on, until the end or `max_pages` (0 = no limit).
-    /// A task reads ahead of the consumer by one run of pages (at most
-    /// [`STREAM_RUN_ROWS`] rows, and never more than `max_pages` asks for),
-    /// so the next query overlaps the encoding and sending of the current
-    /// run, while a slow client still slows the queries and memory stays at
-    /// about two runs. No pool connection is held while the task waits on
-    /// the client: a run is read whole before its pages are sent.
+    /// After the first page (read alone, so a stream's first answer is as
+    /// quick as a List call's) a task reads runs of pages, as many rows per
+    /// query as the store asks (`Store::stream_run_rows`), never more than
+    /// `max_pages` allows, and queues one page ahead of the consumer: the
+    /// next query overlaps the sending of the run before, a slow client
+    /// still slows the queries, and memory stays at about a run. No pool
+    /// connection is held while the task waits on the client: a run is read
+    /// whole before its pages are sent.
     /// When the consumer goes away the task stops, abandoning a query in
     /// progress, and issues no further queries. When the server drains, the
     /// stream ends after the page in hand with UNAVAILABLE; that page's
@@ -45,8 +39,8 @@ impl Registry {
         req.include_total = false;
         let mut audit =
             crate::audit::Deferred::start(&self.audit, Some(&T::canonical(&req.filter)));
-        let run_pages = (STREAM_RUN_ROWS / req.page.size.get()).max(1);
-        let (tx, rx) = tokio::sync::mpsc::channel(run_pages as usize);
+        let run_pages = (self.store.stream_run_rows() / req.page.size.get()).max(1);
+        let (tx, rx) = tokio::sync::mpsc::channel(1);
         let this = self.clone();
         let producer = async move {
             let _permit = permit;

@@ -95,6 +95,10 @@ pub trait Store: Send + Sync + 'static {
     fn backend(&self) -> &'static str;
     /// The (sqlx) pool's open and idle connections.
     fn pool_stats(&self) -> PoolStats;
+    /// Rows a stream reads per query after its first page
+    /// (`Registry::pages`): more saves PostgreSQL a round trip and a new
+    /// execution per page, at the cost of memory.
+    fn stream_run_rows(&self) -> u32;
     /// Cheap round trip, for health checks.
     async fn ping(&self) -> Result<()>;
     /// Applies pending migrations.

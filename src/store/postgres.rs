@@ -35,6 +35,12 @@ pub struct PgStore {
 }
 
 impl PgStore {
+    /// One query per 1,000-row page left PostgreSQL idle at every page
+    /// boundary (a round trip and a new execution); 2,500-row runs streamed
+    /// ~10% faster with the stream's peak RSS within its 64 MiB (5,000 rows,
+    /// with a run queued ahead, reached 72 MiB).
+    pub const STREAM_RUN_ROWS: u32 = 2500;
+
     /// Checks that the server answers (so a start-up failure names the host
     /// and the cause), then connects lazily: the pool opens connections on
     /// first use, so a database that goes away later only turns health

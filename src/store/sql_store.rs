@@ -87,6 +87,10 @@ macro_rules! sql_store {
                 self.pool_sizes()
             }
 
+            fn stream_run_rows(&self) -> u32 {
+                <$store>::STREAM_RUN_ROWS
+            }
+
             async fn ping(&self) -> Result<()> {
                 sqlx::query("SELECT 1").execute(&self.pool).await?;
                 Ok(())

@@ -41,6 +41,11 @@ pub struct SqliteStore {
 }
 
 impl SqliteStore {
+    /// A page per read: SQLite has no round trip to save, and runs of
+    /// pages took a stream's peak RSS past 64 MiB (its rows are decoded on
+    /// the blocking pool's threads and freed on the runtime's).
+    pub const STREAM_RUN_ROWS: u32 = 1000;
+
     /// Opens (creating the file and its directory if missing) `url`, e.g.
     /// `sqlite://data/oauth-registry.db` or `sqlite::memory:`. Failures name
     /// the file and, where there is one, the likely fix.

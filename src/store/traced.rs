@@ -65,6 +65,10 @@ macro_rules! traced {
                 self.inner.pool_stats()
             }
 
+            fn stream_run_rows(&self) -> u32 {
+                self.inner.stream_run_rows()
+            }
+
             fn subscribe_changes(&self) -> tokio::sync::broadcast::Receiver<FeedMoved> {
                 self.inner.subscribe_changes()
             }
