@@ -110,12 +110,7 @@ impl Registry {
             let mut token = page_token;
             loop {
                 if this.is_draining() {
-                    let _ = tx
-                        .send(Err(Error::Draining(
-                            "server is shutting down; resume with the last page's next_page_token"
-                                .into(),
-                        )))
-                        .await;
+                    let _ = tx.send(Err(super::drained())).await;
                     return;
                 }
                 let page = tokio::select! {

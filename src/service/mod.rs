@@ -42,6 +42,14 @@ use crate::store::Store;
 
 /// Tells the current call's audit record the rows it read and the hash
 /// of its filter (no-op outside a face's call, e.g. the CLI).
+/// How a paged stream (tokens, clients, audit export) ends when the server
+/// drains: the last page sent carries the token that resumes it anywhere.
+fn drained() -> crate::domain::Error {
+    crate::domain::Error::Draining(
+        "server is shutting down; resume with the last page's next_page_token".into(),
+    )
+}
+
 fn audit_rows(canonical_filter: Option<&str>, rows: u64) {
     if let Some(call) = crate::audit::current() {
         call.rows(

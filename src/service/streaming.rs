@@ -67,12 +67,7 @@ impl Registry {
                 for page in run {
                     if sent > 0 && this.is_draining() {
                         audit.outcome("UNAVAILABLE");
-                        let _ = tx
-                            .send(Err(Error::Draining(
-                                "server is shutting down; resume with the last page's next_page_token"
-                                    .into(),
-                            )))
-                            .await;
+                        let _ = tx.send(Err(super::drained())).await;
                         return;
                     }
                     audit.rows(page.items.len() as u64);
