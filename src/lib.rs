@@ -16,6 +16,7 @@
 //! connection age, PING policing), `health` (liveness apart from
 //! readiness, lame-duck shutdown), `telemetry` (logs and OTLP export).
 
+pub mod allocator;
 pub mod app;
 pub mod audit;
 pub mod cli;

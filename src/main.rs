@@ -13,6 +13,7 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 #[tokio::main]
 async fn main() -> std::process::ExitCode {
+    oauth_registry::allocator::tune();
     let cli = oauth_registry::cli::Cli::parse();
     match oauth_registry::cli::run(cli).await {
         Ok(()) => std::process::ExitCode::SUCCESS,

@@ -15,9 +15,9 @@ impl Registry {
     /// After the first page (read alone, so a stream's first answer is as
     /// quick as a List call's) a task reads runs of pages, as many rows per
     /// query as the store asks (`Store::stream_run_rows`), never more than
-    /// `max_pages` allows, and queues one page ahead of the consumer: the
+    /// `max_pages` allows, and queues up to a run (at most five pages) ahead of the consumer: the
     /// next query overlaps the sending of the run before, a slow client
-    /// still slows the queries, and memory stays at about a run. No pool
+    /// still slows the queries, and memory stays at about two runs. No pool
     /// connection is held while the task waits on the client: a run is read
     /// whole before its pages are sent.
     /// When the consumer goes away the task stops, abandoning a query in
@@ -40,7 +40,9 @@ impl Registry {
         let mut audit =
             crate::audit::Deferred::start(&self.audit, Some(&T::canonical(&req.filter)));
         let run_pages = (self.store.stream_run_rows() / req.page.size.get()).max(1);
-        let (tx, rx) = tokio::sync::mpsc::channel(1);
+        // At most five pages queued: pages ready ahead are encoded ahead
+        // too, into the connection's buffers, past a deadline's reach.
+        let (tx, rx) = tokio::sync::mpsc::channel(run_pages.min(5) as usize);
         let this = self.clone();
         let producer = async move {
             let _permit = permit;
