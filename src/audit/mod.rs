@@ -109,6 +109,13 @@ impl Call {
         });
     }
 
+    /// What a use case reported with [`Call::rows`] so far (filter hash,
+    /// rows): a face that keeps an answer replays it when it serves the
+    /// answer again without the use case.
+    pub fn reported(&self) -> (String, u64) {
+        self.with(|n| (n.filter_hash.clone(), n.rows))
+    }
+
     /// A use case's part: this call only read, whatever its method (a bulk
     /// operation's dry run counts and samples, and changes nothing).
     pub fn read_only(&self) {

@@ -46,6 +46,7 @@ use axum::http::{HeaderValue, Method, StatusCode};
 use axum::middleware::Next;
 use axum::response::Response;
 
+use super::answers::Answers;
 use super::auth::{self, Refusal, Verified};
 use crate::domain::Timestamp;
 use crate::domain::auth::{Caller, Permission};
@@ -75,6 +76,10 @@ pub(super) struct Resource {
     /// validator from that version after the handler, with no version read
     /// of its own. Other GETs make it before the handler runs.
     pub listing: bool,
+    /// Its 200 answer is a function of its validator alone (no instant,
+    /// cursor or request id in it): kept and sent again while the
+    /// validator holds (`rest::answers`).
+    pub reusable: bool,
 }
 
 /// The layer (`axum::middleware::from_fn`) for face `F`; the registry
@@ -82,6 +87,7 @@ pub(super) struct Resource {
 /// are built without one.
 pub(super) async fn conditional<F: Conditional>(
     Extension(registry): Extension<Registry>,
+    Extension(answers): Extension<Answers>,
     req: Request,
     next: Next,
 ) -> Response {
@@ -106,19 +112,23 @@ pub(super) async fn conditional<F: Conditional>(
     let req = Request::from_parts(parts, body);
     match guarded {
         Some(need) => if_match::<F>(&registry, &caller, need, &key, req, next).await,
-        None => if_none_match(&registry, &caller, resource, &key, req, next).await,
+        None => {
+            let answers = Some(answers).filter(|a| resource.reusable && a.is_on());
+            if_none_match(&registry, answers, &caller, resource, &key, req, next).await
+        }
     }
 }
 
 async fn if_none_match(
     registry: &Registry,
+    answers: Option<Answers>,
     caller: &Caller,
     resource: Resource,
     key: &str,
     req: Request,
     next: Next,
 ) -> Response {
-    if resource.listing && !req.headers().contains_key(IF_NONE_MATCH) {
+    if resource.listing && answers.is_none() && !req.headers().contains_key(IF_NONE_MATCH) {
         return tagged_after(registry, caller, resource, key, req, next).await;
     }
     let made = registry
@@ -143,12 +153,28 @@ async fn if_none_match(
     {
         return not_modified(etag);
     }
-    let mut resp = next.run(req).await;
+    let kept = answers
+        .as_ref()
+        .filter(|_| validator.covers(Timestamp::now()))
+        .and_then(|a| a.get(registry, caller, &validator));
+    let kept_none = kept.is_none();
+    let (mut resp, seen) = match kept {
+        Some(resp) => (resp, None),
+        None => registry.observing(next.run(req)).await,
+    };
     if resp.status() != StatusCode::OK || !validator.covers(Timestamp::now()) {
         return resp;
     }
     if presented.as_deref().is_some_and(|p| p.trim() == "*") {
         return not_modified(etag);
+    }
+    // Kept when it was made here and its data read at the validator's
+    // version (a listing notes it; one resource's GET reads after the
+    // version was read, so its data is at least that new).
+    if let Some(answers) = answers.filter(|_| kept_none)
+        && seen.is_none_or(|s| s.version == validator.version)
+    {
+        resp = answers.keep(caller, &validator, resp).await;
     }
     resp.headers_mut().insert(ETAG, etag);
     resp

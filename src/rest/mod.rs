@@ -11,6 +11,7 @@
 //! limit, `Retry-After`, compression, request ids, spans and metrics). No dialect has its
 //! own SQL.
 
+mod answers;
 mod auth;
 mod canonical;
 mod conditional;
@@ -100,6 +101,7 @@ pub fn router(registry: Registry) -> Router {
         // For layers of the faces' routers (`conditional`), which are built
         // before there is a registry to give them as state.
         .layer(axum::Extension(registry.clone()))
+        .layer(axum::Extension(answers::Answers::from_env()))
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         // gzip or zstd when the client's Accept-Encoding allows; small
         // bodies (under 32 bytes) and images stay as they are. The fastest

@@ -23,6 +23,7 @@ mod error_bounds;
 mod etags;
 mod grpc_web;
 mod health;
+mod kept_answers;
 mod key_cache;
 mod list_then_watch;
 mod metrics;

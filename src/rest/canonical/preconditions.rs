@@ -22,12 +22,15 @@ impl Conditional for Fail {
             write,
             clock: true,
             listing,
+            // A listing's `nextPageToken` holds the instant its walk began.
+            reusable: false,
         };
         let clients = |write, listing| Resource {
             read: Permission::ClientsRead,
             write,
             clock: false,
             listing,
+            reusable: false,
         };
         let one = |id: &str| !id.is_empty() && !id.contains(['/', ':']);
         match path {

@@ -49,6 +49,8 @@ impl Conditional for Fail {
             // The listing (and its count) is read at a version the core
             // notes; one token's GET is not.
             listing: rest.is_empty(),
+            // Links, `expires` and the data: nothing of the moment.
+            reusable: true,
         })
     }
 
