@@ -173,6 +173,18 @@ EOF
     start_server "$DB"
   fi
 
+  # The Review Board pages again with no answer kept (src/rest/answers.rs):
+  # h2load repeats one URL, so above every request but the first is sent
+  # from memory; this is what a page not asked before at this version
+  # costs (each poller's first request, every request after a write).
+  declare -A NOTKEPT
+  stage "$BACKEND: Review Board pages with OAUTH_REGISTRY_ANSWER_CACHE=off"
+  stop_server
+  SERVE_ENV="OAUTH_REGISTRY_ANSWER_CACHE=off" start_server "$DB"
+  hot_run NOTKEPT rb25 rb200 rbdeep
+  stop_server
+  start_server "$DB"
+
   # Review Board 8.1 itself, the same requests (bench/reviewboard.sh).
   LOAD_OK=200
   declare -A RB
@@ -234,6 +246,19 @@ EOF
       hot_row "$BACKEND | $name, SQLite reads by $2 | $rps | $p99 ms | $cpu ms | $seq ms | $err | inline (default): $(field "$name" 2) req/s, CPU $(field "$name" 5) ms | req/s $(ratio "$rps" "$(field "$name" 2)")×, CPU $(ratio "$cpu" "$(field "$name" 5)")× of inline |"
     done
   }
+  notkept_line() { # name label
+    local seq rps p99 err cpu db
+    read -r seq rps p99 err cpu db <<< "${NOTKEPT[$1]}"
+    local cpu_text="$cpu ms"
+    [ "$BACKEND" = postgres ] && cpu_text="$cpu ms + database $db ms"
+    local vs=""
+    [ -n "${RB[$1]:-}" ] && vs="; $(ratio "$rps" "$(rbfield "$1" 2)")× Review Board 8.1's req/s"
+    [ "$1" = rbdeep ] && vs="$vs; CPU $(ratio "$cpu" "$(echo "${NOTKEPT[rb25]}" | cut -d' ' -f5)")× of start=0 not kept (target ≤ 2)"
+    hot_row "$BACKEND | $2, no answer kept (every request computed) | $rps | $p99 ms | $cpu_text | $seq ms | $err | kept (default): $(field "$1" 2) req/s, CPU $(field "$1" 5) ms | CPU $(ratio "$cpu" "$(field "$1" 5)")× of kept$vs |"
+  }
+  notkept_line rb25 "Review Board max-results=25"
+  notkept_line rb200 "Review Board max-results=200"
+  notkept_line rbdeep "Review Board start=9000&max-results=25"
   hot_alt BLOCKING spawn_blocking
   hot_alt INPLACE block_in_place
 }
