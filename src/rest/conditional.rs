@@ -113,7 +113,10 @@ pub(super) async fn conditional<F: Conditional>(
     match guarded {
         Some(need) => if_match::<F>(&registry, &caller, need, &key, req, next).await,
         None => {
-            let answers = Some(answers).filter(|a| resource.reusable && a.is_on());
+            // GET only: axum empties a HEAD's body inside the route, and
+            // the kept answer would be that empty body.
+            let get = req.method() == Method::GET;
+            let answers = Some(answers).filter(|a| get && resource.reusable && a.is_on());
             if_none_match(&registry, answers, &caller, resource, &key, req, next).await
         }
     }
