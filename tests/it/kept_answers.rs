@@ -55,7 +55,14 @@ async fn a_repeated_page_is_kept_until_a_write(backend: Backend) {
     // A HEAD's answer (no body) is never what a GET is sent.
     for _ in 0..2 {
         crate::common::settled_version(app.registry.store(), &app.org_a).await;
-        let (status, _) = call(&app.rest, Method::HEAD, key, "/api/oauth-tokens/?max-results=5", None).await;
+        let (status, _) = call(
+            &app.rest,
+            Method::HEAD,
+            key,
+            "/api/oauth-tokens/?max-results=5",
+            None,
+        )
+        .await;
         assert_eq!(status, StatusCode::OK);
     }
     for path in ["/api/oauth-tokens/?max-results=5", &item] {
