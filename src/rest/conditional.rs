@@ -161,9 +161,11 @@ async fn if_none_match(
         .filter(|_| validator.covers(Timestamp::now()))
         .and_then(|a| a.get(registry, caller, &validator));
     let kept_none = kept.is_none();
-    let (mut resp, seen) = match kept {
-        Some(resp) => (resp, None),
-        None => registry.observing(next.run(req)).await,
+    let (mut resp, seen) = match (kept, &answers) {
+        (Some(resp), _) => (resp, None),
+        // Only an answer that may be kept needs the version it was read at.
+        (None, Some(_)) => registry.observing(next.run(req)).await,
+        (None, None) => (next.run(req).await, None),
     };
     if resp.status() != StatusCode::OK || !validator.covers(Timestamp::now()) {
         return resp;
