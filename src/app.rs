@@ -122,6 +122,10 @@ impl Application {
             self.registry.clone(),
             self.config.clone(),
         ));
+        let statistics = self
+            .config
+            .statistics_interval
+            .map(|every| tokio::spawn(keep_statistics(self.registry.clone(), every)));
         let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
         let (drain_tx, drain_rx) = tokio::sync::watch::channel(false);
         let drain_registry = self.registry.clone();
@@ -221,6 +225,9 @@ impl Application {
         };
         probe.abort();
         sweeper.abort();
+        if let Some(statistics) = statistics {
+            statistics.abort();
+        }
         if let Some(rest) = rest {
             rest.abort();
         }
@@ -274,6 +281,27 @@ async fn sweep_periodically(registry: Registry, config: ServerConfig) {
             Ok(0) => {}
             Ok(n) => tracing::info!(deleted = n, ?age, count, "change log trimmed"),
             Err(e) => tracing::warn!(error = %e, "change log trim failed; retrying next interval"),
+        }
+    }
+}
+
+/// Planner statistics where autovacuum does not keep them: a check every
+/// `every` (the first one interval after the start, which has just
+/// refreshed them), analyzing what went stale.
+async fn keep_statistics(registry: Registry, every: std::time::Duration) {
+    let mut tick = tokio::time::interval_at(tokio::time::Instant::now() + every, every);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tick.tick().await;
+        match registry.keep_statistics().await {
+            Ok(tables) if tables.is_empty() => {}
+            Ok(tables) => tracing::info!(
+                tables = %tables.join(", "),
+                "planner statistics had gone stale (autovacuum is off): analyzed"
+            ),
+            Err(e) => {
+                tracing::warn!(error = %e, "planner statistics check failed; retrying next interval")
+            }
         }
     }
 }

@@ -20,6 +20,8 @@ pub const DEFAULT_MAX_CONCURRENT_STREAMS: u32 = 256;
 pub const DEFAULT_MAX_CALLS_PER_CONNECTION: usize = 128;
 pub const DEFAULT_MAX_STREAMS: usize = 256;
 pub const DEFAULT_RETENTION_INTERVAL_SECS: u64 = 300;
+/// autovacuum's own naptime.
+pub const DEFAULT_STATISTICS_INTERVAL_SECS: u64 = 60;
 /// Change-feed events are kept this long (hours)...
 pub const DEFAULT_CHANGE_RETENTION_HOURS: u64 = 168;
 /// ...and at most this many per organization.
@@ -136,6 +138,10 @@ pub struct ServerConfig {
     /// checking every `retention_interval`.
     pub retention: Option<Duration>,
     pub retention_interval: Duration,
+    /// PostgreSQL: how often a running server checks for tables autovacuum
+    /// does not keep (it is off) whose planner statistics went stale, and
+    /// analyzes them (`store/pg_statistics.rs`); None: never.
+    pub statistics_interval: Option<Duration>,
     /// The change feed keeps events this long and at most `change_retention_count`
     /// per organization; a watch from before what is kept must re-list.
     /// Trimmed every `retention_interval`.
@@ -188,6 +194,7 @@ impl ServerConfig {
             max_streams: DEFAULT_MAX_STREAMS,
             retention: None,
             retention_interval: Duration::from_secs(DEFAULT_RETENTION_INTERVAL_SECS),
+            statistics_interval: Some(Duration::from_secs(DEFAULT_STATISTICS_INTERVAL_SECS)),
             change_retention: Duration::from_secs(DEFAULT_CHANGE_RETENTION_HOURS * 3600),
             change_retention_count: DEFAULT_CHANGE_RETENTION_COUNT,
             watch_bookmark_every: Duration::from_secs(DEFAULT_WATCH_BOOKMARK_SECS),

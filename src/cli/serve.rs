@@ -60,6 +60,15 @@ pub struct ServeArgs {
         default_value_t = config::DEFAULT_RETENTION_INTERVAL_SECS
     )]
     pub retention_interval_secs: u64,
+    /// PostgreSQL: seconds between checks for planner statistics gone
+    /// stale in tables autovacuum does not keep (it is off); those are
+    /// analyzed (0: never).
+    #[arg(
+        long,
+        env = "OAUTH_REGISTRY_STATISTICS_INTERVAL_SECS",
+        default_value_t = config::DEFAULT_STATISTICS_INTERVAL_SECS
+    )]
+    pub statistics_interval_secs: u64,
     /// Keep change-feed events (what WatchTokens/WatchClients resume from)
     /// this many hours; a watch resumed from before the oldest kept event
     /// gets FAILED_PRECONDITION and must re-list.
@@ -239,6 +248,8 @@ impl ServeArgs {
             retention: (self.retention_days > 0)
                 .then(|| Duration::from_secs(u64::from(self.retention_days) * 86_400)),
             retention_interval: Duration::from_secs(self.retention_interval_secs.max(1)),
+            statistics_interval: (self.statistics_interval_secs > 0)
+                .then(|| Duration::from_secs(self.statistics_interval_secs)),
             change_retention: Duration::from_secs(self.change_retention_hours.saturating_mul(3600)),
             change_retention_count: self.change_retention_count,
             watch_bookmark_every: Duration::from_secs(self.watch_bookmark_secs.max(1)),

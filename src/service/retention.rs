@@ -56,4 +56,10 @@ impl Registry {
         }
         Ok(total)
     }
+
+    /// Planner statistics where autovacuum does not keep them
+    /// (`Store::keep_statistics`); returns the tables analyzed.
+    pub async fn keep_statistics(&self) -> Result<Vec<String>> {
+        self.store.keep_statistics().await
+    }
 }

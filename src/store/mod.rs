@@ -25,6 +25,7 @@ mod json_column;
 mod migrations;
 mod pg_listen;
 mod pg_notify;
+mod pg_statistics;
 mod postgres;
 mod rows;
 pub mod sql;
@@ -253,6 +254,11 @@ pub trait Store: Send + Sync + 'static {
     /// other replicas: PostgreSQL notifies after the commit (`pg_notify.rs`),
     /// so a one-shot command calls this before it exits.
     async fn settle(&self) {}
+    /// Keeps the planner's statistics where nothing else does: PostgreSQL
+    /// ANALYZEs the tables autovacuum does not keep (it is off) once they
+    /// went stale, one replica at a time (`pg_statistics.rs`); returns
+    /// their names. SQLite plans without statistics: nothing to do.
+    async fn keep_statistics(&self) -> Result<Vec<String>>;
     /// Retention of the change log: raises the organization's floor past
     /// every change committed before `older_than` and every change but the
     /// newest `keep`, deleting up to `limit` dropped changes (one short

@@ -115,58 +115,6 @@ impl PgStore {
         "ANALYZE orgs, api_keys, clients, org_versions, changes",
     ];
 
-    /// The tables of the store's schema whose planner statistics are
-    /// missing or stale by autovacuum's rules: never analyzed, grown by more
-    /// than a tenth (and 8 pages) since, or more rows changed than
-    /// autovacuum's default analyze threshold (50 + 10 %). Quoted names.
-    const STALE_TABLES: &str = "SELECT format('%I.%I', n.nspname, c.relname) \
-         FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace \
-         LEFT JOIN pg_stat_user_tables s ON s.relid = c.oid \
-         WHERE c.relkind = 'r' AND n.nspname = current_schema() AND ( \
-           c.reltuples < 0 \
-           OR (s.last_analyze IS NULL AND s.last_autoanalyze IS NULL) \
-           OR pg_relation_size(c.oid) / current_setting('block_size')::bigint > c.relpages * 1.1 + 8 \
-           OR s.n_mod_since_analyze > 50 + 0.1 * greatest(c.reltuples, 0)) \
-         ORDER BY 1";
-
-    /// ANALYZEs the tables whose statistics are missing or stale (see
-    /// `STALE_TABLES`), after migrations, so every start (and `migrate`)
-    /// leaves the planner statistics: without them PostgreSQL guesses that
-    /// `org_id = $1` matches 0.5 % of the rows and reads and sorts a whole
-    /// organization for a deep page (Review Board's `start=9000` over a
-    /// million tokens: 1.6 s instead of 5 ms). A database restored from a
-    /// dump, or filled with autovacuum off, has none. Warns when autovacuum
-    /// is off, since statistics then age until the next start. Best
-    /// effort: an optimisation never stops the start.
-    async fn refresh_statistics(&self) {
-        let run = async {
-            let stale: Vec<String> = sqlx::query_scalar(Self::STALE_TABLES)
-                .fetch_all(&self.pool)
-                .await?;
-            if !stale.is_empty() {
-                // Names from the catalog, quoted by format('%I').
-                let analyze = format!("ANALYZE {}", stale.join(", "));
-                sqlx::query(sqlx::AssertSqlSafe(analyze))
-                    .execute(&self.pool)
-                    .await?;
-                tracing::info!(tables = %stale.join(", "), "refreshed planner statistics");
-            }
-            let autovacuum: String = sqlx::query_scalar("SELECT current_setting('autovacuum')")
-                .fetch_one(&self.pool)
-                .await?;
-            Ok::<_, sqlx::Error>(autovacuum)
-        };
-        match run.await {
-            Ok(autovacuum) if autovacuum != "on" => tracing::warn!(
-                "PostgreSQL runs with autovacuum off: planner statistics go stale as data changes, and listings lose their index plans until the next start; turn it on in production (README, PostgreSQL)"
-            ),
-            Ok(_) => {}
-            Err(e) => {
-                tracing::warn!(error = %super::error_text(&e), "could not refresh planner statistics")
-            }
-        }
-    }
-
     /// Decodes each row as it arrives, so PostgreSQL produces the rest of
     /// the page while we decode the first ones.
     async fn query_tokens(&self, sql: Sql) -> Result<Vec<Token>> {

@@ -396,6 +396,10 @@ macro_rules! sql_store {
                 self.settle_announcements().await
             }
 
+            async fn keep_statistics(&self) -> Result<Vec<String>> {
+                self.keep_planner_statistics().await
+            }
+
             async fn trim_changes(&self, org_id: &OrgId, older_than: Timestamp, keep: u64, limit: u32) -> Result<u64> {
                 let by_time = self.version_before(org_id, older_than).await?;
                 let by_count = self.version_keeping(org_id, keep).await?;

@@ -165,6 +165,12 @@ impl SqliteStore {
     /// Nothing leaves the process: nothing to wait for.
     async fn settle_announcements(&self) {}
 
+    /// SQLite plans from its indexes alone (no ANALYZE has run, so no
+    /// `sqlite_stat1`): the plans the query-plan tests pin never change.
+    async fn keep_planner_statistics(&self) -> Result<Vec<String>> {
+        Ok(Vec::new())
+    }
+
     /// Wakes this process's watchers of `org_id` (no receiver, i.e. no
     /// watch yet, is not an error).
     fn announce(&self, org_id: &crate::domain::ids::OrgId) {

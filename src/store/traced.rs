@@ -133,6 +133,7 @@ traced! {
     fn start_bulk_job(&self, s: &BulkSelection, id: &str, matched: u64, acted_at: Timestamp) -> Result<BulkJob>;
     fn bulk_batch(&self, s: &BulkSelection, id: &str, acted_at: Timestamp, limit: u32) -> Result<Option<u64>>;
     fn read_version(&self, org_id: &OrgId) -> Result<Version>;
+    fn keep_statistics(&self) -> Result<Vec<String>>;
     fn status_window(&self, org_id: &OrgId, at: Timestamp) -> Result<StatusWindow>;
     fn trim_changes(&self, org_id: &OrgId, older_than: Timestamp, keep: u64, limit: u32) -> Result<u64>;
     fn token_changes(&self, org_id: &OrgId, after: Version, limit: u32) -> Result<ChangePage<Token>>;

@@ -3,9 +3,12 @@
 //! had none and listings fell back to bitmap scans and sorts): migrating
 //! analyzes every table never analyzed or grown since, so a restart of a
 //! database filled through the API plans with statistics; a bulk load
-//! (`seed`) analyzes what it wrote.
+//! (`seed`) analyzes what it wrote; and a running server analyzes what went
+//! stale since, one replica at a time, without a restart.
 
-use crate::common::{Backend, TestApp, spawn_app, token_rows};
+use std::time::Duration;
+
+use crate::common::{Backend, TestApp, spawn_app, spawn_with, token_rows};
 use sqlx::{Connection, PgConnection};
 
 async fn conn(app: &TestApp) -> PgConnection {
@@ -102,4 +105,90 @@ async fn a_bulk_load_analyzes_what_it_wrote() {
     }
     assert!(column_stats(&mut c, "tokens").await > 10);
     assert!(column_stats(&mut c, "clients").await > 5);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[cfg_attr(
+    not(postgres_tests),
+    ignore = "PostgreSQL: set TEST_DATABASE_URL=postgres://postgres@127.0.0.1:5432/postgres to run"
+)]
+async fn a_running_server_analyzes_what_the_api_wrote() {
+    let app = spawn_with(Backend::Postgres, |c| {
+        c.statistics_interval = Some(Duration::from_millis(200));
+    })
+    .await;
+    let mut c = conn(&app).await;
+    // Whatever the server's global setting, autovacuum does not keep this
+    // table: the check is all there is.
+    sqlx::query("ALTER TABLE tokens SET (autovacuum_enabled = off)")
+        .execute(&mut c)
+        .await
+        .expect("autovacuum off for tokens");
+    assert_eq!(column_stats(&mut c, "tokens").await, 0, "empty at start");
+    let store = app.registry.store();
+    for chunk in token_rows(&app.org_a, 6000).chunks(500) {
+        store.insert_tokens(chunk).await.expect("insert");
+    }
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+    while column_stats(&mut c, "tokens").await <= 10 {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "tokens still without statistics 20 s after the writes"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[cfg_attr(
+    not(postgres_tests),
+    ignore = "PostgreSQL: set TEST_DATABASE_URL=postgres://postgres@127.0.0.1:5432/postgres to run"
+)]
+async fn one_replica_at_a_time_analyzes_and_only_what_went_stale() {
+    let app = spawn_with(Backend::Postgres, |c| c.statistics_interval = None).await;
+    let mut c = conn(&app).await;
+    sqlx::query("ALTER TABLE tokens SET (autovacuum_enabled = off)")
+        .execute(&mut c)
+        .await
+        .expect("autovacuum off for tokens");
+    let store = app.registry.store();
+    for chunk in token_rows(&app.org_a, 6000).chunks(500) {
+        store.insert_tokens(chunk).await.expect("insert");
+    }
+    // Another replica holds the check's lock: this one leaves it to it.
+    let mut other = conn(&app).await;
+    let held: bool = sqlx::query_scalar("SELECT pg_try_advisory_lock($1, 1)")
+        .bind(0x5354_4154_i32)
+        .fetch_one(&mut other)
+        .await
+        .expect("lock");
+    assert!(held);
+    assert_eq!(
+        app.registry.keep_statistics().await.expect("check"),
+        Vec::<String>::new()
+    );
+    assert_eq!(
+        column_stats(&mut c, "tokens").await,
+        0,
+        "left to the other replica"
+    );
+    other.close().await.expect("release");
+
+    let analyzed = app.registry.keep_statistics().await.expect("check");
+    assert!(
+        analyzed.iter().any(|t| t.ends_with(".tokens")),
+        "tokens analyzed: {analyzed:?}"
+    );
+    assert!(column_stats(&mut c, "tokens").await > 10);
+    // Fresh now: the next check has nothing to do.
+    let again = app.registry.keep_statistics().await.expect("check");
+    assert!(!again.iter().any(|t| t.ends_with(".tokens")), "{again:?}");
+    // The check released its own lock: another session can take it.
+    let mut third = conn(&app).await;
+    let free: bool = sqlx::query_scalar("SELECT pg_try_advisory_lock($1, 1)")
+        .bind(0x5354_4154_i32)
+        .fetch_one(&mut third)
+        .await
+        .expect("lock");
+    assert!(free, "the check's session lock was released");
 }
