@@ -10,7 +10,8 @@ use std::time::{Duration, Instant};
 use clap::{Parser, Subcommand};
 use oauth_registry::grpc::pb::token_service_client::TokenServiceClient;
 use oauth_registry::grpc::pb::{
-    CountTokensRequest, ListTokensRequest, RevokeTokensRequest, StreamTokensRequest,
+    CountTokensRequest, GetTokenRequest, ListTokensRequest, RevokeTokensRequest,
+    StreamTokensRequest,
 };
 use prost::Message;
 use serde_json::json;
@@ -81,13 +82,16 @@ enum Case {
     },
     /// Writes a gRPC-framed ListTokensRequest (for h2load -d) to `out`.
     Frame {
-        #[arg(long)]
+        #[arg(long, default_value = "")]
         filter: String,
         #[arg(long, default_value_t = 100)]
         page_size: i32,
         /// A CountTokensRequest with `filter` instead (no page size).
         #[arg(long)]
         count: bool,
+        /// A GetTokenRequest of this token id instead.
+        #[arg(long)]
+        get: Option<String>,
         out: std::path::PathBuf,
     },
     /// A bulk revoke under a steady read load (issue 16): the dry run of
@@ -453,9 +457,12 @@ async fn main() -> anyhow::Result<()> {
             filter,
             page_size,
             count,
+            get,
             out,
         } => {
-            let msg = if *count {
+            let msg = if let Some(id) = get {
+                GetTokenRequest { id: id.clone() }.encode_to_vec()
+            } else if *count {
                 CountTokensRequest {
                     filter: filter.clone(),
                 }
