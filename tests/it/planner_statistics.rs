@@ -39,6 +39,25 @@ async fn unanalyzed(c: &mut PgConnection) -> Vec<String> {
     .expect("pg_stat_user_tables")
 }
 
+/// Whatever the server's global setting, autovacuum does not keep
+/// `tokens`: the service's own check is all there is.
+async fn autovacuum_off_for_tokens(c: &mut PgConnection) {
+    sqlx::query("ALTER TABLE tokens SET (autovacuum_enabled = off)")
+        .execute(c)
+        .await
+        .expect("autovacuum off for tokens");
+}
+
+/// Takes the periodic check's session lock (`store/pg_statistics.rs`), as
+/// another replica running the check would; whether it was free.
+async fn take_check_lock(c: &mut PgConnection) -> bool {
+    sqlx::query_scalar("SELECT pg_try_advisory_lock($1, 1)")
+        .bind(0x5354_4154_i32)
+        .fetch_one(c)
+        .await
+        .expect("lock")
+}
+
 async fn analyze_count(c: &mut PgConnection, table: &str) -> i64 {
     sqlx::query_scalar("SELECT analyze_count FROM pg_stat_user_tables WHERE relname = $1")
         .bind(table)
@@ -118,12 +137,7 @@ async fn a_running_server_analyzes_what_the_api_wrote() {
     })
     .await;
     let mut c = conn(&app).await;
-    // Whatever the server's global setting, autovacuum does not keep this
-    // table: the check is all there is.
-    sqlx::query("ALTER TABLE tokens SET (autovacuum_enabled = off)")
-        .execute(&mut c)
-        .await
-        .expect("autovacuum off for tokens");
+    autovacuum_off_for_tokens(&mut c).await;
     assert_eq!(column_stats(&mut c, "tokens").await, 0, "empty at start");
     let store = app.registry.store();
     for chunk in token_rows(&app.org_a, 6000).chunks(500) {
@@ -147,22 +161,14 @@ async fn a_running_server_analyzes_what_the_api_wrote() {
 async fn one_replica_at_a_time_analyzes_and_only_what_went_stale() {
     let app = spawn_with(Backend::Postgres, |c| c.statistics_interval = None).await;
     let mut c = conn(&app).await;
-    sqlx::query("ALTER TABLE tokens SET (autovacuum_enabled = off)")
-        .execute(&mut c)
-        .await
-        .expect("autovacuum off for tokens");
+    autovacuum_off_for_tokens(&mut c).await;
     let store = app.registry.store();
     for chunk in token_rows(&app.org_a, 6000).chunks(500) {
         store.insert_tokens(chunk).await.expect("insert");
     }
     // Another replica holds the check's lock: this one leaves it to it.
     let mut other = conn(&app).await;
-    let held: bool = sqlx::query_scalar("SELECT pg_try_advisory_lock($1, 1)")
-        .bind(0x5354_4154_i32)
-        .fetch_one(&mut other)
-        .await
-        .expect("lock");
-    assert!(held);
+    assert!(take_check_lock(&mut other).await);
     assert_eq!(
         app.registry.keep_statistics().await.expect("check"),
         Vec::<String>::new()
@@ -185,10 +191,8 @@ async fn one_replica_at_a_time_analyzes_and_only_what_went_stale() {
     assert!(!again.iter().any(|t| t.ends_with(".tokens")), "{again:?}");
     // The check released its own lock: another session can take it.
     let mut third = conn(&app).await;
-    let free: bool = sqlx::query_scalar("SELECT pg_try_advisory_lock($1, 1)")
-        .bind(0x5354_4154_i32)
-        .fetch_one(&mut third)
-        .await
-        .expect("lock");
-    assert!(free, "the check's session lock was released");
+    assert!(
+        take_check_lock(&mut third).await,
+        "the check's session lock was released"
+    );
 }
