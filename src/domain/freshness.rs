@@ -38,11 +38,19 @@ const STALE_ETAG: &str = "etag mismatch";
 /// one per row. A client's `last_used` is not in it: a token issued through
 /// the client does not make the client's editor's etag stale.
 pub fn etag(updated_at: Timestamp, revoked: bool) -> String {
-    format!(
-        "{:x}{}",
-        updated_at.micros(),
-        if revoked { "r" } else { "" }
-    )
+    // `updated_at` in lowercase hex (as `{:x}` writes it), written
+    // directly: through `format!` it was ~2% of a stream's CPU.
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    let bits = updated_at.micros() as u64;
+    let digits = (67 - (bits | 1).leading_zeros()) / 4;
+    let mut s = String::with_capacity(17);
+    for i in (0..digits).rev() {
+        s.push(char::from(HEX[((bits >> (i * 4)) & 0xf) as usize]));
+    }
+    if revoked {
+        s.push('r');
+    }
+    s
 }
 
 /// What a write is conditional on; the default is nothing. Both may hold
@@ -122,6 +130,25 @@ impl StatusWindow {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_etag_is_the_update_time_in_hex() {
+        for us in [
+            0,
+            1,
+            15,
+            16,
+            255,
+            1_764_996_003_620_924,
+            i64::MAX,
+            -1,
+            i64::MIN,
+        ] {
+            let t = Timestamp::from_micros(us);
+            assert_eq!(etag(t, false), format!("{us:x}"));
+            assert_eq!(etag(t, true), format!("{us:x}r"));
+        }
+    }
 
     fn at(us: i64) -> Option<Timestamp> {
         Some(Timestamp::from_micros(us))

@@ -6,6 +6,7 @@
 use serde_json::Value;
 
 use crate::domain::ids::{ClientId, KeyId, OrgId, TokenId};
+use crate::domain::model::{ChallengeMethod, TokenKind};
 
 /// A column type that round-trips through JSON.
 pub trait JsonColumn: Sized {
@@ -77,3 +78,17 @@ macro_rules! trusted_id {
     )*};
 }
 trusted_id!(OrgId, TokenId, ClientId, KeyId);
+
+macro_rules! tag {
+    ($($name:ident),*) => {$(
+        impl JsonColumn for $name {
+            fn to_json(&self) -> Value {
+                Value::String(self.as_str().to_owned())
+            }
+            fn from_json(v: &Value) -> Option<Self> {
+                $name::parse(v.as_str()?)
+            }
+        }
+    )*};
+}
+tag!(TokenKind, ChallengeMethod);

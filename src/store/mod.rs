@@ -22,6 +22,7 @@ pub(crate) mod changes;
 mod error;
 mod ids;
 mod json_column;
+mod list_column;
 mod migrations;
 mod pg_listen;
 mod pg_notify;

@@ -11,6 +11,8 @@ use crate::domain::model::{ChallengeMethod, Client, Org, Pkce, Token, TokenKind}
 use crate::domain::oauth::{GrantType, RedirectUri, Scope};
 use crate::domain::{Error, Result, Timestamp};
 
+use super::list_column::{ScopeList, json_list, to_json_list, trusted_list};
+
 /// Declares a table's row once: the struct, its column list (`$columns`,
 /// the order every SELECT and INSERT uses), and from that one list its
 /// decoders (sqlx on either backend, rusqlite for SQLite's listing reads,
@@ -117,14 +119,14 @@ table_row!(
         user_id: String,
         audience: String,
         subject: String,
-        scopes: String,
+        scopes: ScopeList,
         name: String,
         description: String,
         default_role: String,
         code_challenge: Option<String>,
-        code_challenge_method: Option<String>,
+        code_challenge_method: Option<ChallengeMethod>,
         redirect_uri: Option<String>,
-        kind: String,
+        kind: TokenKind,
         secret_prefix: String,
         expires_at: i64,
         created_at: i64,
@@ -179,36 +181,6 @@ table_row!(
     }
 );
 
-pub fn json_list(s: &str) -> Result<Vec<String>> {
-    if let Some(v) = plain_list(s) {
-        return Ok(v);
-    }
-    serde_json::from_str(s).map_err(|e| Error::Internal(format!("corrupt list column: {e}").into()))
-}
-
-/// The list as `to_json_list` writes it when no value needs escaping
-/// (always, for scopes): `["a","b"]`. Without a backslash no value holds a
-/// quote, so splitting on `","` is exact; anything else (spacing, escapes)
-/// is left to serde_json. Streaming a million tokens spent ~5% of the
-/// server's CPU parsing scopes through serde_json.
-fn plain_list(s: &str) -> Option<Vec<String>> {
-    if s.contains('\\') {
-        return None;
-    }
-    let inner = s.strip_prefix('[')?.strip_suffix(']')?;
-    if inner.is_empty() {
-        return Some(Vec::new());
-    }
-    let inner = inner.strip_prefix('"')?.strip_suffix('"')?;
-    let items: Vec<String> = inner.split("\",\"").map(str::to_owned).collect();
-    (!items.iter().any(|v| v.contains('"'))).then_some(items)
-}
-
-/// A list column of values the store wrote after they were parsed.
-fn trusted_list<T>(s: &str, wrap: fn(String) -> T) -> Result<Vec<T>> {
-    Ok(json_list(s)?.into_iter().map(wrap).collect())
-}
-
 fn grant_types(s: &str) -> Result<Vec<GrantType>> {
     json_list(s)?
         .iter()
@@ -219,28 +191,17 @@ fn grant_types(s: &str) -> Result<Vec<GrantType>> {
         .collect()
 }
 
-pub fn to_json_list<T: AsRef<str>>(v: &[T]) -> String {
-    let v: Vec<&str> = v.iter().map(AsRef::as_ref).collect();
-    serde_json::to_string(&v).unwrap_or_else(|_| "[]".into())
-}
-
 impl TryFrom<TokenRow> for Token {
     type Error = Error;
 
     fn try_from(r: TokenRow) -> Result<Token> {
         let pkce = match (r.code_challenge, r.code_challenge_method) {
-            (Some(challenge), Some(m)) => Some(Pkce {
-                challenge,
-                method: ChallengeMethod::parse(&m).ok_or_else(|| {
-                    Error::Internal(format!("corrupt code_challenge_method {m:?}").into())
-                })?,
-            }),
+            (Some(challenge), Some(method)) => Some(Pkce { challenge, method }),
             _ => None,
         };
         Ok(Token {
-            kind: TokenKind::parse(&r.kind)
-                .ok_or_else(|| Error::Internal(format!("corrupt kind {:?}", r.kind).into()))?,
-            scopes: trusted_list(&r.scopes, Scope::from_trusted)?,
+            kind: r.kind,
+            scopes: r.scopes.0,
             id: r.id,
             org_id: r.org_id,
             client_id: r.client_id,
@@ -271,14 +232,14 @@ impl From<&Token> for TokenRow {
             user_id: t.user_id.clone(),
             audience: t.audience.clone(),
             subject: t.subject.clone(),
-            scopes: to_json_list(&t.scopes),
+            scopes: ScopeList(t.scopes.clone()),
             name: t.name.clone(),
             description: t.description.clone(),
             default_role: t.default_role.clone(),
             code_challenge: t.pkce.as_ref().map(|p| p.challenge.clone()),
-            code_challenge_method: t.pkce.as_ref().map(|p| p.method.as_str().to_owned()),
+            code_challenge_method: t.pkce.as_ref().map(|p| p.method),
             redirect_uri: t.redirect_uri.as_ref().map(|u| u.to_string()),
-            kind: t.kind.as_str().to_owned(),
+            kind: t.kind,
             secret_prefix: t.secret_prefix.clone(),
             expires_at: t.expires_at.micros(),
             created_at: t.created_at.micros(),
@@ -391,28 +352,5 @@ impl From<&Org> for OrgRow {
             name: o.name.clone(),
             created_at: o.created_at.micros(),
         }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn plain_lists_read_as_serde_json_reads_them() {
-        let cases: &[&[&str]] = &[&[], &["read"], &["a", "b:c", "ü/x"], &["", "x"]];
-        for v in cases {
-            let s = to_json_list(v);
-            let owned: Vec<String> = v.iter().map(|x| (*x).to_owned()).collect();
-            assert_eq!(plain_list(&s), Some(owned.clone()), "{s}");
-            assert_eq!(json_list(&s).ok(), Some(owned));
-        }
-        // Escapes and spacing are serde_json's to read, and read right.
-        for s in [r#"["a\"b","c"]"#, r#"["a", "b"]"#, r#"["a\\","b"]"#, "[ ]"] {
-            assert_eq!(plain_list(s), None, "{s}");
-            let expected: Vec<String> = serde_json::from_str(s).unwrap_or_default();
-            assert_eq!(json_list(s).ok(), Some(expected), "{s}");
-        }
-        assert!(json_list("[\"a\"").is_err());
     }
 }

@@ -25,7 +25,8 @@ macro_rules! bind_params {
 
 macro_rules! sql_store {
     ($store:ty, $db:ty, $engine:expr, $backend:literal) => {
-        use $crate::store::rows::{to_json_list, ApiKeyRow, ClientRow, OrgRow, TokenRow};
+        use $crate::store::list_column::to_json_list;
+        use $crate::store::rows::{ApiKeyRow, ClientRow, OrgRow, TokenRow};
         use $crate::store::sql::{self as sqlgen, API_KEY_COLUMNS, CLIENT_COLUMNS, ORG_COLUMNS, TOKEN_COLUMNS};
         use $crate::store::{DeleteClientOutcome, NewTokenRow, OrgSummary, Store};
         use $crate::domain::auth::ApiKey;
