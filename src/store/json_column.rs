@@ -79,6 +79,15 @@ macro_rules! trusted_id {
 }
 trusted_id!(OrgId, TokenId, ClientId, KeyId);
 
+impl JsonColumn for super::ids::Text {
+    fn to_json(&self) -> Value {
+        self.0.to_json()
+    }
+    fn from_json(v: &Value) -> Option<Self> {
+        String::from_json(v).map(super::ids::Text)
+    }
+}
+
 macro_rules! tag {
     ($($name:ident),*) => {$(
         impl JsonColumn for $name {
