@@ -6,24 +6,32 @@
 
 use sqlx::encode::IsNull;
 use sqlx::error::BoxDynError;
-use sqlx::{Database, Decode, Encode, Type};
+use sqlx::{Database, Decode, Encode};
 
 use crate::domain::ids::{ClientId, KeyId, OrgId, TokenId};
 use crate::domain::model::{ChallengeMethod, TokenKind};
 
-macro_rules! sql_text {
-    ($($name:ident),*) => {$(
-        impl<DB: Database> Type<DB> for $name
+/// Declares a type stored as a TEXT column, whatever the backend.
+macro_rules! text_type {
+    ($name:ty) => {
+        impl<DB: sqlx::Database> sqlx::Type<DB> for $name
         where
-            String: Type<DB>,
+            String: sqlx::Type<DB>,
         {
             fn type_info() -> DB::TypeInfo {
-                <String as Type<DB>>::type_info()
+                <String as sqlx::Type<DB>>::type_info()
             }
             fn compatible(ty: &DB::TypeInfo) -> bool {
-                <String as Type<DB>>::compatible(ty)
+                <String as sqlx::Type<DB>>::compatible(ty)
             }
         }
+    };
+}
+pub(super) use text_type;
+
+macro_rules! sql_text {
+    ($($name:ident),*) => {$(
+        text_type!($name);
 
         impl<'q, DB: Database> Encode<'q, DB> for $name
         where
@@ -114,17 +122,7 @@ pub fn sqlite_text(value: rusqlite::types::ValueRef<'_>) -> rusqlite::types::Fro
 /// parse is a corrupt row, an error, never a default.
 macro_rules! sql_tag {
     ($($name:ident),*) => {$(
-        impl<DB: Database> Type<DB> for $name
-        where
-            String: Type<DB>,
-        {
-            fn type_info() -> DB::TypeInfo {
-                <String as Type<DB>>::type_info()
-            }
-            fn compatible(ty: &DB::TypeInfo) -> bool {
-                <String as Type<DB>>::compatible(ty)
-            }
-        }
+        text_type!($name);
 
         impl<'q, DB: Database> Encode<'q, DB> for $name
         where

@@ -5,7 +5,7 @@
 
 use sqlx::encode::IsNull;
 use sqlx::error::BoxDynError;
-use sqlx::{Database, Decode, Encode, Type};
+use sqlx::{Database, Decode, Encode};
 
 use crate::domain::oauth::Scope;
 use crate::domain::{Error, Result};
@@ -72,17 +72,7 @@ impl ScopeList {
     }
 }
 
-impl<DB: Database> Type<DB> for ScopeList
-where
-    String: Type<DB>,
-{
-    fn type_info() -> DB::TypeInfo {
-        <String as Type<DB>>::type_info()
-    }
-    fn compatible(ty: &DB::TypeInfo) -> bool {
-        <String as Type<DB>>::compatible(ty)
-    }
-}
+super::ids::text_type!(ScopeList);
 
 impl<'q, DB: Database> Encode<'q, DB> for ScopeList
 where
