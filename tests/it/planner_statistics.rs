@@ -48,11 +48,14 @@ async fn autovacuum_off_for_tokens(c: &mut PgConnection) {
         .expect("autovacuum off for tokens");
 }
 
+/// The first key of the periodic check's advisory lock (the second is 1).
+const CHECK_LOCK: i32 = 0x5354_4154;
+
 /// Takes the periodic check's session lock (`store/pg_statistics.rs`), as
 /// another replica running the check would; whether it was free.
 async fn take_check_lock(c: &mut PgConnection) -> bool {
     sqlx::query_scalar("SELECT pg_try_advisory_lock($1, 1)")
-        .bind(0x5354_4154_i32)
+        .bind(CHECK_LOCK)
         .fetch_one(c)
         .await
         .expect("lock")
@@ -64,7 +67,7 @@ async fn take_check_lock(c: &mut PgConnection) -> bool {
 /// held.
 async fn release_check_lock(c: &mut PgConnection) {
     let released: bool = sqlx::query_scalar("SELECT pg_advisory_unlock($1, 1)")
-        .bind(0x5354_4154_i32)
+        .bind(CHECK_LOCK)
         .fetch_one(c)
         .await
         .expect("unlock");
