@@ -65,24 +65,28 @@ impl AuditSink {
     }
 }
 
+/// Waits for an event, lets the queue fill for `LINGER`, then writes all
+/// that came in batches of `BATCH`. The task sleeps through the linger
+/// instead of waiting on the queue, so a call's `record` wakes it only
+/// when it was idle: waking it for every event cost each audited read a
+/// thread wake-up (a third of a 10-row List's round trip when calls come
+/// one at a time). The queue holds `QUEUE` events, ~2.5 s at 25,000 calls/s.
 async fn write_batches(store: Arc<dyn Store>, mut rx: mpsc::Receiver<AuditEvent>) {
     let mut batch = Vec::with_capacity(BATCH);
-    while let Some(first) = rx.recv().await {
-        batch.push(first);
-        let deadline = tokio::time::sleep(LINGER);
-        tokio::pin!(deadline);
-        while batch.len() < BATCH {
-            tokio::select! {
-                next = rx.recv() => match next {
-                    Some(e) => batch.push(e),
-                    None => break,
-                },
-                () = &mut deadline => break,
+    while rx.recv_many(&mut batch, BATCH).await > 0 {
+        tokio::time::sleep(LINGER).await;
+        loop {
+            if batch.len() < BATCH && !rx.is_empty() {
+                let room = BATCH - batch.len();
+                rx.recv_many(&mut batch, room).await;
+            }
+            if let Err(e) = store.insert_audit_events(&batch).await {
+                tracing::warn!(error = %e, events = batch.len(), "audit events could not be written; dropped");
+            }
+            batch.clear();
+            if rx.is_empty() {
+                break;
             }
         }
-        if let Err(e) = store.insert_audit_events(&batch).await {
-            tracing::warn!(error = %e, events = batch.len(), "audit events could not be written; dropped");
-        }
-        batch.clear();
     }
 }
