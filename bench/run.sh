@@ -15,8 +15,9 @@
 # first time); without it that row says skipped. --cases takes a list of
 # base, hot, feed and incident: "base hot feed" (the default) runs the
 # existing cases, the hot-path ones (issue 17: per-call cost of small pages,
-# counts, 304s and the dialects' pages on 10,000 tokens of one user, each
-# phase --hot-duration s, default min(--duration, 10); --reviewboard also
+# counts, 304s and the dialects' pages on 10,000 tokens of one user,
+# measured in --hot-rounds rounds (default 3) of --hot-duration / rounds s
+# per phase, --hot-duration default min(--duration, 10); --reviewboard also
 # loads Review Board 8.1 itself, set up once by bench/reviewboard.sh, with
 # the same requests; --hot-alt-cases names the cases measured again with
 # the other ways SQLite reads leave the async worker, default "count grpc10
@@ -44,6 +45,7 @@ OUT=bench/RESULTS.md
 REPEAT=50
 CASES="base hot feed"
 HOT_DURATION=""
+HOT_ROUNDS=3
 HOT_REVIEWBOARD=0
 HOT_ALT_CASES="count grpc10 rest304 rb25"
 FEED_BASELINE=0
@@ -70,6 +72,7 @@ while [ $# -gt 0 ]; do
     --incident-rate) INCIDENT_RATE=$2; shift 2 ;;
     --incident-before) INCIDENT_BEFORE=$2; shift 2 ;;
     --hot-duration) HOT_DURATION=$2; shift 2 ;;
+    --hot-rounds) HOT_ROUNDS=$2; shift 2 ;;
     --reviewboard) HOT_REVIEWBOARD=1; shift ;;
     --hot-alt-cases) HOT_ALT_CASES=$2; shift 2 ;;
     *) echo "unknown argument $1" >&2; exit 2 ;;
@@ -175,7 +178,7 @@ per = int(data.group(1)) / max(int(req.group(2)), 1) if data and req else float(
 errors = int(req.group(3)) + int(req.group(4)) if req else -1
 non200 = sum(v for k, v in codes.items() if k != sys.argv[3])
 p = lambda q: lat[min(len(lat) - 1, int(q * len(lat)))] if lat else float("nan")
-print(f"{float(rps.group(1)) if rps else float('nan'):.0f} {p(0.5):.2f} {p(0.99):.2f} {errors + non200} {per:.0f}")
+print(f"{float(rps.group(1)) if rps else float('nan'):.0f} {p(0.5):.3f} {p(0.99):.2f} {errors + non200} {per:.0f}")
 EOF
 }
 
@@ -340,7 +343,7 @@ stage "writing $OUT"
 {
   echo "# Benchmark results"
   echo
-  echo "\`bench/run.sh --tokens $TOKENS --duration $DURATION --backends \"$BACKENDS\" --cases \"$CASES\"$( [ "$FEED_BASELINE" = 1 ] && echo " --feed-baseline --feed-rounds $FEED_ROUNDS")$(has_case incident && echo " --incident-rounds $INCIDENT_ROUNDS --incident-rate $INCIDENT_RATE --incident-before $INCIDENT_BEFORE")$(has_case hot && echo " --hot-duration $HOT_DURATION")$( [ "$HOT_REVIEWBOARD" = 1 ] && echo " --reviewboard")$( has_case hot && [ "$HOT_ALT_CASES" != "count grpc10 rest304 rb25" ] && echo " --hot-alt-cases \"$HOT_ALT_CASES\"")\` on $(date -u +%Y-%m-%d)."
+  echo "\`bench/run.sh --tokens $TOKENS --duration $DURATION --backends \"$BACKENDS\" --cases \"$CASES\"$( [ "$FEED_BASELINE" = 1 ] && echo " --feed-baseline --feed-rounds $FEED_ROUNDS")$(has_case incident && echo " --incident-rounds $INCIDENT_ROUNDS --incident-rate $INCIDENT_RATE --incident-before $INCIDENT_BEFORE")$(has_case hot && echo " --hot-duration $HOT_DURATION --hot-rounds $HOT_ROUNDS")$( [ "$HOT_REVIEWBOARD" = 1 ] && echo " --reviewboard")$( has_case hot && [ "$HOT_ALT_CASES" != "count grpc10 rest304 rb25" ] && echo " --hot-alt-cases \"$HOT_ALT_CASES\"")\` on $(date -u +%Y-%m-%d)."
   echo
   echo "Machine: $(nproc) cores, $(awk '/MemTotal/ {printf "%.0f GiB", $2/1048576}' /proc/meminfo), $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs); $(sqlite3 --version | cut -d' ' -f1-1) sqlite3; $(psql --version 2>/dev/null || echo no psql)."
   echo "Dataset: $TOKENS tokens, $CLIENTS clients, $OWNERS owners, one organization (\`oauth-registry seed\`)."
@@ -358,9 +361,12 @@ stage "writing $OUT"
   if has_case hot; then
     echo
     echo "Hot path (bench/hot.sh, issue 17): a second organization of 10,000 tokens of one user (10 clients). Each case is"
-    echo "h2load for $HOT_DURATION s with one request at a time (round trip p50) and then $HOT_DURATION s with 16 concurrent (req/s, p99,"
-    echo "server CPU per answered request from /proc; on PostgreSQL also the database processes' CPU). gRPC: 2 connections"
-    echo "x 8 streams; REST: 16 HTTP/1.1 connections. Client and server share the machine's $(nproc) cores."
+    echo "measured in $HOT_ROUNDS rounds, every other one in reverse order; in each, h2load for $(( (HOT_DURATION + HOT_ROUNDS - 1) / HOT_ROUNDS < 2 ? 2 : (HOT_DURATION + HOT_ROUNDS - 1) / HOT_ROUNDS )) s with one request at a time"
+    echo "(round trip p50) and then as long with 16 concurrent (req/s, p99, server CPU per answered request from /proc; on"
+    echo "PostgreSQL also the database processes' CPU). Figures are the medians over the rounds; a target's ratio is the median"
+    echo "of the rounds' ratios, each round's in brackets. The SQLite alternatives and the pages with no answer kept are one"
+    echo "phase of $HOT_DURATION s each on their own server. gRPC: 2 connections x 8 streams; REST: 16 HTTP/1.1 connections."
+    echo "Client and server share the machine's $(nproc) cores."
     echo
     echo "| backend | case | req/s (16 concurrent) | p99 | CPU per request | round trip p50 (1 at a time) | errors | against | ratio |"
     echo "|---|---|---|---|---|---|---|---|---|"
