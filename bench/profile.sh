@@ -12,7 +12,10 @@
 # The data set is the one issue 17 measured: 10,000 tokens of one user.
 # Cases: health (the floor), rb25 (Review Board /api/oauth-tokens/, 25
 # rows), rest25 (canonical GET /v1/tokens?pageSize=25), grpc10 (ListTokens,
-# 10 rows), count (CountTokens of the owner). 16 concurrent streams.
+# 10 rows), count (CountTokens of the owner), and the pair issue 17 sets
+# against each other: grpc100 (ListTokens, 100 rows of the owner) and
+# rest100 (the same query as canonical GET /v1/tokens). 16 concurrent
+# streams.
 # Needs perf (Debian linux-perf) and h2load (nghttp2-client).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -65,6 +68,7 @@ done
 # gRPC request bodies: a framed ListTokensRequest (10 rows of the owner) and
 # a CountTokensRequest{filter = 1} built by hand.
 "$CLIENT" frame --filter "user_id = \"$OWNER\"" --page-size 10 "$WORK/list10.grpc" >/dev/null
+"$CLIENT" frame --filter "user_id = \"$OWNER\"" --page-size 100 "$WORK/list100.grpc" >/dev/null
 python3 - "$WORK/count.grpc" "user_id = \"$OWNER\"" <<'EOF'
 import struct, sys
 f = sys.argv[2].encode()
@@ -90,6 +94,8 @@ for CASE in $CASES; do
     rb25) URL="$REST/api/oauth-tokens/?max-results=25"; ARGS=(--h1 -H "authorization: token $KEY") ;;
     rest25) URL="$REST/v1/tokens?pageSize=25"; ARGS=(--h1 -H "authorization: Bearer $KEY") ;;
     grpc10) URL="$GRPC/oauth_registry.v1.TokenService/ListTokens"; ARGS=(-d "$WORK/list10.grpc" -H 'content-type: application/grpc' -H 'te: trailers' -H "authorization: Bearer $KEY") ;;
+    grpc100) URL="$GRPC/oauth_registry.v1.TokenService/ListTokens"; ARGS=(-d "$WORK/list100.grpc" -H 'content-type: application/grpc' -H 'te: trailers' -H "authorization: Bearer $KEY") ;;
+    rest100) URL="$REST/v1/tokens?pageSize=100&filter=user_id%20%3D%20%22$OWNER%22"; ARGS=(--h1 -H "authorization: Bearer $KEY") ;;
     count) URL="$GRPC/oauth_registry.v1.TokenService/CountTokens"; ARGS=(-d "$WORK/count.grpc" -H 'content-type: application/grpc' -H 'te: trailers' -H "authorization: Bearer $KEY") ;;
     *) echo "unknown case $CASE" >&2; exit 2 ;;
   esac

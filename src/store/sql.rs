@@ -17,7 +17,7 @@ pub use status::STATUS_WINDOW;
 use status::{Slice, status_clause};
 
 use crate::domain::Timestamp;
-use crate::domain::ids::{ClientId, OrgId};
+use crate::domain::ids::{ClientId, OrgId, TokenId};
 use crate::domain::query::{
     ClientFilter, ClientQuery, ClientSortField, TokenFilter, TokenQuery, TokenSortField,
 };
@@ -283,6 +283,21 @@ pub fn list_clients(engine: Engine, q: &ClientQuery) -> Sql {
 pub fn count_clients(engine: Engine, org_id: &OrgId, f: &ClientFilter) -> Sql {
     let mut sql = Sql::new(engine, "SELECT COUNT(*) FROM clients");
     client_where(&mut sql, org_id, f);
+    sql
+}
+
+/// The organization's token `id`: a primary-key lookup, marked as a
+/// one-row read so that SQLite runs it inline (`sqlite_read`) rather than
+/// through sqlx's worker thread (two hand-offs per GetToken).
+pub fn token_by_id(engine: Engine, org_id: &OrgId, id: &TokenId) -> Sql {
+    let mut sql = Sql::new(
+        engine,
+        &format!("SELECT {TOKEN_COLUMNS} FROM tokens WHERE org_id = "),
+    );
+    sql.text_param(org_id);
+    sql.push(" AND id = ");
+    sql.text_param(id);
+    sql.limit = Some(1);
     sql
 }
 

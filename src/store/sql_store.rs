@@ -292,8 +292,8 @@ macro_rules! sql_store {
             }
 
             async fn get_token(&self, org_id: &OrgId, id: &TokenId) -> Result<Option<Token>> {
-                let mut conn = self.pool.acquire().await?;
-                Self::fetch_token(&mut conn, org_id, id).await
+                let sql = sqlgen::token_by_id($engine, org_id, id);
+                Ok(self.query_tokens(sql).await?.pop())
             }
 
             async fn find_token_by_secret(&self, org_id: &OrgId, secret_hash: &[u8]) -> Result<Option<(Token, Vec<u8>)>> {
