@@ -10,12 +10,12 @@
 //! Each message is destructured without `..`, so a field added to the
 //! protos does not compile until it is written here too.
 
-use chrono::{DateTime, Datelike, SecondsFormat, Utc};
 use pbjson_types::{Duration, Empty, Timestamp};
 use serde::ser::{Error as _, SerializeMap};
 use serde::{Serialize, Serializer};
 
 use crate::grpc::pb;
+use time::Time;
 
 /// A message as the canonical API writes it.
 pub(super) struct Out<'a, T>(pub &'a T);
@@ -150,22 +150,6 @@ struct Decimal(i64);
 impl Serialize for Decimal {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         s.collect_str(&self.0)
-    }
-}
-
-/// A timestamp as grpcurl prints it: UTC with `Z` and 0, 3, 6 or 9
-/// fractional digits. A year outside 0..=9999 has no RFC 3339 form; it is
-/// written as pbjson writes it (`+10000-01-01T00:00:00+00:00`), as before.
-struct Time<'a>(&'a Timestamp);
-
-impl Serialize for Time<'_> {
-    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        let t = DateTime::<Utc>::try_from(*self.0).map_err(S::Error::custom)?;
-        if (0..=9999).contains(&t.year()) {
-            s.serialize_str(&t.to_rfc3339_opts(SecondsFormat::AutoSi, true))
-        } else {
-            s.serialize_str(&t.to_rfc3339())
-        }
     }
 }
 
@@ -390,3 +374,4 @@ impl Serialize for Out<'_, Empty> {
 
 #[cfg(test)]
 mod tests;
+mod time;

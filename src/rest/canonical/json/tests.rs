@@ -266,3 +266,29 @@ fn timestamps_at_the_edges() {
         Some(r#"{"createTime":"2024-02-03T03:05:06.100Z"}"#)
     );
 }
+
+/// The calendar arithmetic (`civil`) on days across the whole range, with
+/// a second before and after midnight, against chrono's: every 7th day
+/// from 0000-01-01 to 9999-12-31, and every day around the century leap
+/// rules (1900, 2000) and year 0.
+#[test]
+fn every_seventh_day_of_years_0_to_9999() {
+    let first = super::time::FIRST_SECOND / 86_400;
+    let last = super::time::LAST_SECOND / 86_400;
+    let around = |day: i64| (day - 70..day + 70).filter(move |d| (first..=last).contains(d));
+    let days = (first..=last)
+        .step_by(7)
+        .chain(around(first))
+        .chain(around(-25_508)) // 1900-03-01
+        .chain(around(11_016)) // 2000-03-01
+        .chain(around(last));
+    for day in days {
+        for seconds in [day * 86_400, day * 86_400 + 86_399] {
+            let t = pb::Token {
+                create_time: Some(Timestamp { seconds, nanos: 0 }),
+                ..Default::default()
+            };
+            assert_eq!(new(&t), old(&t, "Token"), "{seconds}");
+        }
+    }
+}
