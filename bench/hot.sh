@@ -4,7 +4,8 @@
 #
 # The data set is the one issue 17 measured: a second organization of 10,000
 # tokens of one user (10 clients), seeded next to the main one. Every case
-# is measured twice with h2load, the same client for gRPC and REST:
+# is measured twice with h2load in each of $HOT_ROUNDS rounds (hot_cases),
+# the same client for gRPC and REST:
 #   - one stream, one request at a time: the round trip's median (p50);
 #   - 16 concurrent requests (gRPC: 2 connections x 8 streams; REST: 16
 #     HTTP/1.1 connections, one request each at a time, no pipelining):
