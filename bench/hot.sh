@@ -188,7 +188,7 @@ EOF
     done
   }
   # Every case is measured in $HOT_ROUNDS rounds of phases of
-  # $HOT_DURATION / $HOT_ROUNDS s (at least 2), every other round in the
+  # $HOT_DURATION / $HOT_ROUNDS s (rounded up), every other round in the
   # reverse order, so that a drift in the machine's speed during the run
   # (seen: the same request's CPU varying 0.38-0.65 ms between runs) falls
   # on both sides of each ratio instead of one. A figure shown is the
@@ -197,7 +197,6 @@ EOF
   local k names saved=$DURATION
   names=$(cut -d'|' -f1 <<< "$spec")
   DURATION=$(( (HOT_DURATION + HOT_ROUNDS - 1) / HOT_ROUNDS ))
-  (( DURATION >= 2 )) || DURATION=2
   for k in $(seq 1 "$HOT_ROUNDS"); do
     declare -A "R$k"
     # shellcheck disable=SC2046 # one case name per line

@@ -361,7 +361,7 @@ stage "writing $OUT"
   if has_case hot; then
     echo
     echo "Hot path (bench/hot.sh, issue 17): a second organization of 10,000 tokens of one user (10 clients). Each case is"
-    echo "measured in $HOT_ROUNDS rounds, every other one in reverse order; in each, h2load for $(( (HOT_DURATION + HOT_ROUNDS - 1) / HOT_ROUNDS < 2 ? 2 : (HOT_DURATION + HOT_ROUNDS - 1) / HOT_ROUNDS )) s with one request at a time"
+    echo "measured in $HOT_ROUNDS rounds, every other one in reverse order; in each, h2load for $(( (HOT_DURATION + HOT_ROUNDS - 1) / HOT_ROUNDS )) s with one request at a time"
     echo "(round trip p50) and then as long with 16 concurrent (req/s, p99, server CPU per answered request from /proc; on"
     echo "PostgreSQL also the database processes' CPU). Figures are the medians over the rounds; a target's ratio is the median"
     echo "of the rounds' ratios, each round's in brackets. The SQLite alternatives and the pages with no answer kept are one"
