@@ -11,6 +11,7 @@ mod deadline;
 mod incident;
 mod services;
 mod status;
+mod token_page;
 mod watch;
 
 pub use audit::AuditApi;
@@ -22,6 +23,7 @@ pub use services::{ClientApi, TokenApi};
 pub mod pb {
     tonic::include_proto!("oauth_registry.v1");
     include!(concat!(env!("OUT_DIR"), "/oauth_registry.v1.serde.rs"));
+    pub use super::token_page::StreamTokensResponse;
 
     /// Encoded descriptors of our protos and their imports, for reflection.
     pub const FILE_DESCRIPTOR_SET: &[u8] =

@@ -131,11 +131,12 @@ impl TokenService for TokenApi {
             .stream::<Token>(caller, list, r.max_pages as u32)?
             .map(|page| {
                 let page = page?;
-                Ok(pb::StreamTokensResponse {
-                    tokens: tokens_out(page.items),
-                    next_page_token: page.next_page_token.unwrap_or_default(),
-                    read_version: page.read_version.0,
-                })
+                Ok(pb::StreamTokensResponse::encoded(
+                    &page.items,
+                    Timestamp::now(),
+                    page.next_page_token.unwrap_or_default(),
+                    page.read_version.0,
+                ))
             });
         Ok(Response::new(deadline::bounded(
             self.registry.metrics(),

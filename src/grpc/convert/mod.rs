@@ -4,9 +4,11 @@
 
 mod client;
 mod token;
+mod token_wire;
 
 pub use client::{CLIENT_UPDATABLE, client, client_patch, new_client};
 pub use token::{TOKEN_UPDATABLE, new_token, token, token_patch};
+pub use token_wire::encode_tokens;
 
 use pbjson_types::{Duration, FieldMask, Timestamp as PbTimestamp};
 

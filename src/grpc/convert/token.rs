@@ -14,22 +14,13 @@ use crate::service::NewToken;
 
 /// Takes the token by value: listings and streams convert a page they no
 /// longer need, so every string moves instead of being copied.
+/// StreamTokens writes the same message's bytes directly (`token_wire`).
 pub fn token(t: Token, now: Timestamp) -> pb::Token {
     let etag = t.etag();
-    let status = match t.status(now) {
-        TokenStatus::Active => pb::TokenStatus::Active,
-        TokenStatus::Expired => pb::TokenStatus::Expired,
-        TokenStatus::Revoked => pb::TokenStatus::Revoked,
-    } as i32;
+    let status = status(&t, now) as i32;
     let (code_challenge, method) = match t.pkce {
         None => (String::new(), pb::CodeChallengeMethod::Unspecified),
-        Some(p) => (
-            p.challenge,
-            match p.method {
-                ChallengeMethod::S256 => pb::CodeChallengeMethod::S256,
-                ChallengeMethod::Plain => pb::CodeChallengeMethod::Plain,
-            },
-        ),
+        Some(p) => (p.challenge, challenge_method(p.method)),
     };
     pb::Token {
         etag,
@@ -45,16 +36,36 @@ pub fn token(t: Token, now: Timestamp) -> pb::Token {
         code_challenge,
         code_challenge_method: method as i32,
         redirect_uri: t.redirect_uri.map(String::from).unwrap_or_default(),
-        kind: match t.kind {
-            TokenKind::Access => pb::TokenKind::Access,
-            TokenKind::Refresh => pb::TokenKind::Refresh,
-        } as i32,
+        kind: kind(t.kind) as i32,
         status,
         secret_prefix: t.secret_prefix,
         expire_time: Some(timestamp(t.expires_at)),
         create_time: Some(timestamp(t.created_at)),
         update_time: Some(timestamp(t.updated_at)),
         revoke_time: t.revoked_at.map(timestamp),
+    }
+}
+
+/// A token's status as of `now`, as the API names it.
+pub(super) fn status(t: &Token, now: Timestamp) -> pb::TokenStatus {
+    match t.status(now) {
+        TokenStatus::Active => pb::TokenStatus::Active,
+        TokenStatus::Expired => pb::TokenStatus::Expired,
+        TokenStatus::Revoked => pb::TokenStatus::Revoked,
+    }
+}
+
+pub(super) fn challenge_method(m: ChallengeMethod) -> pb::CodeChallengeMethod {
+    match m {
+        ChallengeMethod::S256 => pb::CodeChallengeMethod::S256,
+        ChallengeMethod::Plain => pb::CodeChallengeMethod::Plain,
+    }
+}
+
+pub(super) fn kind(k: TokenKind) -> pb::TokenKind {
+    match k {
+        TokenKind::Access => pb::TokenKind::Access,
+        TokenKind::Refresh => pb::TokenKind::Refresh,
     }
 }
 
