@@ -28,6 +28,32 @@ async fn column_stats(c: &mut PgConnection, table: &str) -> i64 {
     .expect("pg_stats")
 }
 
+/// Waits until PostgreSQL's statistics count `rows` inserts into `table`.
+/// Each pool connection reports its counts when it goes idle, up to a
+/// second or more after its writes; a report that arrives after an ANALYZE
+/// counts as changes since it, and makes the table look stale again.
+async fn inserts_reported(c: &mut PgConnection, table: &str, rows: i64) {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+    loop {
+        let n: i64 = sqlx::query_scalar(
+            "SELECT coalesce(sum(n_tup_ins), 0)::bigint FROM pg_stat_user_tables \
+             WHERE schemaname = current_schema() AND relname = $1",
+        )
+        .bind(table)
+        .fetch_one(&mut *c)
+        .await
+        .expect("pg_stat_user_tables");
+        if n >= rows {
+            return;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "{n} of {rows} inserts into {table} reported after 20 s"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
 /// Tables never analyzed.
 async fn unanalyzed(c: &mut PgConnection) -> Vec<String> {
     sqlx::query_scalar(
@@ -182,6 +208,7 @@ async fn one_replica_at_a_time_analyzes_and_only_what_went_stale() {
     for chunk in token_rows(&app.org_a, 6000).chunks(500) {
         store.insert_tokens(chunk).await.expect("insert");
     }
+    inserts_reported(&mut c, "tokens", 6000).await;
     // Another replica holds the check's lock: this one leaves it to it.
     let mut other = conn(&app).await;
     assert!(take_check_lock(&mut other).await);
