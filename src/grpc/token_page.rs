@@ -35,6 +35,7 @@ impl StreamTokensResponse {
         next_page_token: String,
         read_version: i64,
     ) -> Self {
+        // A token is ~290 bytes on the wire (a 1,000-row page is 282 KiB).
         let mut encoded = Vec::with_capacity(tokens.len() * 320);
         super::convert::encode_tokens(1, tokens, now, &mut encoded);
         StreamTokensResponse {
